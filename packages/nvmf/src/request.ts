@@ -1,0 +1,184 @@
+/**
+ * The `Request`: one NVMe-oF command on its way through the target, from the moment a transport
+ * takes it from its qpair's pool until the transport gives it back.
+ *
+ * Requests are allocated once, when the core creates a qpair (one per queue entry), and reused
+ * for every command on that qpair: the hot path allocates nothing. A transport imports this file
+ * as TYPES ONLY; the objects themselves (and their methods) reach it through
+ * `QPair.allocRequest()`.
+ *
+ * Life of a request (the `state` field), modelled on SPDK's `spdk_nvmf_tcp_req_state`:
+ *
+ * ```
+ *  free ──allocRequest()──▶ new ──(transport reads SQE, and for host-to-controller data
+ *                                  fetches it, e.g. R2T/H2CData)──▶ qpair.submit(req)
+ *        ──▶ executing ──(core fills CQE and, for controller-to-host, the data)──▶ completing
+ *        ──(transport sends data + CQE)──▶ qpair.freeRequest(req) ──▶ free
+ *
+ *  executing ──(Asynchronous Event Request)──▶ held ──(event)──▶ completing
+ * ```
+ *
+ * Buffers: the 64-byte SQE and 16-byte CQE live in per-request Buffers (`sqeBytes`,
+ * `cqeBytes`). Data is described by `iov[0 .. iovcnt)`, views the TRANSPORT provides (an
+ * in-capsule data slice, a pooled per-request buffer, or for vfio-user views of guest memory);
+ * the core reads from them (host-to-controller) or fills them (controller-to-host) and never
+ * keeps a reference after completion.
+ */
+
+import type { QPair } from './transport.js';
+
+/**
+ * Where a request is in its life. A string-literal union, not booleans (STYLE.md).
+ *
+ * - `'free'`       in the qpair's pool; no field is meaningful.
+ * - `'new'`        returned by `allocRequest()`; the transport is filling `sqeBytes` and, for
+ *                  host-to-controller commands, receiving the data into `iov`.
+ * - `'executing'`  handed to the core by `qpair.submit(req)`; the core (or a block device)
+ *                  owns it. The transport must not touch its buffers.
+ * - `'held'`       the core keeps it without a deadline: an Asynchronous Event Request waiting
+ *                  for an event (NVMe Base 2.0 §5.2). It completes on an event, on abort of the
+ *                  qpair, or on controller teardown (then with status Aborted - SQ Deletion).
+ * - `'completing'` the core filled `cqeBytes` (and for controller-to-host the data) and called
+ *                  the transport's `complete(req)` hook; the transport is sending it. The
+ *                  transport calls `qpair.freeRequest(req)` when it no longer needs it.
+ */
+export type RequestState = 'free' | 'new' | 'executing' | 'held' | 'completing';
+
+/**
+ * Data transfer direction of a command (NVMe Base 2.0 Figure 28: bits 1:0 of the opcode; for a
+ * Fabrics command, bits 1:0 of FCTYPE, NVMe-oF 1.1 §6).
+ */
+export type DataDirection = 'none' | 'host-to-controller' | 'controller-to-host';
+
+/** Byte sizes of the fixed command structures (NVMe Base 2.0 §4.2, §4.6). */
+export const SQE_SIZE = 64;
+export const CQE_SIZE = 16;
+
+/** How many iovecs a request can carry; a transport describing more must coalesce. */
+export const MAX_IOVCNT = 32;
+
+const FABRICS_OPCODE = 0x7f;
+
+/**
+ * One pooled command. Fields are public so a transport touches them directly (no getters on the
+ * hot path); the comments say who writes each one and when.
+ *
+ * `TData` is the transport's own per-request state (for TCP: a pooled data buffer, the R2T
+ * offset, the PDU being built). The transport fills `transportData` once per pooled request in
+ * its `initRequest` hook when the qpair is created, and reuses it.
+ */
+export class Request<TData = unknown> {
+  /** The qpair this request belongs to (its pool). Never changes. */
+  readonly qpair: QPair<TData>;
+  /** Index of this request in its qpair's pool, 0 .. depth-1. Handy as a transport tag. */
+  readonly index: number;
+
+  /**
+   * The 64-byte submission queue entry. Written by the TRANSPORT (copy the SQE from the command
+   * capsule, or from the guest's SQ) before `submit`. Read by the core.
+   */
+  readonly sqeBytes: Buffer;
+  /**
+   * The 16-byte completion queue entry. Written by the CORE before `complete(req)`: DW0, DW1,
+   * SQHD, SQID, CID and the status field (phase bit 0; a PCIe-style transport sets the phase).
+   */
+  readonly cqeBytes: Buffer;
+  /** DataView over `sqeBytes` (little-endian reads of SQE fields without allocation). */
+  readonly sqeView: DataView;
+  /** DataView over `cqeBytes`. */
+  readonly cqeView: DataView;
+
+  /**
+   * Data buffers, valid in `iov[0 .. iovcnt)`. Provided by the TRANSPORT before `submit`
+   * (preallocated array of length MAX_IOVCNT; replace its elements, do not replace the array).
+   * Host-to-controller: the transport has filled them. Controller-to-host: the core fills them.
+   */
+  readonly iov: Uint8Array[];
+  /** Number of valid entries in `iov`. Set by the transport; 0 when the command has no data. */
+  iovcnt = 0;
+  /**
+   * Total data length in bytes the host described for this command (from the SGL / PRPs),
+   * set by the TRANSPORT; must equal the sum of the iov lengths. The core checks it against
+   * what the command needs (e.g. NLB × block size) and fails the command if it is too short.
+   */
+  length = 0;
+
+  /** Where the request is in its life; see `RequestState`. */
+  state: RequestState = 'free';
+
+  /** The transport's own per-request state; see the class comment. */
+  transportData: TData;
+
+  /**
+   * Set by the CORE before `complete(req)` for controller-to-host commands: how many bytes of
+   * `iov` hold data to return (may be less than `length`, e.g. a short Identify or log read).
+   * A transport sends exactly this many bytes.
+   */
+  dataLength = 0;
+
+  // ---- core-private fields (not part of the transport contract) ----
+  /** @internal Completion callback token used by asynchronous execution. */
+  coreSlot: unknown = undefined;
+
+  constructor(qpair: QPair<TData>, index: number, transportData: TData) {
+    this.qpair = qpair;
+    this.index = index;
+    this.transportData = transportData;
+    this.sqeBytes = Buffer.alloc(SQE_SIZE);
+    this.cqeBytes = Buffer.alloc(CQE_SIZE);
+    this.sqeView = new DataView(this.sqeBytes.buffer, this.sqeBytes.byteOffset, SQE_SIZE);
+    this.cqeView = new DataView(this.cqeBytes.buffer, this.cqeBytes.byteOffset, CQE_SIZE);
+    this.iov = new Array<Uint8Array>(MAX_IOVCNT);
+    const empty = new Uint8Array(0);
+    for (let i = 0; i < MAX_IOVCNT; i++) this.iov[i] = empty;
+  }
+
+  /** SQE byte 0: the opcode. */
+  get opcode(): number {
+    return this.sqeBytes[0] ?? 0;
+  }
+
+  /** SQE bytes 2-3: the command identifier the CQE echoes. */
+  get cid(): number {
+    return this.sqeView.getUint16(2, true);
+  }
+
+  /** For a Fabrics command (opcode 7Fh), SQE byte 4: FCTYPE (NVMe-oF 1.1 §6.1). */
+  get fctype(): number {
+    return this.sqeBytes[4] ?? 0;
+  }
+
+  /**
+   * Data direction of the command in `sqeBytes`, from the opcode's (or, for Fabrics commands,
+   * FCTYPE's) low two bits: 00b none, 01b host-to-controller, 10b controller-to-host. A
+   * transport reads this after copying the SQE to decide whether to fetch data (R2T) first.
+   */
+  get xfer(): DataDirection {
+    const op = this.sqeBytes[0] ?? 0;
+    const bits = (op === FABRICS_OPCODE ? (this.sqeBytes[4] ?? 0) : op) & 3;
+    // 11b (bidirectional) is not used by any command this target supports; treat as none so the
+    // core fails the command with Invalid Opcode rather than the transport guessing.
+    return bits === 1 ? 'host-to-controller' : bits === 2 ? 'controller-to-host' : 'none';
+  }
+
+  /**
+   * Convenience for the common single-buffer case: `iov[0] = buf`, `iovcnt = 1`,
+   * `length = buf.byteLength` (or `iovcnt = 0`, `length = 0` for an empty buffer).
+   */
+  setData(buf: Uint8Array): void {
+    if (buf.byteLength === 0) {
+      this.iovcnt = 0;
+      this.length = 0;
+      return;
+    }
+    this.iov[0] = buf;
+    this.iovcnt = 1;
+    this.length = buf.byteLength;
+  }
+
+  /** No data: `iovcnt = 0`, `length = 0`. */
+  clearData(): void {
+    this.iovcnt = 0;
+    this.length = 0;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The whole contract between the target core and a transport (NVMe/TCP, loopback, vfio-user,
+ * RDMA-sim). Modelled on SPDK's `struct spdk_nvmf_transport_ops`
+ * (include/spdk/nvmf_transport.h) and Linux's `struct nvmet_fabrics_ops`.
+ *
+ * Direction of use:
+ * - A transport package IMPLEMENTS `TargetTransport` and `QPairTransportOps`, importing this
+ *   file (and request.ts) as types only (`import type`). The core never names a transport.
+ * - The core hands the transport everything it needs at run time: a `TransportCore` in
+ *   `attach()`, from which the transport creates one `QPair` per connection (queue); the qpair
+ *   hands out pooled `Request` objects and accepts them back.
+ *
+ * A connection's life, seen from the transport:
+ * ```
+ *  accept a connection (or vfio-user: admin queue created at CC.EN / Create I/O SQ)
+ *    qp = core.createQPair(ops, { depth, listenAddress, peerAddress, localAddress })
+ *  for each command capsule:
+ *    req = qp.allocRequest()              // undefined only if the host overran its queue
+ *    copy the 64-byte SQE into req.sqeBytes
+ *    point req.iov/iovcnt/length at the data buffers (in-capsule data, a pooled buffer, guest memory)
+ *    if req.xfer === 'host-to-controller' and the data is not there yet: fetch it (R2T ...)
+ *    qp.submit(req)
+ *  core calls ops.complete(req)          // CQE in req.cqeBytes; c2h data in req.iov, req.dataLength bytes
+ *    send data + CQE, then qp.freeRequest(req)
+ *  core calls ops.close(reason)          // keep-alive timeout, Disconnect, controller teardown
+ *    stop reading, flush pending completions, close the wire, then qp.disconnected()
+ *  the wire closes by itself:
+ *    qp.disconnected()                    // the core aborts what it holds; no more complete() calls
+ * ```
+ */
+
+import type { Request } from './request.js';
+
+/** Address family of a listen address (NVMe-oF 1.1 §5.3 Discovery Log Page Entry, ADRFAM). */
+export type AddressFamily = 'ipv4' | 'ipv6' | 'ib' | 'fc' | 'intra-host';
+
+/**
+ * Where a transport listens (SPDK's `spdk_nvme_transport_id` subset). Plain data, compared by
+ * value (all four fields).
+ */
+export interface ListenAddress {
+  /** Transport type name, equal to the owning transport's `trtype` (e.g. 'tcp', 'loopback'). */
+  readonly trtype: string;
+  /** Address family. */
+  readonly adrfam: AddressFamily;
+  /** Transport address: an IP address for TCP (may be a wildcard '0.0.0.0' / '::'), a path, a name. */
+  readonly traddr: string;
+  /** Transport service id: the TCP port as a decimal string ('4420'), or '' where none applies. */
+  readonly trsvcid: string;
+}
+
+/** Transport options the core reads to size pools and fill Identify/CAP (SPDK `spdk_nvmf_transport_opts`). */
+export interface TransportOptions {
+  /** Maximum entries of an I/O queue; CAP.MQES = this - 1 (NVMe Base 2.0 §3.1.3.1). */
+  readonly maxQueueDepth: number;
+  /** Maximum entries of the admin queue (Linux asks for 32). */
+  readonly maxAdminQueueDepth: number;
+  /** Maximum I/O queues per controller the transport will serve (Set Features Number of Queues). */
+  readonly maxIoQueues: number;
+  /** Largest data transfer of one command in bytes; Identify MDTS derives from it. */
+  readonly maxIoSize: number;
+  /** In-capsule data bytes the transport accepts on I/O queues (IOCCSZ = (64 + this) / 16). */
+  readonly inCapsuleDataSize: number;
+  /** Unit in which the transport moves data (e.g. TCP's MAXH2CDATA / buffer granularity). */
+  readonly ioUnitSize: number;
+}
+
+/**
+ * Identify Controller fields that depend on the transport (NVMe-oF 1.1 §4.1 Figure 23 / NVMe
+ * Base 2.0 Figure 275). The core writes them verbatim into Identify Controller.
+ */
+export interface TransportIdentifyFields {
+  /** I/O Queue Command Capsule Supported Size, in 16-byte units; at least 4 (64-byte SQE). */
+  readonly ioccsz: number;
+  /** I/O Queue Response Capsule Supported Size, in 16-byte units; at least 1 (16-byte CQE). */
+  readonly iorcsz: number;
+  /** In Capsule Data Offset, in 16-byte units; must be 0 for the Linux host. */
+  readonly icdoff: number;
+  /**
+   * SGL Support dword bits the transport contributes (Identify bytes 539:536): e.g. bit 2 keyed
+   * SGL Data Block (RDMA), bit 20 Address/Offset (in-capsule data as offsets). The core ORs in
+   * bits 1:0 = 01b (SGLs supported) itself.
+   */
+  readonly sgls: number;
+  /** Maximum SGL Data Block Descriptors per command (0 = no limit reported; Linux wants >= 1). */
+  readonly msdbd: number;
+  /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
+  readonly fcatt: number;
+}
+
+/**
+ * What a transport reports for one listener in a Discovery Log Page entry
+ * (NVMe-oF 1.1 §5.3 Figure 35). The core fills SUBTYPE, PORTID, CNTLID (FFFFh), ASQSZ (32),
+ * SUBNQN, and lays out the 1024-byte entry.
+ */
+export interface DiscoveryEntryFields {
+  /** TRTYPE code: 1 RDMA, 2 FC, 3 TCP, FEh intra-host (loopback). */
+  readonly trtype: number;
+  /** ADRFAM code: 1 IPv4, 2 IPv6, 3 IB, 4 FC, FEh intra-host. */
+  readonly adrfam: number;
+  /** TREQ: bits 1:0 secure channel (00b not specified); keep 0 for TCP until TLS exists (INTEROP.md). */
+  readonly treq: number;
+  /** The address the host should use: a wildcard replaced by the local address of `via`. ASCII, <= 256 bytes. */
+  readonly traddr: string;
+  /** Service id (port) as ASCII, <= 32 bytes. */
+  readonly trsvcid: string;
+  /** TSAS, transport specific address subtype: up to 256 bytes (for TCP byte 0 is SECTYPE). */
+  readonly tsas: Uint8Array;
+}
+
+/** Why the core asks a transport to close a qpair (for logs; the transport's action is the same). */
+export type QPairCloseReason =
+  | 'disconnect' // Fabrics Disconnect on an I/O queue (NVMe-oF 1.1 §3.6) - close after sending its CQE
+  | 'keep-alive-timeout' // KATO expired (NVMe Base 2.0 §3.9): the controller is torn down
+  | 'controller-reset' // CC.EN 1 -> 0 or shutdown: I/O queues are deleted (NVMe Base 2.0 §3.7.2)
+  | 'controller-destroyed' // controller freed (admin queue gone, subsystem removed)
+  | 'connect-failed' // a Connect on this qpair failed fatally; close after sending the CQE
+  | 'target-shutdown'; // Target.close()
+
+/** Life of a qpair as the core sees it. */
+export type QPairState =
+  | 'connecting' // created, no successful Connect yet: only a Fabrics Connect is accepted
+  | 'active' // Connect succeeded: bound to a controller, qid known
+  | 'closing' // the core asked the transport to close, or the transport reported disconnected
+  | 'closed'; // disconnected and every request returned
+
+/**
+ * Hooks a transport gives the core for one qpair (per connection). Only `complete` and `close`
+ * are required.
+ */
+export interface QPairTransportOps<TData = unknown> {
+  /**
+   * The core finished `req`: `req.cqeBytes` holds the completion (CID, SQID, SQHD, status,
+   * DW0/DW1); for controller-to-host commands `req.iov` holds `req.dataLength` bytes of data.
+   * Called from any turn of the event loop (bdev I/O completes asynchronously). The transport
+   * sends the data and the CQE, then calls `qpair.freeRequest(req)`. Never called after
+   * `qpair.disconnected()` returned.
+   */
+  complete(req: Request<TData>): void;
+  /**
+   * The core wants this qpair closed (see `QPairCloseReason`). The transport sends what it has
+   * queued (e.g. the CQE of the Disconnect command), closes the wire, and calls
+   * `qpair.disconnected()`. May be called more than once; the second call is a no-op for the
+   * transport.
+   */
+  close(reason: QPairCloseReason): void;
+  /**
+   * Optional: called once per pooled request when the qpair is created, to give each request its
+   * transport state (returned value is stored in `req.transportData`).
+   */
+  initRequest?(req: Request<TData>): TData;
+  /**
+   * Optional: a Connect on this qpair succeeded; `qpair.qid`, `qpair.sqsize` and
+   * `qpair.cntlid` are now set. Called before the Connect's own `complete`.
+   */
+  connected?(qpair: QPair<TData>): void;
+}
+
+/** What the transport tells the core about a new qpair. */
+export interface QPairCreateOptions {
+  /**
+   * Pool size: how many requests the core preallocates for the qpair. Use the largest queue this
+   * connection may carry, normally `max(options.maxQueueDepth, options.maxAdminQueueDepth)`,
+   * since a TCP connection does not know whether it is an admin or I/O queue until Connect.
+   * Connect fails (Invalid Parameter, SQSIZE) when it asks for more than this.
+   */
+  readonly depth: number;
+  /** The listener the connection came in on (used for host access checks and discovery). */
+  readonly listenAddress: ListenAddress;
+  /** The host's address, for logs and `nvmf_get_subsystems`-style listings. */
+  readonly peerAddress?: ListenAddress;
+  /**
+   * The address the connection is actually bound to locally (TCP: socket.localAddress /
+   * localPort). Discovery reports it in place of a wildcard listen address.
+   */
+  readonly localAddress?: ListenAddress;
+}
+
+/**
+ * A queue pair as the core gives it to a transport (created by `TransportCore.createQPair`).
+ * The methods are the run-time entry points into the core.
+ */
+export interface QPair<TData = unknown> {
+  /** Queue id: 0 admin, >= 1 I/O; -1 until Connect succeeds. */
+  readonly qid: number;
+  /** Queue size as a 0's based value from Connect (SQSIZE); -1 until Connect succeeds. */
+  readonly sqsize: number;
+  /** Controller id after Connect; -1 before. */
+  readonly cntlid: number;
+  /** Number of requests in the pool (`QPairCreateOptions.depth`). */
+  readonly depth: number;
+  /** Life cycle state; see `QPairState`. */
+  readonly state: QPairState;
+  /** Whether the host disabled SQ flow control in Connect (CATTR bit 2): then SQHD is FFFFh. */
+  readonly sqFlowControlDisabled: boolean;
+  /** The listener this qpair came in on. */
+  readonly listenAddress: ListenAddress;
+  /** The host's address if the transport gave one. */
+  readonly peerAddress: ListenAddress | undefined;
+  /** The local address the connection is bound to if the transport gave one. */
+  readonly localAddress: ListenAddress | undefined;
+  /** Host NQN from Connect; '' before. */
+  readonly hostnqn: string;
+  /** Subsystem NQN from Connect; '' before. */
+  readonly subnqn: string;
+
+  /**
+   * Take a free request from the pool and mark it `'new'`; `undefined` when all `depth`
+   * requests are in use (the host overran the queue: a transport treats it as a protocol error).
+   * No allocation.
+   */
+  allocRequest(): Request<TData> | undefined;
+  /**
+   * Hand a request to the core: the SQE is in `req.sqeBytes` and, for host-to-controller
+   * commands, all `req.length` bytes of data are in `req.iov`. The core executes it (maybe
+   * asynchronously) and calls `ops.complete(req)` exactly once. Not re-entrant with respect to
+   * `complete`: `complete` may be called before `submit` returns.
+   */
+  submit(req: Request<TData>): void;
+  /**
+   * Complete `req` without executing it, with the given status (the 15-bit Status Field value:
+   * SCT in bits 10:8, SC in bits 7:0; e.g. 0x0002 Invalid Field, 0x000F/0x0011 SGL errors).
+   * For transports that find a command unusable before it reaches the core (bad SGL,
+   * data too large to fetch). Calls `ops.complete(req)` like `submit` does.
+   */
+  fail(req: Request<TData>, status: number): void;
+  /** Return a request to the pool after its completion was sent (state back to `'free'`). */
+  freeRequest(req: Request<TData>): void;
+  /**
+   * The wire is gone (peer closed, error, or after `ops.close`). The core stops using the qpair:
+   * it drops held requests (AERs), lets in-flight bdev I/O finish without calling `complete`,
+   * and for an admin qpair tears down the controller (unless keep-alive is still pending on a
+   * persistent model; this core tears down). Idempotent.
+   */
+  disconnected(): void;
+}
+
+/** Minimal structured logger the core hands transports so all logs go to one place. */
+export interface TransportLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What the core gives a transport in `attach()`. One per attached transport. */
+export interface TransportCore {
+  /** Create a qpair for a new connection with a preallocated request pool of `opts.depth`. */
+  createQPair<TData = unknown>(ops: QPairTransportOps<TData>, opts: QPairCreateOptions): QPair<TData>;
+  /** Where the transport should log. */
+  readonly logger: TransportLogger;
+}
+
+/**
+ * A target-side transport. One object per transport instance, added to a `Target` with
+ * `target.addTransport(t)`; listeners then reach it by its `trtype`.
+ */
+export interface TargetTransport {
+  /** Transport type name, e.g. 'tcp', 'loopback', 'vfio-user'. Unique within a target. */
+  readonly trtype: string;
+  /** Sizes the core reads for CAP, MDTS, Connect checks and pool sizes. */
+  readonly options: TransportOptions;
+  /**
+   * Start hook: the core hands the transport its `TransportCore`. Called once by
+   * `target.addTransport`, before any `listen`.
+   */
+  attach(core: TransportCore): void | Promise<void>;
+  /** Start accepting connections on `addr` (`addr.trtype === this.trtype`). Rejects if it cannot bind. */
+  listen(addr: ListenAddress): Promise<void>;
+  /**
+   * Stop accepting on `addr`. Existing qpairs stay up (as in SPDK); the core closes them when a
+   * subsystem or listener removal requires it.
+   */
+  stopListen(addr: ListenAddress): Promise<void>;
+  /** Transport-specific Identify Controller fields (IOCCSZ, IORCSZ, ICDOFF, SGLS, MSDBD, FCATT). */
+  identifyFields(): TransportIdentifyFields;
+  /**
+   * Discovery Log Page entry fields for listener `addr`, as seen by a host connected through
+   * `via` (the discovery controller's admin qpair): replace a wildcard `traddr` with the local
+   * address of `via` where the transport knows it.
+   */
+  discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields;
+  /** Stop listening everywhere and close every qpair (each ends with `qpair.disconnected()`). */
+  close(): Promise<void>;
+}
