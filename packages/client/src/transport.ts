@@ -54,10 +54,10 @@ export type HostTransportKind = 'fabrics' | 'pcie';
 
 /**
  * Address family of a fabrics transport address (NVMe-oF 1.1 §5.3 Discovery Log Page Entry
- * ADRFAM; SPDK `enum spdk_nvmf_adrfam`). `intra_host` is what SPDK uses for in-process
+ * ADRFAM; SPDK `enum spdk_nvmf_adrfam`, spelled INTRA_HOST there). `intra-host` is for in-process
  * transports; loopback uses it.
  */
-export type AddressFamily = 'ipv4' | 'ipv6' | 'ib' | 'fc' | 'intra_host';
+export type AddressFamily = 'ipv4' | 'ipv6' | 'ib' | 'fc' | 'intra-host';
 
 /**
  * Where a controller is: SPDK's `struct spdk_nvme_transport_id` plus the host identity keys.

@@ -18,15 +18,15 @@ export class TransportIdError extends Error {
   }
 }
 
-const ADRFAMS: readonly AddressFamily[] = ['ipv4', 'ipv6', 'ib', 'fc', 'intra_host'];
+const ADRFAMS: readonly AddressFamily[] = ['ipv4', 'ipv6', 'ib', 'fc', 'intra-host'];
 
 /** A transport ID as a string or an object; objects may use any key case, like the string form. */
 export type TransportIdInput = string | TransportId | Readonly<Record<string, string | undefined>>;
 
 function normaliseAdrfam(value: string, input: string): AddressFamily {
   const v = value.toLowerCase();
-  // SPDK spells the in-process family INTRA_HOST; accept the hyphen too.
-  const canonical = v === 'intra-host' ? 'intra_host' : v;
+  // SPDK spells the in-process family INTRA_HOST; nvmu (like @nvmu/nvmf) uses intra-host.
+  const canonical = v === 'intra_host' ? 'intra-host' : v;
   const found = ADRFAMS.find((a) => a === canonical);
   if (found === undefined) throw new TransportIdError(`unknown adrfam '${value}'`, input);
   return found;

@@ -22,7 +22,7 @@ describe('parseTransportId', () => {
       trsvcid: '4420',
     });
     expect(parseTransportId('trtype:VFIOUSER traddr:/run/nvmu/cnode1').trtype).toBe('vfio-user');
-    expect(parseTransportId('trtype:loopback adrfam:INTRA_HOST traddr:t1').adrfam).toBe('intra_host');
+    expect(parseTransportId('trtype:loopback adrfam:INTRA_HOST traddr:t1').adrfam).toBe('intra-host');
   });
   it('keeps host identity keys and puts unknown keys in params', () => {
     const t = parseTransportId(
@@ -47,7 +47,7 @@ describe('parseTransportId', () => {
     const arb = fc.record(
       {
         trtype: fc.constantFrom('tcp', 'loopback', 'rdma-sim', 'vfio-user'),
-        adrfam: fc.constantFrom('ipv4', 'ipv6', 'ib', 'fc', 'intra_host' as const),
+        adrfam: fc.constantFrom('ipv4', 'ipv6', 'ib', 'fc', 'intra-host' as const),
         traddr: word,
         trsvcid: fc.stringMatching(/^[0-9]{1,5}$/),
         subnqn: word,
