@@ -25,7 +25,7 @@
  * keeps a reference after completion.
  */
 
-import type { QPair } from './transport.js';
+import { CqeView, FABRICS_OPCODE, SqeView } from '@nvmu/nvme-spec';
 
 /**
  * Where a request is in its life. A string-literal union, not booleans (STYLE.md).
@@ -57,7 +57,6 @@ export const CQE_SIZE = 16;
 /** How many iovecs a request can carry; a transport describing more must coalesce. */
 export const MAX_IOVCNT = 32;
 
-const FABRICS_OPCODE = 0x7f;
 
 /**
  * One pooled command. Fields are public so a transport touches them directly (no getters on the
@@ -83,6 +82,13 @@ export class Request<TData = unknown> {
    * SQHD, SQID, CID and the status field (phase bit 0; a PCIe-style transport sets the phase).
    */
   readonly cqeBytes: Buffer;
+  /**
+   * @nvmu/nvme-spec view over `sqeBytes` (opcode, cid, nsid, sgl1*, cdw10..15, slba, nlb, fua...).
+   * Reusable and allocation free; a transport may read SGL fields through it.
+   */
+  readonly sqe: SqeView;
+  /** @nvmu/nvme-spec view over `cqeBytes` (dw0, dw1, sqhd, sqid, cid, status). */
+  readonly cqe: CqeView;
   /** DataView over `sqeBytes` (little-endian reads of SQE fields without allocation). */
   readonly sqeView: DataView;
   /** DataView over `cqeBytes`. */
@@ -116,16 +122,24 @@ export class Request<TData = unknown> {
    */
   dataLength = 0;
 
-  // ---- core-private fields (not part of the transport contract) ----
-  /** @internal Completion callback token used by asynchronous execution. */
-  coreSlot: unknown = undefined;
-
-  constructor(qpair: QPair<TData>, index: number, transportData: TData) {
+  /**
+   * Built by the core only (a transport gets requests from `qpair.allocRequest()`).
+   * `sqeBytes`/`cqeBytes` may be slices of one slab per qpair; default: own buffers.
+   */
+  constructor(
+    qpair: QPair<TData>,
+    index: number,
+    transportData: TData,
+    sqeBytes: Buffer = Buffer.alloc(SQE_SIZE),
+    cqeBytes: Buffer = Buffer.alloc(CQE_SIZE),
+  ) {
     this.qpair = qpair;
     this.index = index;
     this.transportData = transportData;
-    this.sqeBytes = Buffer.alloc(SQE_SIZE);
-    this.cqeBytes = Buffer.alloc(CQE_SIZE);
+    this.sqeBytes = sqeBytes;
+    this.cqeBytes = cqeBytes;
+    this.sqe = new SqeView(sqeBytes);
+    this.cqe = new CqeView(cqeBytes);
     this.sqeView = new DataView(this.sqeBytes.buffer, this.sqeBytes.byteOffset, SQE_SIZE);
     this.cqeView = new DataView(this.cqeBytes.buffer, this.cqeBytes.byteOffset, CQE_SIZE);
     this.iov = new Array<Uint8Array>(MAX_IOVCNT);
@@ -182,3 +196,88 @@ export class Request<TData = unknown> {
     this.length = 0;
   }
 }
+
+/** Address family of a listen address (NVMe-oF 1.1 §5.3 Discovery Log Page Entry, ADRFAM). */
+export type AddressFamily = 'ipv4' | 'ipv6' | 'ib' | 'fc' | 'intra-host';
+
+/**
+ * Where a transport listens (SPDK's `spdk_nvme_transport_id` subset). Plain data, compared by
+ * value (all four fields).
+ */
+export interface ListenAddress {
+  /** Transport type name, equal to the owning transport's `trtype` (e.g. 'tcp', 'loopback'). */
+  readonly trtype: string;
+  /** Address family. */
+  readonly adrfam: AddressFamily;
+  /** Transport address: an IP address for TCP (may be a wildcard '0.0.0.0' / '::'), a path, a name. */
+  readonly traddr: string;
+  /** Transport service id: the TCP port as a decimal string ('4420'), or '' where none applies. */
+  readonly trsvcid: string;
+}
+
+/** Life of a qpair as the core sees it. */
+export type QPairState =
+  | 'connecting' // created, no successful Connect yet: only a Fabrics Connect is accepted
+  | 'active' // Connect succeeded: bound to a controller, qid known
+  | 'closing' // the core asked the transport to close, or the transport reported disconnected
+  | 'closed'; // disconnected and every request returned
+
+/**
+ * A queue pair as the core gives it to a transport (created by `TransportCore.createQPair`).
+ * The methods are the run-time entry points into the core.
+ */
+export interface QPair<TData = unknown> {
+  /** Queue id: 0 admin, >= 1 I/O; -1 until Connect succeeds. */
+  readonly qid: number;
+  /** Queue size as a 0's based value from Connect (SQSIZE); -1 until Connect succeeds. */
+  readonly sqsize: number;
+  /** Controller id after Connect; -1 before. */
+  readonly cntlid: number;
+  /** Number of requests in the pool (`QPairCreateOptions.depth`). */
+  readonly depth: number;
+  /** Life cycle state; see `QPairState`. */
+  readonly state: QPairState;
+  /** Whether the host disabled SQ flow control in Connect (CATTR bit 2): then SQHD is FFFFh. */
+  readonly sqFlowControlDisabled: boolean;
+  /** The listener this qpair came in on. */
+  readonly listenAddress: ListenAddress;
+  /** The host's address if the transport gave one. */
+  readonly peerAddress: ListenAddress | undefined;
+  /** The local address the connection is bound to if the transport gave one. */
+  readonly localAddress: ListenAddress | undefined;
+  /** Host NQN from Connect; '' before. */
+  readonly hostnqn: string;
+  /** Subsystem NQN from Connect; '' before. */
+  readonly subnqn: string;
+
+  /**
+   * Take a free request from the pool and mark it `'new'`; `undefined` when all `depth`
+   * requests are in use (the host overran the queue: a transport treats it as a protocol error).
+   * No allocation.
+   */
+  allocRequest(): Request<TData> | undefined;
+  /**
+   * Hand a request to the core: the SQE is in `req.sqeBytes` and, for host-to-controller
+   * commands, all `req.length` bytes of data are in `req.iov`. The core executes it (maybe
+   * asynchronously) and calls `ops.complete(req)` exactly once. Not re-entrant with respect to
+   * `complete`: `complete` may be called before `submit` returns.
+   */
+  submit(req: Request<TData>): void;
+  /**
+   * Complete `req` without executing it, with the given status (the 15-bit Status Field value:
+   * SCT in bits 10:8, SC in bits 7:0; e.g. 0x0002 Invalid Field, 0x000F/0x0011 SGL errors).
+   * For transports that find a command unusable before it reaches the core (bad SGL,
+   * data too large to fetch). Calls `ops.complete(req)` like `submit` does.
+   */
+  fail(req: Request<TData>, status: number): void;
+  /** Return a request to the pool after its completion was sent (state back to `'free'`). */
+  freeRequest(req: Request<TData>): void;
+  /**
+   * The wire is gone (peer closed, error, or after `ops.close`). The core stops using the qpair:
+   * it drops held requests (AERs), lets in-flight bdev I/O finish without calling `complete`,
+   * and for an admin qpair tears down the controller (unless keep-alive is still pending on a
+   * persistent model; this core tears down). Idempotent.
+   */
+  disconnected(): void;
+}
+

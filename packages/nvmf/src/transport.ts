@@ -29,25 +29,12 @@
  * ```
  */
 
-import type { Request } from './request.js';
+import type { ListenAddress, QPair, Request } from './request.js';
 
-/** Address family of a listen address (NVMe-oF 1.1 §5.3 Discovery Log Page Entry, ADRFAM). */
-export type AddressFamily = 'ipv4' | 'ipv6' | 'ib' | 'fc' | 'intra-host';
-
-/**
- * Where a transport listens (SPDK's `spdk_nvme_transport_id` subset). Plain data, compared by
- * value (all four fields).
- */
-export interface ListenAddress {
-  /** Transport type name, equal to the owning transport's `trtype` (e.g. 'tcp', 'loopback'). */
-  readonly trtype: string;
-  /** Address family. */
-  readonly adrfam: AddressFamily;
-  /** Transport address: an IP address for TCP (may be a wildcard '0.0.0.0' / '::'), a path, a name. */
-  readonly traddr: string;
-  /** Transport service id: the TCP port as a decimal string ('4420'), or '' where none applies. */
-  readonly trsvcid: string;
-}
+// QPair, ListenAddress and their helper types live in request.ts because a Request and its QPair
+// refer to each other (one file keeps the module graph free of cycles); re-exported here so this
+// file reads as the whole contract.
+export type { AddressFamily, ListenAddress, QPair, QPairState } from './request.js';
 
 /** Transport options the core reads to size pools and fill Identify/CAP (SPDK `spdk_nvmf_transport_opts`). */
 export interface TransportOptions {
@@ -117,13 +104,6 @@ export type QPairCloseReason =
   | 'connect-failed' // a Connect on this qpair failed fatally; close after sending the CQE
   | 'target-shutdown'; // Target.close()
 
-/** Life of a qpair as the core sees it. */
-export type QPairState =
-  | 'connecting' // created, no successful Connect yet: only a Fabrics Connect is accepted
-  | 'active' // Connect succeeded: bound to a controller, qid known
-  | 'closing' // the core asked the transport to close, or the transport reported disconnected
-  | 'closed'; // disconnected and every request returned
-
 /**
  * Hooks a transport gives the core for one qpair (per connection). Only `complete` and `close`
  * are required.
@@ -174,65 +154,6 @@ export interface QPairCreateOptions {
    * localPort). Discovery reports it in place of a wildcard listen address.
    */
   readonly localAddress?: ListenAddress;
-}
-
-/**
- * A queue pair as the core gives it to a transport (created by `TransportCore.createQPair`).
- * The methods are the run-time entry points into the core.
- */
-export interface QPair<TData = unknown> {
-  /** Queue id: 0 admin, >= 1 I/O; -1 until Connect succeeds. */
-  readonly qid: number;
-  /** Queue size as a 0's based value from Connect (SQSIZE); -1 until Connect succeeds. */
-  readonly sqsize: number;
-  /** Controller id after Connect; -1 before. */
-  readonly cntlid: number;
-  /** Number of requests in the pool (`QPairCreateOptions.depth`). */
-  readonly depth: number;
-  /** Life cycle state; see `QPairState`. */
-  readonly state: QPairState;
-  /** Whether the host disabled SQ flow control in Connect (CATTR bit 2): then SQHD is FFFFh. */
-  readonly sqFlowControlDisabled: boolean;
-  /** The listener this qpair came in on. */
-  readonly listenAddress: ListenAddress;
-  /** The host's address if the transport gave one. */
-  readonly peerAddress: ListenAddress | undefined;
-  /** The local address the connection is bound to if the transport gave one. */
-  readonly localAddress: ListenAddress | undefined;
-  /** Host NQN from Connect; '' before. */
-  readonly hostnqn: string;
-  /** Subsystem NQN from Connect; '' before. */
-  readonly subnqn: string;
-
-  /**
-   * Take a free request from the pool and mark it `'new'`; `undefined` when all `depth`
-   * requests are in use (the host overran the queue: a transport treats it as a protocol error).
-   * No allocation.
-   */
-  allocRequest(): Request<TData> | undefined;
-  /**
-   * Hand a request to the core: the SQE is in `req.sqeBytes` and, for host-to-controller
-   * commands, all `req.length` bytes of data are in `req.iov`. The core executes it (maybe
-   * asynchronously) and calls `ops.complete(req)` exactly once. Not re-entrant with respect to
-   * `complete`: `complete` may be called before `submit` returns.
-   */
-  submit(req: Request<TData>): void;
-  /**
-   * Complete `req` without executing it, with the given status (the 15-bit Status Field value:
-   * SCT in bits 10:8, SC in bits 7:0; e.g. 0x0002 Invalid Field, 0x000F/0x0011 SGL errors).
-   * For transports that find a command unusable before it reaches the core (bad SGL,
-   * data too large to fetch). Calls `ops.complete(req)` like `submit` does.
-   */
-  fail(req: Request<TData>, status: number): void;
-  /** Return a request to the pool after its completion was sent (state back to `'free'`). */
-  freeRequest(req: Request<TData>): void;
-  /**
-   * The wire is gone (peer closed, error, or after `ops.close`). The core stops using the qpair:
-   * it drops held requests (AERs), lets in-flight bdev I/O finish without calling `complete`,
-   * and for an admin qpair tears down the controller (unless keep-alive is still pending on a
-   * persistent model; this core tears down). Idempotent.
-   */
-  disconnected(): void;
 }
 
 /** Minimal structured logger the core hands transports so all logs go to one place. */
