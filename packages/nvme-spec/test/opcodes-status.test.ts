@@ -1,0 +1,111 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import {
+  AdminOpcode,
+  NvmOpcode,
+  FABRICS_OPCODE,
+  FabricsCommandType,
+  DataTransfer,
+  dataTransfer,
+  opcodeName,
+  statusName,
+  makeStatus,
+  decodeStatus,
+  NvmeStatusError,
+  StatusCodeType,
+  GenericStatus,
+  CommandSpecificStatus,
+  FabricsStatus,
+  MediaStatus,
+  PathStatus,
+} from '../src/index.js';
+
+describe('opcodes', () => {
+  it('match the values in the spec headers (NVMe Base 2.0 Fig. 138, NVM CS Fig. 16)', () => {
+    expect(AdminOpcode.GetLogPage).toBe(0x02);
+    expect(AdminOpcode.Identify).toBe(0x06);
+    expect(AdminOpcode.AsyncEventRequest).toBe(0x0c);
+    expect(AdminOpcode.KeepAlive).toBe(0x18);
+    expect(AdminOpcode.DoorbellBufferConfig).toBe(0x7c);
+    expect(AdminOpcode.Sanitize).toBe(0x84);
+    expect(NvmOpcode.Read).toBe(0x02);
+    expect(NvmOpcode.WriteZeroes).toBe(0x08);
+    expect(NvmOpcode.DatasetManagement).toBe(0x09);
+    expect(FABRICS_OPCODE).toBe(0x7f);
+    expect(FabricsCommandType.Connect).toBe(0x01);
+    expect(FabricsCommandType.PropertyGet).toBe(0x04);
+    expect(FabricsCommandType.Disconnect).toBe(0x08);
+  });
+
+  it('derives data direction from the low two bits', () => {
+    expect(dataTransfer(NvmOpcode.Write)).toBe(DataTransfer.HostToController);
+    expect(dataTransfer(NvmOpcode.Read)).toBe(DataTransfer.ControllerToHost);
+    expect(dataTransfer(NvmOpcode.Flush)).toBe(DataTransfer.None);
+    expect(dataTransfer(AdminOpcode.Identify)).toBe(DataTransfer.ControllerToHost);
+    expect(dataTransfer(AdminOpcode.SetFeatures)).toBe(DataTransfer.HostToController);
+    expect(dataTransfer(FabricsCommandType.Connect)).toBe(DataTransfer.HostToController);
+    expect(dataTransfer(FabricsCommandType.PropertyGet)).toBe(DataTransfer.None);
+  });
+
+  it('names opcodes per command set', () => {
+    expect(opcodeName('admin', 0x06)).toBe('Identify');
+    expect(opcodeName('nvm', 0x02)).toBe('Read');
+    expect(opcodeName('admin', 0x02)).toBe('GetLogPage');
+    expect(opcodeName('admin', 0x7f, 0x01)).toBe('Fabrics.Connect');
+    expect(opcodeName('nvm', 0x7f, 0x08)).toBe('Fabrics.Disconnect');
+    expect(opcodeName('nvm', 0x7f)).toBe('FabricsCommand');
+    expect(opcodeName('nvm', 0x03)).toBe('Unknown(0x03)');
+    expect(opcodeName('admin', 0xc1)).toBe('VendorSpecific(0xc1)');
+  });
+});
+
+describe('status', () => {
+  it('packs SCT/SC/CRD/More/DNR like CQE DW3 bits 31:17', () => {
+    // Media error 0x81 (unrecovered read) with DNR: 0x4000 | 2 << 8 | 0x81
+    expect(makeStatus(StatusCodeType.MediaError, MediaStatus.UnrecoveredReadError, true)).toBe(0x4281);
+    expect(makeStatus(1, 0x82, false, true, 2)).toBe(0x2000 | 0x1000 | 0x0100 | 0x82);
+    expect(decodeStatus(0x4281)).toEqual({ sct: 2, sc: 0x81, dnr: true, more: false, crd: 0 });
+  });
+
+  it('round-trips any status field', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 255 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 3 }), (sct, sc, dnr, more, crd) => {
+        const s = makeStatus(sct, sc, dnr, more, crd);
+        expect(s).toBeLessThan(0x8000);
+        expect(decodeStatus(s)).toEqual({ sct, sc, dnr, more, crd });
+      }),
+    );
+  });
+
+  it('names statuses, using fabrics names for the fabrics opcode', () => {
+    expect(statusName(0, GenericStatus.InvalidField)).toBe('InvalidField');
+    expect(statusName(0, GenericStatus.LbaOutOfRange)).toBe('LbaOutOfRange');
+    expect(statusName(1, CommandSpecificStatus.InvalidLogPage)).toBe('InvalidLogPage');
+    expect(statusName(1, 0x82)).toBe('AttemptedWriteToReadOnlyRange');
+    expect(statusName(1, FabricsStatus.ConnectInvalidParameters, FABRICS_OPCODE)).toBe('ConnectInvalidParameters');
+    expect(statusName(1, FabricsStatus.ConnectInvalidHost, 0x7f)).toBe('ConnectInvalidHost');
+    expect(statusName(2, MediaStatus.CompareFailure)).toBe('CompareFailure');
+    expect(statusName(3, PathStatus.AsymmetricAccessInaccessible)).toBe('AsymmetricAccessInaccessible');
+    expect(statusName(0, 0x7e)).toBe('Generic(0x7e)');
+    expect(statusName(7, 0x01)).toBe('VendorSpecific(0x01)');
+    expect(statusName(5, 0x01)).toBe('Sct5(0x01)');
+  });
+
+  it('NvmeStatusError carries sct/sc/dnr and a name', () => {
+    const e = new NvmeStatusError(0, GenericStatus.InvalidOpcode, { dnr: true });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('NvmeStatusError');
+    expect(e.code).toBe('ERR_NVME_STATUS');
+    expect(e.sct).toBe(0);
+    expect(e.sc).toBe(1);
+    expect(e.dnr).toBe(true);
+    expect(e.statusName).toBe('InvalidOpcode');
+    expect(e.message).toContain('InvalidOpcode');
+    expect(e.status).toBe(0x4001);
+    const f = NvmeStatusError.fromStatus(0x4182, 0x7f);
+    expect(f.sct).toBe(1);
+    expect(f.sc).toBe(0x82);
+    expect(f.dnr).toBe(true);
+    expect(f.statusName).toBe('ConnectInvalidParameters');
+  });
+});
