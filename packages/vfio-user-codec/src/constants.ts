@@ -221,5 +221,5 @@ export const CapabilityDefaults = {
 
 /** VFIO_USER_MULTI_DATA: every REGION_WRITE_MULTI entry carries 8 data bytes. */
 export const WRITE_MULTI_DATA_SIZE = 8;
-/** Size of one REGION_WRITE_MULTI entry (offset 8 + region 4 + count 4 + data 8). */
-export const WRITE_MULTI_ENTRY_SIZE = 32;
+/** Size of one REGION_WRITE_MULTI entry (offset 8 + region 4 + count 4 + data 8; QEMU VFIOUserWROne). */
+export const WRITE_MULTI_ENTRY_SIZE = 24;

@@ -347,7 +347,7 @@ function dmaWriteReply(ctx: Ctx): MessageBody {
   return { kind: 'dma-access', address: u64(ctx, 0), count: u64(ctx, 8) };
 }
 
-// vfio-user §VFIO_USER_REGION_WRITE_MULTI: wr_cnt u64 @0, then 32-byte writes @8:
+// vfio-user §VFIO_USER_REGION_WRITE_MULTI: wr_cnt u64 @0, then 24-byte writes @8:
 // offset u64 @0, region u32 @8, count u32 @12 (<= 8), data 8 bytes @16.
 function writeMulti(ctx: Ctx): MessageBody {
   atLeast(ctx, 8, 'wr_cnt');
