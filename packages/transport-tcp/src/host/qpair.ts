@@ -1,0 +1,543 @@
+/**
+ * One NVMe/TCP connection on the host side (NVMe/TCP 1.0 §3): ICReq/ICResp, then CapsuleCmd
+ * out (with in-capsule data up to the granted size), H2CData in answer to R2T, C2HData
+ * reassembled straight into the caller's buffer, CapsuleResp or a SUCCESS-flagged C2HData
+ * completing each command.
+ *
+ * Per-CID state (header slots, digest slots) is preallocated when the qpair opens (the client
+ * guarantees CID < queueSize); H2CData header slots are made on a CID's first R2T and kept.
+ * The socket is read with `onread` into one reused buffer, so receiving allocates nothing.
+ */
+
+import { connect, type Socket } from 'node:net';
+
+import type { HostDataDirection, HostQPair, HostQPairHandler } from '@nvmu/client';
+
+import {
+  CAPSULE_CMD_HLEN,
+  CH_FLAGS,
+  CH_HLEN,
+  CH_PDO,
+  CH_PLEN,
+  CH_TYPE,
+  D_CCCID,
+  D_LENGTH,
+  D_OFFSET,
+  D_TTAG,
+  DATA_HLEN,
+  DigestEnable,
+  DIGEST_LEN,
+  IC_DGST,
+  IC_MAX,
+  IC_PDA,
+  IC_PFV,
+  ICREQ_LEN,
+  MIN_MAXH2CDATA,
+  PFV_1_0,
+  PduFlags,
+  PduType,
+  SGL_DATA_BLOCK_OFFSET,
+  SGL_TRANSPORT_DATA_BLOCK,
+  SQE_PSDT_SGL,
+  SQE_SGL_ADDR,
+  SQE_SGL_ID,
+  SQE_SGL_LEN,
+  TERM_REQ_HLEN,
+  TR_FEI,
+  TR_FES,
+  TermReqFes,
+  alignUp,
+  at,
+  type Crc32c,
+} from '../pdu.js';
+import { PduReceiver, RX_FATAL, RX_OK, type PduHandler, type RxVerdict } from '../receiver.js';
+import { TxBatch } from '../tx.js';
+
+/** Settings of one host connection. */
+export interface TcpHostQPairConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly qid: number;
+  readonly queueSize: number;
+  readonly inCapsuleDataSize: number;
+  readonly maxTransferSize: number;
+  readonly hdgst: boolean;
+  readonly ddgst: boolean;
+  /** HPDA sent in ICReq (0's based dwords). */
+  readonly hpda: number;
+  /** MAXR2T sent in ICReq (0's based). */
+  readonly maxr2t: number;
+  readonly connectTimeoutMs: number;
+  readonly crc32c: Crc32c;
+  readonly handler: HostQPairHandler;
+  readonly onClosed?: (qp: TcpHostQPair) => void;
+}
+
+/** An NVMe/TCP protocol violation seen by the host, or a TermReq from the controller. */
+export class NvmeTcpError extends Error {
+  override readonly name = 'NvmeTcpError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly fes?: number,
+  ) {
+    super(message);
+  }
+}
+
+const DIR_NONE = 0;
+const DIR_H2C = 1;
+const DIR_C2H = 2;
+
+/** Per-command state, one per CID, built at open. */
+interface CidState {
+  active: boolean;
+  dir: number;
+  data: Uint8Array;
+  off: number;
+  len: number;
+  inCapsule: boolean;
+  /** C2H: bytes received; H2C: end of the data already queued for R2Ts. */
+  done: number;
+  /** CapsuleCmd header slot: HLEN 72, header digest, padding to CPDA (zeroed). */
+  readonly capsule: Buffer;
+  /** `capsule[0, 72)`: the bytes a header digest covers. */
+  readonly capsuleHdr: Buffer;
+  /** `capsule[0, 72 + hd)`: what goes on the wire for a capsule without data. */
+  readonly capsuleNoData: Buffer;
+  readonly ddgst: Buffer;
+  /** H2CData header slots (lazily made on the first R2T, then reused round-robin). */
+  h2c: Buffer[] | undefined;
+  h2cHdr: Buffer[] | undefined;
+  h2cDd: Buffer[] | undefined;
+  h2cNext: number;
+}
+
+type QpState = 'connecting' | 'live' | 'closed';
+
+const READ_BUFFER_SIZE = 256 * 1024;
+const EMPTY = new Uint8Array(0);
+
+export class TcpHostQPair implements HostQPair, PduHandler {
+  readonly qid: number;
+  readonly queueSize: number;
+  readonly inCapsuleDataSize: number;
+  private state: QpState = 'connecting';
+  private readonly socket: Socket;
+  private readonly rx: PduReceiver;
+  private readonly tx: TxBatch;
+  private readonly cids: CidState[] = [];
+  private cpdaAlign = 4;
+  private maxh2cdata = MIN_MAXH2CDATA;
+  private capsulePdo = 0;
+  private h2cStride = 0;
+  private h2cSlots = 0;
+  private sqhd = 0;
+  /** Where CQEs are handed to the client: a view of the receiver's header. */
+  private readonly cqeView: Buffer;
+  /** A CQE synthesised for SUCCESS-flagged C2HData (NVMe/TCP 1.0 §3.3.3). */
+  private readonly synthCqe = Buffer.alloc(16);
+  private readonly icreq = Buffer.alloc(ICREQ_LEN);
+  private opened: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private pendingCid = 0;
+  private closeWaiters: (() => void)[] = [];
+  private error: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly cfg: TcpHostQPairConfig) {
+    this.qid = cfg.qid;
+    this.queueSize = cfg.queueSize;
+    this.inCapsuleDataSize = cfg.inCapsuleDataSize;
+    this.rx = new PduReceiver('host', this, cfg.crc32c);
+    this.cqeView = this.rx.hdr.subarray(8, 24);
+    const readBuf = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+    this.socket = connect({
+      host: cfg.host,
+      port: cfg.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuf,
+        callback: (n: number, buf: Uint8Array) => {
+          this.rx.pushFrom(buf as Buffer, n);
+          return true;
+        },
+      },
+    });
+    this.tx = new TxBatch(this.socket);
+    this.socket.on('error', (err: Error) => {
+      this.error ??= err;
+    });
+    this.socket.on('close', () => {
+      this.onSocketClosed();
+    });
+  }
+
+  /** Connect the socket and exchange ICReq/ICResp; resolves when Connect may be sent. */
+  open(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.opened = { resolve, reject };
+      this.timer = setTimeout(() => {
+        this.failOpen(new NvmeTcpError(`NVMe/TCP connection to ${this.cfg.host}:${this.cfg.port} timed out`, 'ETIMEDOUT'));
+      }, this.cfg.connectTimeoutMs);
+      this.socket.once('connect', () => {
+        const b = this.icreq;
+        b[CH_TYPE] = PduType.ICReq;
+        b[CH_HLEN] = ICREQ_LEN;
+        b.writeUInt32LE(ICREQ_LEN, CH_PLEN);
+        b.writeUInt16LE(PFV_1_0, IC_PFV);
+        b[IC_PDA] = this.cfg.hpda;
+        b[IC_DGST] = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
+        b.writeUInt32LE(this.cfg.maxr2t, IC_MAX);
+        this.socket.write(b);
+      });
+    });
+  }
+
+  private failOpen(err: Error): void {
+    const o = this.opened;
+    this.opened = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.state = 'closed';
+    this.socket.destroy();
+    o?.reject(err);
+  }
+
+  // -------------------------------------------------------------------------------- submit
+
+  submit(sqe: Uint8Array, data: Uint8Array | undefined, dataOffset: number, dataLength: number, direction: HostDataDirection): void {
+    if (this.state !== 'live') throw new NvmeTcpError(`qpair ${this.qid} is not connected`, 'ERR_NVMU_TCP_CLOSED');
+    const cid = (sqe[2] ?? 0) | ((sqe[3] ?? 0) << 8);
+    const st = this.cids[cid];
+    if (st === undefined) throw new RangeError(`CID ${cid} out of range (queue size ${this.queueSize})`);
+    if (st.active) throw new NvmeTcpError(`CID ${cid} is already outstanding`, 'ERR_NVMU_TCP_CID');
+    if (dataLength > this.cfg.maxTransferSize) {
+      throw new RangeError(`transfer of ${dataLength} bytes exceeds the transport limit ${this.cfg.maxTransferSize}`);
+    }
+    const dir = direction === 'none' || dataLength === 0 ? DIR_NONE : direction === 'h2c' ? DIR_H2C : DIR_C2H;
+    st.active = true;
+    st.dir = dir;
+    st.data = dir === DIR_NONE || data === undefined ? EMPTY : data;
+    st.off = dataOffset;
+    st.len = dir === DIR_NONE ? 0 : dataLength;
+    st.done = 0;
+    st.inCapsule = dir === DIR_H2C && dataLength <= this.inCapsuleDataSize;
+
+    const c = st.capsule;
+    c.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64), 8);
+    // PSDT 01b (SGL) and SGL1 (NVMe/TCP 1.0 §3.3: Data Block/Offset for in-capsule data, else a
+    // Transport SGL Data Block with address 0; length 0 when there is no data).
+    c[8 + 1] = (c.readUInt8(8 + 1) & 0x3f) | SQE_PSDT_SGL;
+    c.writeUInt32LE(0, 8 + SQE_SGL_ADDR);
+    c.writeUInt32LE(0, 8 + SQE_SGL_ADDR + 4);
+    c.writeUInt32LE(st.len, 8 + SQE_SGL_LEN);
+    c[8 + SQE_SGL_LEN + 4] = 0;
+    c[8 + SQE_SGL_LEN + 5] = 0;
+    c[8 + SQE_SGL_LEN + 6] = 0;
+    c[8 + SQE_SGL_ID] = st.inCapsule ? SGL_DATA_BLOCK_OFFSET : SGL_TRANSPORT_DATA_BLOCK;
+
+    const hd = this.cfg.hdgst;
+    const dd = this.cfg.ddgst && st.inCapsule;
+    c[CH_TYPE] = PduType.CapsuleCmd;
+    c[CH_FLAGS] = (hd ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
+    c[CH_HLEN] = CAPSULE_CMD_HLEN;
+    if (st.inCapsule) {
+      c[CH_PDO] = this.capsulePdo;
+      c.writeUInt32LE(this.capsulePdo + st.len + (dd ? DIGEST_LEN : 0), CH_PLEN);
+    } else {
+      c[CH_PDO] = 0;
+      c.writeUInt32LE(CAPSULE_CMD_HLEN + (hd ? DIGEST_LEN : 0), CH_PLEN);
+    }
+    if (hd) c.writeUInt32LE(this.cfg.crc32c(st.capsuleHdr) >>> 0, CAPSULE_CMD_HLEN);
+    if (!st.inCapsule) {
+      this.tx.write(st.capsuleNoData);
+      return;
+    }
+    this.tx.write(c);
+    const view = this.dataView(st, 0, st.len);
+    this.tx.write(view);
+    if (dd) {
+      st.ddgst.writeUInt32LE(this.cfg.crc32c(view) >>> 0, 0);
+      this.tx.write(st.ddgst);
+    }
+  }
+
+  private dataView(st: CidState, from: number, len: number): Uint8Array {
+    const d = st.data;
+    const start = st.off + from;
+    return start === 0 && len === d.length ? d : d.subarray(start, start + len);
+  }
+
+  // ----------------------------------------------------------------------------- receive
+
+  onHeader(rx: PduReceiver): RxVerdict {
+    const h = rx.hdr;
+    if (rx.type === PduType.C2HData) {
+      const cid = h.readUInt16LE(D_CCCID);
+      const st = this.cids[cid];
+      if (st?.active !== true || st.dir !== DIR_C2H) {
+        rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
+        return RX_FATAL;
+      }
+      const datao = h.readUInt32LE(D_OFFSET);
+      const datal = h.readUInt32LE(D_LENGTH);
+      if (datal !== rx.dataLen) {
+        rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
+        return RX_FATAL;
+      }
+      if (datao !== st.done || datao + datal > st.len) {
+        rx.fail(TermReqFes.DataTransferOutOfRange, D_OFFSET);
+        return RX_FATAL;
+      }
+      if ((rx.flags & PduFlags.SUCCESS) !== 0 && (rx.flags & PduFlags.LAST_PDU) === 0) {
+        // TCP 1.0 §3.3.3: SUCCESS only on the last data PDU.
+        rx.fail(TermReqFes.InvalidHeaderField, CH_FLAGS);
+        return RX_FATAL;
+      }
+      rx.dst = st.data;
+      rx.dstOff = st.off + datao;
+      this.pendingCid = cid;
+    }
+    return RX_OK;
+  }
+
+  onPdu(rx: PduReceiver): void {
+    switch (rx.type) {
+      case PduType.ICResp:
+        this.onICResp(rx);
+        return;
+      case PduType.CapsuleResp:
+        this.onCapsuleResp(rx);
+        return;
+      case PduType.C2HData:
+        this.onC2HData(rx);
+        return;
+      case PduType.R2T:
+        this.onR2T(rx);
+        return;
+      case PduType.C2HTermReq: {
+        const fes = rx.hdr.readUInt16LE(TR_FES);
+        const err = new NvmeTcpError(`controller terminated the connection (C2HTermReq FES ${fes})`, 'ERR_NVMU_TCP_TERMREQ', fes);
+        this.error = err;
+        if (this.opened !== undefined) this.failOpen(err);
+        else this.socket.destroy();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  onFatal(fes: TermReqFes, fei: number, rx: PduReceiver): void {
+    this.error ??= new NvmeTcpError(`NVMe/TCP protocol error from controller (FES ${fes}, field ${fei})`, 'ERR_NVMU_TCP_PROTOCOL', fes);
+    if (this.opened !== undefined) {
+      this.failOpen(this.error);
+      return;
+    }
+    // TCP 1.0 §3.6.2.8: tell the controller why, then close.
+    const n = Math.min(rx.headerBytes, 128);
+    const b = Buffer.alloc(TERM_REQ_HLEN + n);
+    b[CH_TYPE] = PduType.H2CTermReq;
+    b[CH_HLEN] = TERM_REQ_HLEN;
+    b.writeUInt32LE(TERM_REQ_HLEN + n, CH_PLEN);
+    b.writeUInt16LE(fes, TR_FES);
+    b.writeUInt32LE(fei, TR_FEI);
+    rx.hdr.copy(b, TERM_REQ_HLEN, 0, n);
+    this.socket.end(b);
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onICResp(rx: PduReceiver): void {
+    const h = rx.hdr;
+    const want = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
+    if (h.readUInt16LE(IC_PFV) !== PFV_1_0) {
+      this.failOpen(new NvmeTcpError('ICResp: unsupported PFV', 'ERR_NVMU_TCP_ICRESP'));
+      return;
+    }
+    const cpda = h.readUInt8(IC_PDA);
+    const dgst = h.readUInt8(IC_DGST) & (DigestEnable.HDGST | DigestEnable.DDGST);
+    const maxh2c = h.readUInt32LE(IC_MAX);
+    if (cpda > 31) {
+      this.failOpen(new NvmeTcpError(`ICResp: bad CPDA ${cpda}`, 'ERR_NVMU_TCP_ICRESP'));
+      return;
+    }
+    if (dgst !== want) {
+      this.failOpen(new NvmeTcpError(`ICResp: digests ${dgst} differ from requested ${want}`, 'ERR_NVMU_TCP_ICRESP'));
+      return;
+    }
+    if (maxh2c < MIN_MAXH2CDATA || maxh2c % 4 !== 0) {
+      this.failOpen(new NvmeTcpError(`ICResp: bad MAXH2CDATA ${maxh2c}`, 'ERR_NVMU_TCP_ICRESP'));
+      return;
+    }
+    this.cpdaAlign = (cpda + 1) * 4;
+    this.maxh2cdata = maxh2c;
+    const hd = this.cfg.hdgst ? DIGEST_LEN : 0;
+    this.capsulePdo = alignUp(CAPSULE_CMD_HLEN + hd, this.cpdaAlign);
+    this.h2cStride = alignUp(DATA_HLEN + hd, this.cpdaAlign);
+    this.h2cSlots = Math.ceil(this.cfg.maxTransferSize / maxh2c) + this.cfg.maxr2t + 2;
+    for (let i = 0; i < this.queueSize; i++) {
+      const capsule = Buffer.alloc(this.capsulePdo);
+      this.cids.push({
+        active: false,
+        dir: DIR_NONE,
+        data: EMPTY,
+        off: 0,
+        len: 0,
+        inCapsule: false,
+        done: 0,
+        capsule,
+        capsuleHdr: capsule.subarray(0, CAPSULE_CMD_HLEN),
+        capsuleNoData: capsule.subarray(0, CAPSULE_CMD_HLEN + hd),
+        ddgst: Buffer.alloc(DIGEST_LEN),
+        h2c: undefined,
+        h2cHdr: undefined,
+        h2cDd: undefined,
+        h2cNext: 0,
+      });
+    }
+    rx.connected = true;
+    rx.hdgst = this.cfg.hdgst;
+    rx.ddgst = this.cfg.ddgst;
+    rx.maxDataPdu = this.cfg.maxTransferSize;
+    rx.maxCapsuleData = 0;
+    this.state = 'live';
+    const o = this.opened;
+    this.opened = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    o?.resolve();
+  }
+
+  private onCapsuleResp(rx: PduReceiver): void {
+    const h = rx.hdr;
+    const cid = h.readUInt16LE(8 + 12);
+    const st = this.cids[cid];
+    if (st?.active !== true) {
+      rx.fail(TermReqFes.InvalidHeaderField, 8 + 12);
+      return;
+    }
+    this.sqhd = h.readUInt16LE(8 + 8);
+    st.active = false;
+    st.data = EMPTY;
+    if (this.state === 'live') this.cfg.handler.completion(this.cqeView);
+  }
+
+  private onC2HData(rx: PduReceiver): void {
+    const cid = this.pendingCid;
+    const st = at(this.cids, cid);
+    st.done += rx.dataLen;
+    if ((rx.flags & PduFlags.SUCCESS) === 0) return;
+    // TCP 1.0 §3.3.3: SUCCESS completes the command; no CapsuleResp follows. Synthesise the CQE.
+    const q = this.synthCqe;
+    q.fill(0);
+    q.writeUInt16LE(this.sqhd, 8);
+    q.writeUInt16LE(this.qid, 10);
+    q.writeUInt16LE(cid, 12);
+    st.active = false;
+    st.data = EMPTY;
+    if (this.state === 'live') this.cfg.handler.completion(q);
+  }
+
+  /** TCP 1.0 §3.3.2: send the asked-for range as H2CData PDUs of at most MAXH2CDATA bytes. */
+  private onR2T(rx: PduReceiver): void {
+    const h = rx.hdr;
+    const cid = h.readUInt16LE(D_CCCID);
+    const st = this.cids[cid];
+    if (st?.active !== true || st.dir !== DIR_H2C || st.inCapsule) {
+      rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
+      return;
+    }
+    const ttag = h.readUInt16LE(D_TTAG);
+    const r2to = h.readUInt32LE(D_OFFSET);
+    const r2tl = h.readUInt32LE(D_LENGTH);
+    if (r2tl === 0 || r2to < st.done || r2to + r2tl > st.len) {
+      rx.fail(TermReqFes.DataTransferOutOfRange, D_OFFSET);
+      return;
+    }
+    const slots = st.h2c ?? this.makeH2CSlots(st);
+    const hdrs = st.h2cHdr ?? slots;
+    const dds = st.h2cDd ?? slots;
+    const hd = this.cfg.hdgst;
+    const dd = this.cfg.ddgst;
+    const stride = this.h2cStride;
+    let off = r2to;
+    const end = r2to + r2tl;
+    while (off < end) {
+      const len = Math.min(this.maxh2cdata, end - off);
+      const last = off + len === end;
+      const i = st.h2cNext;
+      st.h2cNext = (i + 1) % slots.length;
+      const s = at(slots, i);
+      s[CH_TYPE] = PduType.H2CData;
+      s[CH_FLAGS] = (hd ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0) | (last ? PduFlags.LAST_PDU : 0);
+      s[CH_HLEN] = DATA_HLEN;
+      s[CH_PDO] = stride;
+      s.writeUInt32LE(stride + len + (dd ? DIGEST_LEN : 0), CH_PLEN);
+      s.writeUInt16LE(cid, D_CCCID);
+      s.writeUInt16LE(ttag, D_TTAG);
+      s.writeUInt32LE(off, D_OFFSET);
+      s.writeUInt32LE(len, D_LENGTH);
+      s.writeUInt32LE(0, 20);
+      if (hd) s.writeUInt32LE(this.cfg.crc32c(at(hdrs, i)) >>> 0, DATA_HLEN);
+      this.tx.write(s);
+      const view = this.dataView(st, off, len);
+      this.tx.write(view);
+      if (dd) {
+        const d = at(dds, i);
+        d.writeUInt32LE(this.cfg.crc32c(view) >>> 0, 0);
+        this.tx.write(d);
+      }
+      off += len;
+    }
+    st.done = end;
+  }
+
+  private makeH2CSlots(st: CidState): Buffer[] {
+    const n = this.h2cSlots;
+    const stride = this.h2cStride;
+    const slab = Buffer.alloc(n * (stride + DIGEST_LEN));
+    const slots: Buffer[] = [];
+    const hdrs: Buffer[] = [];
+    const dds: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = slab.subarray(i * stride, (i + 1) * stride);
+      slots.push(s);
+      hdrs.push(s.subarray(0, DATA_HLEN));
+      dds.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
+    }
+    st.h2c = slots;
+    st.h2cHdr = hdrs;
+    st.h2cDd = dds;
+    return slots;
+  }
+
+  // ------------------------------------------------------------------------------- close
+
+  close(): Promise<void> {
+    if (this.state === 'closed' && this.socket.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.closeWaiters.push(resolve);
+      if (this.state !== 'closed') {
+        this.state = 'closed';
+        this.socket.end();
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+      }
+    });
+  }
+
+  private onSocketClosed(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.opened !== undefined) {
+      this.failOpen(this.error ?? new NvmeTcpError(`connection to ${this.cfg.host}:${this.cfg.port} closed during ICReq`, 'ECONNRESET'));
+    }
+    const wasLive = this.state === 'live';
+    this.state = 'closed';
+    for (const st of this.cids) {
+      st.active = false;
+      st.data = EMPTY;
+    }
+    if (wasLive) this.cfg.handler.disconnected(this.error ?? new NvmeTcpError('controller closed the connection', 'ECONNRESET'));
+    const w = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const f of w) f();
+    this.cfg.onClosed?.(this);
+  }
+}

@@ -1,0 +1,659 @@
+/**
+ * One NVMe/TCP connection on the controller side: ICReq/ICResp, then command capsules in,
+ * R2T / C2HData / CapsuleResp out (NVMe/TCP 1.0 §3). One connection carries one queue (admin
+ * or I/O; which one is known only after the core handled Connect).
+ *
+ * A command's life here (`TcpReqState.phase`, after SPDK lib/nvmf/tcp.c's request states):
+ *
+ * ```
+ *  idle ─CapsuleCmd header─▶ capsule ─PDU complete─▶ (in-capsule data or no data, or c2h) exec
+ *                                                 └▶ (h2c, transport SGL) r2t ─all H2CData─▶ exec
+ *  exec ─core complete()─▶ sending ─last write callback─▶ idle (qpair.freeRequest)
+ * ```
+ *
+ * Memory per connection is fixed after the ICReq: the receiver's header buffer, and per pooled
+ * request a data buffer (pre-sized for in-capsule data, grown once up to maxIoSize) and a slab
+ * of preallocated PDU header slots. The socket stops being read while the request pool is empty
+ * or its write queue is above `txHighWater`.
+ */
+
+import type { Socket } from 'node:net';
+
+import type {
+  ListenAddress,
+  QPair,
+  QPairCloseReason,
+  QPairTransportOps,
+  Request,
+  TransportCore,
+} from '@nvmu/nvmf';
+
+import {
+  ADMIN_IN_CAPSULE,
+  CAPSULE_CMD_HLEN,
+  CAPSULE_RESP_HLEN,
+  CH_FLAGS,
+  CH_HLEN,
+  CH_PDO,
+  CH_PLEN,
+  CH_TYPE,
+  D_CCCID,
+  D_LENGTH,
+  D_OFFSET,
+  D_TTAG,
+  DATA_HLEN,
+  DigestEnable,
+  DIGEST_LEN,
+  IC_DGST,
+  IC_MAX,
+  IC_PDA,
+  IC_PFV,
+  ICRESP_LEN,
+  PFV_1_0,
+  PduFlags,
+  PduType,
+  R2T_HLEN,
+  SGL_DATA_BLOCK_OFFSET,
+  SGL_TRANSPORT_DATA_BLOCK,
+  SQE_SGL_ADDR,
+  SQE_SGL_ID,
+  SQE_SGL_LEN,
+  GenericStatus,
+  TERM_REQ_HLEN,
+  TR_FEI,
+  TR_FES,
+  TermReqFes,
+  alignUp,
+  at,
+  type Crc32c,
+} from '../pdu.js';
+import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
+import { TxBatch } from '../tx.js';
+
+/** Where a command is in this transport; see the module comment. */
+export type TcpReqPhase = 'idle' | 'capsule' | 'r2t' | 'exec' | 'sending';
+
+/** The transport's per-request state (`Request.transportData`), built once per pooled request. */
+export interface TcpReqState {
+  phase: TcpReqPhase;
+  /** Data buffer; grown (once, kept) when a command needs more than its initial size. */
+  buf: Buffer;
+  /** Cached view `buf[0, viewLen)` so repeated I/O of one size allocates no view. */
+  view: Buffer;
+  /** Host-to-controller bytes received so far (H2CData) for an R2T transfer. */
+  h2cOffset: number;
+  /** End (exclusive) of the data covered by R2Ts sent so far. */
+  r2tEnd: number;
+  /** Status to fail the command with once its PDU is consumed (0: none). */
+  failStatus: number;
+  /** PDU header slots (R2T, C2HData, CapsuleResp), each `slotStride` bytes, pad pre-zeroed. */
+  readonly slots: Buffer[];
+  /** The first 24 bytes of each slot (the bytes a header digest covers). */
+  readonly slotHdr: Buffer[];
+  /** The first 28 bytes of each slot (a 24-byte header and its digest). */
+  readonly slotHdr4: Buffer[];
+  /** A 4-byte data digest slot per header slot. */
+  readonly ddgst: Buffer[];
+  /** Write callback of the response's last buffer: gives the request back to the pool. */
+  readonly onSent: (err?: Error | null) => void;
+}
+
+/** Connection-level settings, fixed by the transport options and the ICReq. */
+export interface TcpTargetConnectionConfig {
+  readonly core: TransportCore;
+  readonly crc32c: Crc32c;
+  readonly listenAddress: ListenAddress;
+  readonly depth: number;
+  readonly maxIoSize: number;
+  readonly inCapsuleDataSize: number;
+  readonly maxH2CData: number;
+  readonly c2hDataSize: number;
+  readonly r2tSize: number;
+  readonly maxR2T: number;
+  readonly c2hSuccess: boolean;
+  readonly txHighWater: number;
+  readonly icTimeoutMs: number;
+  readonly onClosed: (conn: TcpTargetConnection) => void;
+}
+
+type ConnState = 'ic' | 'live' | 'closing' | 'closed';
+
+export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
+  private state: ConnState = 'ic';
+  private readonly rx: PduReceiver;
+  private readonly tx: TxBatch;
+  private qp: QPair<TcpReqState> | undefined;
+  private readonly reqs: Request<TcpReqState>[] = [];
+  private hdgst = false;
+  private ddgst = false;
+  /** Alignment of C2H data required by the host (HPDA, 0's based dwords). */
+  private hpdaAlign = 4;
+  /** How many R2Ts may be outstanding per command (the host's MAXR2T + 1, capped by ours). */
+  private r2tMax = 1;
+  /** Header slot size: the C2HData PDO (HLEN + header digest, padded to HPDA). */
+  private slotStride = 0;
+  private slotCount = 0;
+  private stalledOnPool = false;
+  private stalledOnTx = false;
+  private icTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly onDrain = (): void => {
+    this.stalledOnTx = false;
+    this.maybeResume();
+  };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly cfg: TcpTargetConnectionConfig,
+  ) {
+    this.rx = new PduReceiver('controller', this, cfg.crc32c);
+    this.tx = new TxBatch(socket, () => {
+      this.checkTxPressure();
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.rx.push(chunk);
+    });
+    socket.on('drain', this.onDrain);
+    socket.on('error', () => {
+      // 'close' follows; nothing else to do (the peer reset or the socket broke).
+    });
+    socket.on('close', () => {
+      this.onSocketClosed();
+    });
+    this.icTimer = setTimeout(() => {
+      if (this.state === 'ic') this.socket.destroy();
+    }, cfg.icTimeoutMs);
+  }
+
+  /** The qpair once the ICReq was accepted. */
+  get qpair(): QPair<TcpReqState> | undefined {
+    return this.qp;
+  }
+
+  // ---------------------------------------------------------------- receiving (PduHandler)
+
+  onHeader(rx: PduReceiver): RxVerdict {
+    switch (rx.type) {
+      case PduType.CapsuleCmd:
+        return this.onCapsuleHeader(rx);
+      case PduType.H2CData:
+        return this.onH2CDataHeader(rx);
+      default:
+        return RX_OK; // ICReq: no data
+    }
+  }
+
+  onPdu(rx: PduReceiver): void {
+    switch (rx.type) {
+      case PduType.ICReq:
+        this.onICReq(rx);
+        return;
+      case PduType.CapsuleCmd:
+        this.onCapsule();
+        return;
+      case PduType.H2CData:
+        this.onH2CData(rx);
+        return;
+      case PduType.H2CTermReq:
+        this.cfg.core.logger.warn('nvme-tcp: host sent H2CTermReq', {
+          fes: rx.hdr.readUInt16LE(TR_FES),
+          peer: this.socket.remoteAddress,
+        });
+        this.shutdown(false);
+        return;
+      default:
+        // The receiver accepts no other type.
+        return;
+    }
+  }
+
+  onFatal(fes: TermReqFes, fei: number, rx: PduReceiver): void {
+    this.cfg.core.logger.warn('nvme-tcp: fatal transport error, sending C2HTermReq', {
+      fes,
+      fei,
+      pduType: rx.type,
+      peer: this.socket.remoteAddress,
+    });
+    this.sendTermReq(fes, fei, rx);
+    this.shutdown(true);
+  }
+
+  /** NVMe/TCP 1.0 §3.6.2.2: check the ICReq and answer with exactly one 128-byte ICResp. */
+  private onICReq(rx: PduReceiver): void {
+    const h = rx.hdr;
+    if (h.readUInt16LE(IC_PFV) !== PFV_1_0) {
+      rx.fail(TermReqFes.UnsupportedParameter, IC_PFV);
+      return;
+    }
+    const hpda = h.readUInt8(IC_PDA);
+    if (hpda > 31) {
+      rx.fail(TermReqFes.InvalidHeaderField, IC_PDA);
+      return;
+    }
+    const dgst = h.readUInt8(IC_DGST);
+    const maxr2t = h.readUInt32LE(IC_MAX); // 0's based
+    this.hdgst = (dgst & DigestEnable.HDGST) !== 0;
+    this.ddgst = (dgst & DigestEnable.DDGST) !== 0;
+    this.hpdaAlign = (hpda + 1) * 4;
+    this.r2tMax = Math.max(1, Math.min(this.cfg.maxR2T, maxr2t + 1));
+    if (this.icTimer !== undefined) clearTimeout(this.icTimer);
+    this.icTimer = undefined;
+
+    // Header slots: as many as the most PDUs one command sends at once, plus the CapsuleResp.
+    this.slotStride = alignUp(DATA_HLEN + (this.hdgst ? DIGEST_LEN : 0), this.hpdaAlign);
+    this.slotCount = Math.max(Math.ceil(this.cfg.maxIoSize / this.cfg.c2hDataSize), this.r2tMax) + 1;
+
+    const resp = Buffer.alloc(ICRESP_LEN);
+    resp[CH_TYPE] = PduType.ICResp;
+    resp[CH_HLEN] = ICRESP_LEN;
+    resp.writeUInt32LE(ICRESP_LEN, CH_PLEN);
+    resp.writeUInt16LE(PFV_1_0, IC_PFV);
+    resp[IC_PDA] = 0; // CPDA 0: the Linux host requires it (INTEROP.md)
+    resp[IC_DGST] = dgst & (DigestEnable.HDGST | DigestEnable.DDGST); // exactly what the host asked for
+    resp.writeUInt32LE(this.cfg.maxH2CData, IC_MAX);
+
+    this.state = 'live';
+    this.rx.connected = true;
+    this.rx.hdgst = this.hdgst;
+    this.rx.ddgst = this.ddgst;
+    this.rx.maxCapsuleData = Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
+    this.rx.maxDataPdu = this.cfg.maxH2CData;
+
+    const local = this.socket.localAddress ?? '';
+    const peer = this.socket.remoteAddress ?? '';
+    this.qp = this.cfg.core.createQPair<TcpReqState>(this, {
+      depth: this.cfg.depth,
+      listenAddress: this.cfg.listenAddress,
+      localAddress: {
+        trtype: 'tcp',
+        adrfam: this.socket.localFamily === 'IPv6' ? 'ipv6' : 'ipv4',
+        traddr: local,
+        trsvcid: String(this.socket.localPort ?? ''),
+      },
+      peerAddress: {
+        trtype: 'tcp',
+        adrfam: this.socket.remoteFamily === 'IPv6' ? 'ipv6' : 'ipv4',
+        traddr: peer,
+        trsvcid: String(this.socket.remotePort ?? ''),
+      },
+    });
+    // One write of all 128 bytes: Linux 6.1 reads the ICResp with a single recvmsg.
+    this.socket.write(resp);
+  }
+
+  /** TCP 1.0 §3.3: a command capsule; its data (if any) follows in the same PDU. */
+  private onCapsuleHeader(rx: PduReceiver): RxVerdict {
+    const qp = this.live();
+    const req = qp.allocRequest();
+    if (req === undefined) {
+      // Every request is busy (some only until their last write callback): stop reading
+      // until one comes back rather than failing the host.
+      this.stalledOnPool = true;
+      this.socket.pause();
+      return RX_STALL;
+    }
+    const td = req.transportData;
+    td.phase = 'capsule';
+    td.failStatus = 0;
+    td.h2cOffset = 0;
+    td.r2tEnd = 0;
+    rx.hdr.copy(req.sqeBytes, 0, 8, CAPSULE_CMD_HLEN);
+    this.capsuleReq = req;
+    const sqe = req.sqeBytes;
+    const sglId = sqe.readUInt8(SQE_SGL_ID);
+    const sglLen = sqe.readUInt32LE(SQE_SGL_LEN);
+    req.clearData();
+    if (rx.dataLen > 0) {
+      // In-capsule data: Data Block descriptor, Offset subtype; address = offset into the data.
+      const sglOff = sqe.readUInt32LE(SQE_SGL_ADDR) + sqe.readUInt32LE(SQE_SGL_ADDR + 4) * 0x1_0000_0000;
+      this.ensureBuf(td, rx.dataLen);
+      rx.dst = td.buf;
+      rx.dstOff = 0;
+      if (sglId !== SGL_DATA_BLOCK_OFFSET) {
+        td.failStatus = GenericStatus.SglDescriptorTypeInvalid;
+      } else if (sglOff + sglLen > rx.dataLen) {
+        td.failStatus = sglOff >= rx.dataLen ? GenericStatus.InvalidSglOffset : GenericStatus.DataSglLengthInvalid;
+      } else if (sglLen > 0) {
+        req.setData(sglOff === 0 ? this.viewOf(td, sglLen) : td.buf.subarray(sglOff, sglOff + sglLen));
+      }
+      return RX_OK;
+    }
+    if (sglId === SGL_TRANSPORT_DATA_BLOCK) {
+      if (sglLen === 0) return RX_OK;
+      if (sglLen > this.cfg.maxIoSize) {
+        td.failStatus = GenericStatus.DataSglLengthInvalid;
+        return RX_OK;
+      }
+      this.ensureBuf(td, sglLen);
+      req.setData(this.viewOf(td, sglLen));
+      return RX_OK;
+    }
+    if (sglId === SGL_DATA_BLOCK_OFFSET && sglLen === 0) return RX_OK;
+    td.failStatus = sglId === SGL_DATA_BLOCK_OFFSET ? GenericStatus.DataSglLengthInvalid : GenericStatus.SglDescriptorTypeInvalid;
+    return RX_OK;
+  }
+
+  private capsuleReq: Request<TcpReqState> | undefined;
+
+  private onCapsule(): void {
+    const req = this.capsuleReq;
+    this.capsuleReq = undefined;
+    if (req === undefined) return;
+    const td = req.transportData;
+    const qp = this.live();
+    if (td.failStatus !== 0) {
+      td.phase = 'exec';
+      qp.fail(req, td.failStatus);
+      return;
+    }
+    if (req.length > 0 && req.xfer === 'host-to-controller' && this.rx.dataLen === 0) {
+      td.phase = 'r2t';
+      this.sendR2Ts(req);
+      return;
+    }
+    td.phase = 'exec';
+    qp.submit(req);
+  }
+
+  /** TCP 1.0 §3.3.2: ask for host data, up to r2tMax R2Ts outstanding per command. */
+  private sendR2Ts(req: Request<TcpReqState>): void {
+    const td = req.transportData;
+    const size = this.cfg.r2tSize;
+    const done = Math.floor(td.h2cOffset / size);
+    while (td.r2tEnd < req.length) {
+      const issued = Math.ceil(td.r2tEnd / size);
+      if (issued - done >= this.r2tMax) break;
+      const off = td.r2tEnd;
+      const len = Math.min(size, req.length - off);
+      const slot = issued % this.r2tMax;
+      const h = at(td.slots, slot);
+      h[CH_TYPE] = PduType.R2T;
+      h[CH_FLAGS] = this.hdgst ? PduFlags.HDGSTF : 0;
+      h[CH_HLEN] = R2T_HLEN;
+      h[CH_PDO] = 0;
+      h.writeUInt32LE(R2T_HLEN + (this.hdgst ? DIGEST_LEN : 0), CH_PLEN);
+      h.writeUInt16LE(req.cid, D_CCCID);
+      h.writeUInt16LE(req.index, D_TTAG);
+      h.writeUInt32LE(off, D_OFFSET);
+      h.writeUInt32LE(len, D_LENGTH);
+      h.writeUInt32LE(0, 20);
+      if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, R2T_HLEN);
+      td.r2tEnd = off + len;
+      this.tx.write(at(this.hdgst ? td.slotHdr4 : td.slotHdr, slot));
+    }
+  }
+
+  /** TCP 1.0 §3.3.2: H2CData must answer an outstanding R2T, in order, inside its range. */
+  private onH2CDataHeader(rx: PduReceiver): RxVerdict {
+    const h = rx.hdr;
+    const ttag = h.readUInt16LE(D_TTAG);
+    const req = ttag < this.reqs.length ? this.reqs[ttag] : undefined;
+    if (req?.transportData.phase !== 'r2t') {
+      rx.fail(TermReqFes.InvalidHeaderField, D_TTAG);
+      return RX_FATAL;
+    }
+    if (h.readUInt16LE(D_CCCID) !== req.cid) {
+      rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
+      return RX_FATAL;
+    }
+    const td = req.transportData;
+    const datao = h.readUInt32LE(D_OFFSET);
+    const datal = h.readUInt32LE(D_LENGTH);
+    if (datal !== rx.dataLen) {
+      rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
+      return RX_FATAL;
+    }
+    if (datao !== td.h2cOffset || datao + datal > td.r2tEnd) {
+      rx.fail(TermReqFes.DataTransferOutOfRange, D_OFFSET);
+      return RX_FATAL;
+    }
+    rx.dst = td.buf;
+    rx.dstOff = datao;
+    this.h2cReq = req;
+    return RX_OK;
+  }
+
+  private h2cReq: Request<TcpReqState> | undefined;
+
+  private onH2CData(rx: PduReceiver): void {
+    const req = this.h2cReq;
+    this.h2cReq = undefined;
+    if (req === undefined) return;
+    const td = req.transportData;
+    td.h2cOffset += rx.dataLen;
+    if (td.h2cOffset === req.length) {
+      td.phase = 'exec';
+      this.live().submit(req);
+    } else {
+      this.sendR2Ts(req);
+    }
+  }
+
+  // ------------------------------------------------------------- sending (QPairTransportOps)
+
+  initRequest(req: Request<TcpReqState>): TcpReqState {
+    this.reqs[req.index] = req;
+    const stride = this.slotStride;
+    const n = this.slotCount;
+    const slab = Buffer.alloc(n * (stride + DIGEST_LEN));
+    const slots: Buffer[] = [];
+    const slotHdr: Buffer[] = [];
+    const slotHdr4: Buffer[] = [];
+    const ddgst: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = slab.subarray(i * stride, (i + 1) * stride);
+      slots.push(s);
+      slotHdr.push(s.subarray(0, DATA_HLEN));
+      slotHdr4.push(s.subarray(0, DATA_HLEN + DIGEST_LEN));
+      ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
+    }
+    const initial = Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
+    const buf = Buffer.allocUnsafe(initial);
+    const td: TcpReqState = {
+      phase: 'idle',
+      buf,
+      view: buf,
+      h2cOffset: 0,
+      r2tEnd: 0,
+      failStatus: 0,
+      slots,
+      slotHdr,
+      slotHdr4,
+      ddgst,
+      onSent: (err?: Error | null) => {
+        this.onResponseSent(req, err);
+      },
+    };
+    return td;
+  }
+
+  complete(req: Request<TcpReqState>): void {
+    if (this.state === 'closed') {
+      this.release(req);
+      return;
+    }
+    const td = req.transportData;
+    td.phase = 'sending';
+    const status = req.cqeBytes.readUInt16LE(14) >>> 1;
+    const n = req.xfer === 'controller-to-host' ? Math.min(req.dataLength, req.length) : 0;
+    if (n > 0) {
+      const success = status === 0 && this.cfg.c2hSuccess && this.live().sqFlowControlDisabled;
+      this.sendC2HData(req, n, success);
+      if (success) return;
+    }
+    this.sendCapsuleResp(req);
+  }
+
+  close(reason: QPairCloseReason): void {
+    this.cfg.core.logger.debug('nvme-tcp: core closes qpair', { reason, peer: this.socket.remoteAddress });
+    this.shutdown(true);
+  }
+
+  connected(): void {
+    // Nothing transport-specific to adjust once the queue id is known.
+  }
+
+  /** TCP 1.0 §3.3.3: C2HData PDUs of at most c2hDataSize bytes, HLEN 24, PDO per HPDA. */
+  private sendC2HData(req: Request<TcpReqState>, n: number, success: boolean): void {
+    const td = req.transportData;
+    const stride = this.slotStride;
+    const chunk = this.cfg.c2hDataSize;
+    const dd = this.ddgst;
+    let off = 0;
+    let i = 0;
+    while (off < n) {
+      const len = Math.min(chunk, n - off);
+      const last = off + len === n;
+      const h = at(td.slots, i);
+      let flags = (this.hdgst ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
+      if (last) flags |= PduFlags.LAST_PDU | (success ? PduFlags.SUCCESS : 0);
+      h[CH_TYPE] = PduType.C2HData;
+      h[CH_FLAGS] = flags;
+      h[CH_HLEN] = DATA_HLEN;
+      h[CH_PDO] = stride;
+      h.writeUInt32LE(stride + len + (dd ? DIGEST_LEN : 0), CH_PLEN);
+      h.writeUInt16LE(req.cid, D_CCCID);
+      h.writeUInt16LE(0, D_TTAG);
+      h.writeUInt32LE(off, D_OFFSET);
+      h.writeUInt32LE(len, D_LENGTH);
+      h.writeUInt32LE(0, 20);
+      if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, i)) >>> 0, DATA_HLEN);
+      this.tx.write(h);
+      const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(off, off + len);
+      const endOfResponse = last && success;
+      if (dd) {
+        this.tx.write(data);
+        const d = at(td.ddgst, i);
+        d.writeUInt32LE(this.cfg.crc32c(data) >>> 0, 0);
+        this.tx.write(d, endOfResponse ? td.onSent : undefined);
+      } else {
+        this.tx.write(data, endOfResponse ? td.onSent : undefined);
+      }
+      off += len;
+      i++;
+    }
+  }
+
+  /** TCP 1.0 §3.3.1: the CQE in a CapsuleResp. */
+  private sendCapsuleResp(req: Request<TcpReqState>): void {
+    const td = req.transportData;
+    const slot = this.slotCount - 1;
+    const h = at(td.slots, slot);
+    h[CH_TYPE] = PduType.CapsuleResp;
+    h[CH_FLAGS] = this.hdgst ? PduFlags.HDGSTF : 0;
+    h[CH_HLEN] = CAPSULE_RESP_HLEN;
+    h[CH_PDO] = 0;
+    h.writeUInt32LE(CAPSULE_RESP_HLEN + (this.hdgst ? DIGEST_LEN : 0), CH_PLEN);
+    req.cqeBytes.copy(h, 8, 0, 16);
+    if (this.hdgst) {
+      h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, CAPSULE_RESP_HLEN);
+      this.tx.write(at(td.slotHdr4, slot), td.onSent);
+    } else {
+      this.tx.write(at(td.slotHdr, slot), td.onSent);
+    }
+  }
+
+  private onResponseSent(req: Request<TcpReqState>, _err?: Error | null): void {
+    this.release(req);
+    if (this.stalledOnPool) {
+      this.stalledOnPool = false;
+      this.maybeResume();
+    }
+  }
+
+  private release(req: Request<TcpReqState>): void {
+    const td = req.transportData;
+    if (td.phase === 'idle') return;
+    td.phase = 'idle';
+    if (req.state !== 'free') this.qp?.freeRequest(req);
+  }
+
+  private sendTermReq(fes: TermReqFes, fei: number, rx: PduReceiver): void {
+    const n = Math.min(rx.headerBytes, 128);
+    const b = Buffer.alloc(TERM_REQ_HLEN + n);
+    b[CH_TYPE] = PduType.C2HTermReq;
+    b[CH_HLEN] = TERM_REQ_HLEN;
+    b.writeUInt32LE(TERM_REQ_HLEN + n, CH_PLEN);
+    b.writeUInt16LE(fes, TR_FES);
+    b.writeUInt32LE(fei, TR_FEI);
+    rx.hdr.copy(b, TERM_REQ_HLEN, 0, n);
+    if (!this.socket.destroyed) this.socket.write(b);
+  }
+
+  // ------------------------------------------------------------------- flow control, close
+
+  private checkTxPressure(): void {
+    if (this.state !== 'live') return;
+    if (this.socket.writableLength > this.cfg.txHighWater && !this.stalledOnTx) {
+      this.stalledOnTx = true;
+      this.rx.pause();
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.stalledOnPool || this.stalledOnTx || this.state !== 'live') return;
+    this.socket.resume();
+    this.rx.resume();
+  }
+
+  /** Stop serving: `flush` lets queued PDUs (a CQE, a TermReq) go out before the FIN. */
+  private shutdown(flush: boolean): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.rx.pause();
+    this.socket.pause();
+    if (flush) {
+      this.socket.end();
+      // A peer that never closes its side does not keep the connection (and its memory) alive.
+      this.killTimer = setTimeout(() => this.socket.destroy(), 2000);
+    } else {
+      this.socket.destroy();
+    }
+  }
+
+  private onSocketClosed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.icTimer !== undefined) clearTimeout(this.icTimer);
+    if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+    const qp = this.qp;
+    if (qp !== undefined) {
+      // Requests the core never saw (waiting for data) go back to the pool; the core drops
+      // what it holds and never calls complete() after disconnected().
+      for (const req of this.reqs) {
+        const ph = req.transportData.phase;
+        if (ph === 'capsule' || ph === 'r2t' || ph === 'sending') this.release(req);
+      }
+      qp.disconnected();
+    }
+    this.cfg.onClosed(this);
+  }
+
+  // ------------------------------------------------------------------------------ buffers
+
+  /** The qpair; only called once the ICReq created it. */
+  private live(): QPair<TcpReqState> {
+    const qp = this.qp;
+    if (qp === undefined) throw new Error('nvme-tcp: PDU before ICReq');
+    return qp;
+  }
+
+  private ensureBuf(td: TcpReqState, n: number): void {
+    if (td.buf.length < n) {
+      // Grown once per pooled request to the transfer size it met, and kept: no steady-state
+      // allocation. Bounded by maxIoSize (checked before) or the in-capsule limit.
+      const size = Math.min(Math.max(n, td.buf.length * 2), Math.max(this.cfg.maxIoSize, ADMIN_IN_CAPSULE));
+      td.buf = Buffer.allocUnsafe(Math.max(size, n));
+      td.view = td.buf;
+    }
+  }
+
+  private viewOf(td: TcpReqState, n: number): Buffer {
+    if (td.view.length !== n || td.view.buffer !== td.buf.buffer || td.view.byteOffset !== td.buf.byteOffset) {
+      td.view = td.buf.subarray(0, n);
+    }
+    return td.view;
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The NVMe/TCP target transport: listeners on IPv4/IPv6 addresses, one
+ * `TcpTargetConnection` per accepted socket, and the Identify / discovery fields of the TCP
+ * binding (NVMe/TCP 1.0 §4; NVMe-oF 1.1 §5.3 Discovery Log Page entry, TRTYPE 3).
+ */
+
+import { createServer, type Server, type Socket } from 'node:net';
+
+import { crc32c as nodeCrc32c } from '@node-rs/crc32';
+import type {
+  DiscoveryEntryFields,
+  ListenAddress,
+  QPair,
+  TargetTransport,
+  TransportCore,
+  TransportIdentifyFields,
+  TransportOptions,
+} from '@nvmu/nvmf';
+
+import { MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
+import { TcpTargetConnection } from './connection.js';
+
+/** Options of the TCP target transport (SPDK `nvmf_create_transport -t TCP` equivalents). */
+export interface TcpTargetTransportOptions {
+  /** Entries of an I/O queue (CAP.MQES + 1). Default 128. */
+  readonly maxQueueDepth?: number;
+  /** Entries of the admin queue. Default 32. */
+  readonly maxAdminQueueDepth?: number;
+  /** I/O queues per controller. Default 64. */
+  readonly maxIoQueues?: number;
+  /** Largest transfer of one command (MDTS). Default 128 KiB. */
+  readonly maxIoSize?: number;
+  /** In-capsule data on I/O queues (IOCCSZ = (64 + this) / 16); a multiple of 16. Default 8 KiB. */
+  readonly inCapsuleDataSize?: number;
+  /** MAXH2CDATA advertised in ICResp: >= 4096, a multiple of 4. Default 128 KiB. */
+  readonly maxH2CData?: number;
+  /** C2HData PDUs carry at most this many bytes (reads are split). Default 128 KiB. */
+  readonly c2hDataSize?: number;
+  /** Bytes asked for by one R2T (a write larger than this takes several). Default maxIoSize. */
+  readonly r2tSize?: number;
+  /** R2Ts outstanding per command, further capped by the host's MAXR2T + 1. Default 4. */
+  readonly maxR2T?: number;
+  /** Set SUCCESS on the last C2HData (and skip the CapsuleResp) when the host disabled SQ flow control. Default true. */
+  readonly c2hSuccess?: boolean;
+  /** Stop reading a connection while its socket holds more than this many unsent bytes. Default 4 MiB. */
+  readonly txHighWater?: number;
+  /** Milliseconds a new connection has to send its ICReq. Default 10000. */
+  readonly icTimeoutMs?: number;
+  /** CRC32C implementation for digests. Default `@node-rs/crc32`'s `crc32c`. */
+  readonly crc32c?: Crc32c;
+}
+
+/** Discovery Log Page TRTYPE for TCP (NVMe-oF 1.1 Figure 35). */
+export const TRTYPE_TCP = 3;
+/** Discovery Log Page ADRFAM codes (NVMe-oF 1.1 Figure 35). */
+export const ADRFAM_IPV4 = 1;
+export const ADRFAM_IPV6 = 2;
+
+interface Listener {
+  readonly addr: ListenAddress;
+  readonly server: Server;
+}
+
+function keyOf(a: ListenAddress): string {
+  return `${a.adrfam}|${a.traddr}|${a.trsvcid}`;
+}
+
+function isWildcard(traddr: string): boolean {
+  return traddr === '' || traddr === '0.0.0.0' || traddr === '::' || traddr === '[::]';
+}
+
+export class TcpTargetTransport implements TargetTransport {
+  readonly trtype = 'tcp';
+  readonly options: TransportOptions;
+  private core: TransportCore | undefined;
+  private readonly listeners = new Map<string, Listener>();
+  private readonly conns = new Set<TcpTargetConnection>();
+  private readonly maxH2CData: number;
+  private readonly c2hDataSize: number;
+  private readonly r2tSize: number;
+  private readonly maxR2T: number;
+  private readonly c2hSuccess: boolean;
+  private readonly txHighWater: number;
+  private readonly icTimeoutMs: number;
+  private readonly crc32c: Crc32c;
+
+  constructor(opts: TcpTargetTransportOptions = {}) {
+    const maxIoSize = opts.maxIoSize ?? 128 * 1024;
+    const icd = opts.inCapsuleDataSize ?? 8192;
+    if (icd % 16 !== 0 || icd < 0) throw new RangeError('inCapsuleDataSize must be a non-negative multiple of 16');
+    this.maxH2CData = opts.maxH2CData ?? 128 * 1024;
+    if (this.maxH2CData < MIN_MAXH2CDATA || this.maxH2CData % 4 !== 0) {
+      throw new RangeError('maxH2CData must be >= 4096 and a multiple of 4 (NVMe/TCP 1.0 Figure 20)');
+    }
+    this.c2hDataSize = opts.c2hDataSize ?? 128 * 1024;
+    if (this.c2hDataSize <= 0) throw new RangeError('c2hDataSize must be positive');
+    this.r2tSize = opts.r2tSize ?? maxIoSize;
+    if (this.r2tSize <= 0) throw new RangeError('r2tSize must be positive');
+    this.maxR2T = Math.max(1, opts.maxR2T ?? 4);
+    this.c2hSuccess = opts.c2hSuccess ?? true;
+    this.txHighWater = Math.max(64 * 1024, opts.txHighWater ?? 4 * 1024 * 1024);
+    this.icTimeoutMs = opts.icTimeoutMs ?? 10_000;
+    this.crc32c = opts.crc32c ?? nodeCrc32c;
+    this.options = {
+      maxQueueDepth: opts.maxQueueDepth ?? 128,
+      maxAdminQueueDepth: opts.maxAdminQueueDepth ?? 32,
+      maxIoQueues: opts.maxIoQueues ?? 64,
+      maxIoSize,
+      inCapsuleDataSize: icd,
+      ioUnitSize: this.maxH2CData,
+    };
+  }
+
+  attach(core: TransportCore): void {
+    this.core = core;
+  }
+
+  async listen(addr: ListenAddress): Promise<void> {
+    if (addr.trtype !== 'tcp') throw new Error(`TCP transport cannot listen on trtype '${addr.trtype}'`);
+    const core = this.core;
+    if (core === undefined) throw new Error('TCP transport is not attached to a target');
+    const key = keyOf(addr);
+    if (this.listeners.has(key)) return;
+    const port = Number(addr.trsvcid);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad TCP port '${addr.trsvcid}'`);
+    const server = createServer({ noDelay: true });
+    server.on('connection', (socket: Socket) => {
+      this.accept(socket, addr, core);
+    });
+    const host = addr.traddr.startsWith('[') ? addr.traddr.slice(1, -1) : addr.traddr;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: isWildcard(host) && addr.adrfam === 'ipv4' ? '0.0.0.0' : host, port, ipv6Only: addr.adrfam === 'ipv6' }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err: Error) => {
+      core.logger.error('nvme-tcp: listener error', { traddr: addr.traddr, trsvcid: addr.trsvcid, err: err.message });
+    });
+    this.listeners.set(key, { addr, server });
+    core.logger.info('nvme-tcp: listening', { traddr: addr.traddr, trsvcid: addr.trsvcid });
+  }
+
+  /** The port a listener actually bound (useful with trsvcid '0'). */
+  boundPort(addr: ListenAddress): number | undefined {
+    const l = this.listeners.get(keyOf(addr));
+    const a = l?.server.address();
+    return a !== null && typeof a === 'object' ? a.port : undefined;
+  }
+
+  async stopListen(addr: ListenAddress): Promise<void> {
+    const key = keyOf(addr);
+    const l = this.listeners.get(key);
+    if (l === undefined) return;
+    this.listeners.delete(key);
+    await new Promise<void>((resolve) => {
+      l.server.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  identifyFields(): TransportIdentifyFields {
+    return {
+      ioccsz: (64 + this.options.inCapsuleDataSize) / 16,
+      iorcsz: 1,
+      icdoff: 0,
+      // Bit 20: the SGL Data Block address may be an offset (in-capsule data, NVMe/TCP 1.0 §3.3).
+      sgls: 1 << 20,
+      msdbd: 1,
+      fcatt: 0,
+    };
+  }
+
+  discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {
+    let traddr = addr.traddr;
+    if (isWildcard(traddr) && via?.localAddress !== undefined) traddr = via.localAddress.traddr;
+    return {
+      trtype: TRTYPE_TCP,
+      adrfam: addr.adrfam === 'ipv6' ? ADRFAM_IPV6 : ADRFAM_IPV4,
+      // TREQ 0: secure channel not specified; TLS bits stay clear (INTEROP.md: libnvme adds
+      // 'tls' for 1 or 2, which the Linux 6.1 host rejects).
+      treq: 0,
+      traddr,
+      trsvcid: addr.trsvcid,
+      // TSAS for TCP: byte 0 SECTYPE 0 (no security).
+      tsas: new Uint8Array(256),
+    };
+  }
+
+  async close(): Promise<void> {
+    const stops = [...this.listeners.values()].map((l) => this.stopListen(l.addr));
+    const closes = [...this.conns].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.socket.destroyed && c.socket.closed) {
+            resolve();
+            return;
+          }
+          c.socket.once('close', () => {
+            resolve();
+          });
+          c.close('target-shutdown');
+        }),
+    );
+    await Promise.all([...stops, ...closes]);
+  }
+
+  /** Number of open connections (for tests and stats). */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  private accept(socket: Socket, addr: ListenAddress, core: TransportCore): void {
+    const depth = Math.max(this.options.maxQueueDepth, this.options.maxAdminQueueDepth);
+    const conn = new TcpTargetConnection(socket, {
+      core,
+      crc32c: this.crc32c,
+      listenAddress: addr,
+      depth,
+      maxIoSize: this.options.maxIoSize,
+      inCapsuleDataSize: this.options.inCapsuleDataSize,
+      maxH2CData: this.maxH2CData,
+      c2hDataSize: this.c2hDataSize,
+      r2tSize: this.r2tSize,
+      maxR2T: this.maxR2T,
+      c2hSuccess: this.c2hSuccess,
+      txHighWater: this.txHighWater,
+      icTimeoutMs: this.icTimeoutMs,
+      onClosed: (c) => {
+        this.conns.delete(c);
+      },
+    });
+    this.conns.add(conn);
+  }
+}
