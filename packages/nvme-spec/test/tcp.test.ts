@@ -131,7 +131,7 @@ describe('CapsuleCmd / CapsuleResp', () => {
     expect(buf[8 + 39]).toBe(0x5a); // SGL identifier at SQE byte 39
     expect(readDigest(buf, 72)).toBe(crc32c(buf.subarray(0, 72)));
     expect(verifyHeaderDigest(crc, buf)).toBe(true);
-    buf[20] ^= 1;
+    buf[20] = buf[20]! ^ 1;
     expect(verifyHeaderDigest(crc, buf)).toBe(false);
   });
 
@@ -149,7 +149,7 @@ describe('CapsuleCmd / CapsuleResp', () => {
     expect(readDigest(buf, plen - 4)).toBe(crc32c(data));
     expect(dataDigest(crc, [data.subarray(0, 100), data.subarray(100)])).toBe(crc32c(data));
     expect(verifyDataDigest(crc, buf)).toBe(true);
-    buf[100] ^= 0x80;
+    buf[100] = buf[100]! ^ 0x80;
     expect(verifyDataDigest(crc, buf)).toBe(false);
     const layout = checkPduHeader(buf, 0, { hdgst: true, ddgst: true });
     expect(layout).toEqual({ type: 4, hlen: 72, hdgstOffset: 72, dataOffset: 76, dataLength: 512, ddgstOffset: 76 + 512, plen });
