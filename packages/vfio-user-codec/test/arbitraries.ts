@@ -114,7 +114,7 @@ const regionInfo = body(
       caps,
     })),
     // Reply cut to the client's argsz: no caps present.
-    fc.record({ kind: fc.constant('region-info' as const), argsz: atLeast(33), flags: u32, index: u32, capOffset: u32, size: u64, offset: u64, caps: fc.constant([]) }),
+    fc.record({ kind: fc.constant('region-info' as const), argsz: atLeast(33), flags: u32, index: u32, capOffset: u32, size: u64, offset: u64, caps: fc.constant<RegionCap[]>([]) }),
   ),
 );
 
@@ -147,7 +147,7 @@ const regionIoFds = body(
       index: u32,
       count: u32,
       entrySize: fc.constant(40 as const),
-      subRegions: fc.constant([]),
+      subRegions: fc.constant<SubRegionIoFd[]>([]),
     }),
   ),
 );
