@@ -1,0 +1,71 @@
+/**
+ * Entry points: `connect()` finds the host transport registered for the trtype, brings the
+ * controller up and returns it; `discover()` reads a discovery controller's log.
+ */
+import { Controller, type ControllerOptions, DISCOVERY_NQN, resolveOptions } from './controller.js';
+import { defaultHostIdentity } from './hostid.js';
+import type { DiscoveryLogEntry } from './identify.js';
+import { getHostTransport } from './transport.js';
+import type { TransportId } from './transport.js';
+import { type TransportIdInput, parseTransportId } from './trid.js';
+
+/** No host transport is registered for a trid's trtype. */
+export class NoHostTransportError extends Error {
+  override readonly name = 'NoHostTransportError';
+  readonly code = 'ERR_NVMU_NO_TRANSPORT';
+  constructor(readonly trtype: string) {
+    super(`no host transport registered for trtype '${trtype}' (import '@nvmu/transport-${trtype}/host' first)`);
+  }
+}
+
+/**
+ * Connects to the controller at `trid` (SPDK notation or an object) and brings it up: Connect,
+ * enable, Identify, queues, namespaces, AER, keep-alive. The transport must be registered (import
+ * its `./host` entry).
+ */
+export async function connect(trid: TransportIdInput, opts: ControllerOptions = {}): Promise<Controller> {
+  const t = parseTransportId(trid);
+  const factory = getHostTransport(t.trtype);
+  if (factory === undefined) throw new NoHostTransportError(t.trtype);
+  const needDefault = (opts.hostnqn ?? t.hostnqn) === undefined || (opts.hostid ?? t.hostid) === undefined;
+  const identity = needDefault ? await defaultHostIdentity() : { hostnqn: '', hostid: '' };
+  const ctrl = new Controller(factory, t, resolveOptions(t, opts, identity));
+  await ctrl.init();
+  return ctrl;
+}
+
+/** A discovery log entry with the transport ID to pass to `connect()`. */
+export interface DiscoveredSubsystem extends DiscoveryLogEntry {
+  /** `connect()`-ready transport ID (trtype name from the TRTYPE code; host keys from the query). */
+  readonly trid: TransportId;
+}
+
+const TRTYPE_NAMES: Readonly<Record<number, string>> = { 1: 'rdma', 2: 'fc', 3: 'tcp', 0xfe: 'loopback' };
+const ADRFAM_NAMES = { 1: 'ipv4', 2: 'ipv6', 3: 'ib', 4: 'fc', 0xfe: 'intra-host' } as const;
+
+/**
+ * Connects to the discovery controller at `trid` (its subnqn defaults to the well-known discovery
+ * NQN), reads the whole Discovery Log Page and disconnects.
+ */
+export async function discover(trid: TransportIdInput, opts: ControllerOptions = {}): Promise<DiscoveredSubsystem[]> {
+  const t = parseTransportId(trid);
+  const ctrl = await connect({ ...t, subnqn: t.subnqn ?? DISCOVERY_NQN }, { reconnect: false, ...opts });
+  try {
+    const entries = await ctrl.discoveryLog();
+    return entries.map((e) => {
+      const adrfam = (ADRFAM_NAMES as Record<number, TransportId['adrfam']>)[e.adrfam];
+      const entryTrid: TransportId = {
+        trtype: TRTYPE_NAMES[e.trtype] ?? `trtype-${e.trtype}`,
+        traddr: e.traddr,
+        ...(adrfam !== undefined && { adrfam }),
+        ...(e.trsvcid !== '' && { trsvcid: e.trsvcid }),
+        subnqn: e.subnqn,
+        ...(t.hostnqn !== undefined && { hostnqn: t.hostnqn }),
+        ...(t.hostid !== undefined && { hostid: t.hostid }),
+      };
+      return { ...e, trid: entryTrid };
+    });
+  } finally {
+    await ctrl.close();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Errors of the host library, as classes with a stable `code` (undici's pattern). Every failed
+ * command rejects (or calls back) with one of:
+ * - {@link NvmeCommandError}: the controller completed the command with a non-zero status;
+ *   carries SCT/SC, DNR/More/CRD, the status name from @nvmu/nvme-spec and the command
+ *   (opcode name, cid, nsid, qid).
+ * - {@link NvmeCommandAbortedError}: the command never got a completion (connection lost,
+ *   timeout, controller reset or close).
+ */
+import { decodeStatus, opcodeName, statusName } from '@nvmu/nvme-spec';
+
+/** Which command set an opcode is read in: admin queue or NVM I/O queue. */
+export type CommandSet = 'admin' | 'nvm';
+
+/** The command a failure belongs to. */
+export interface CommandInfo {
+  /** SQE byte 0. */
+  readonly opcode: number;
+  /** For a Fabrics command (opcode 7Fh), SQE byte 4; else undefined. */
+  readonly fctype: number | undefined;
+  /** Name from @nvmu/nvme-spec's `opcodeName`, e.g. "Read", "Identify", "Fabrics.Connect". */
+  readonly opcodeName: string;
+  /** Command identifier the command carried. */
+  readonly cid: number;
+  /** Namespace id of the command (SQE DW1). */
+  readonly nsid: number;
+  /** Queue id it was submitted on. */
+  readonly qid: number;
+}
+
+function describe(cmd: CommandInfo): string {
+  return `${cmd.opcodeName} (qid ${cmd.qid}, cid ${cmd.cid}${cmd.nsid !== 0 ? `, nsid ${cmd.nsid}` : ''})`;
+}
+
+/**
+ * The controller completed a command with an error status (NVMe Base 2.0 §4.6.1). Same fields
+ * as @nvmu/nvme-spec's NvmeStatusError (sct, sc, dnr, more, crd, statusName), plus the command.
+ */
+export class NvmeCommandError extends Error {
+  override readonly name = 'NvmeCommandError';
+  readonly code = 'ERR_NVME_STATUS';
+  /** Status Code Type (0 generic, 1 command specific, 2 media, 3 path, 7 vendor). */
+  readonly sct: number;
+  /** Status Code. */
+  readonly sc: number;
+  /** Do Not Retry. */
+  readonly dnr: boolean;
+  /** More status information in the Error Information log. */
+  readonly more: boolean;
+  /** Command Retry Delay index. */
+  readonly crd: number;
+  /** Name of the status from @nvmu/nvme-spec's `statusName`, e.g. "LbaOutOfRange". */
+  readonly statusName: string;
+  /** The packed 15-bit status field (SC 7:0, SCT 10:8, CRD 12:11, More 13, DNR 14). */
+  readonly status: number;
+  /** The failed command. */
+  readonly command: CommandInfo;
+  /** CQE DW0 of the failed completion (command specific, e.g. Connect's IATTR/IPO). */
+  readonly dw0: number;
+
+  constructor(status: number, command: CommandInfo, dw0 = 0) {
+    const f = decodeStatus(status);
+    const name = statusName(f.sct, f.sc, command.opcode);
+    super(`${describe(command)} failed: ${name} (sct 0x${f.sct.toString(16)}, sc 0x${f.sc.toString(16).padStart(2, '0')}${f.dnr ? ', dnr' : ''})`);
+    this.sct = f.sct;
+    this.sc = f.sc;
+    this.dnr = f.dnr;
+    this.more = f.more;
+    this.crd = f.crd;
+    this.statusName = name;
+    this.status = status;
+    this.command = command;
+    this.dw0 = dw0;
+  }
+}
+
+/** Why a command ended without a completion. */
+export type AbortReason =
+  /** The qpair's connection dropped before the CQE arrived. */
+  | 'disconnected'
+  /** No CQE within the command timeout; the controller is reset. */
+  | 'timeout'
+  /** The controller is being reset (another command timed out, keep-alive failed, `reset()`). */
+  | 'reset'
+  /** The controller or qpair was closed by the application. */
+  | 'closed';
+
+/** A command got no completion from the controller. */
+export class NvmeCommandAbortedError extends Error {
+  override readonly name = 'NvmeCommandAbortedError';
+  readonly code = 'ERR_NVME_ABORTED';
+  constructor(
+    readonly reason: AbortReason,
+    /** The command, when the abort hit a submitted one. */
+    readonly command: CommandInfo | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`${command === undefined ? 'command' : describe(command)} aborted: ${reason}`, options);
+  }
+}
+
+/** The callback path found no free slot: the caller exceeded the qpair's `maxOutstanding`. */
+export class NvmeQueueFullError extends Error {
+  override readonly name = 'NvmeQueueFullError';
+  readonly code = 'ERR_NVME_QUEUE_FULL';
+  constructor(readonly qid: number) {
+    super(`qpair ${qid} has no free command slot`);
+  }
+}
+
+/** Any error a command can end with. */
+export type NvmeError = NvmeCommandError | NvmeCommandAbortedError;
+
+/** Builds the {@link CommandInfo} of a command from its SQE bytes. */
+export function commandInfo(sqe: Uint8Array, set: CommandSet, qid: number): CommandInfo {
+  const opcode = sqe[0] ?? 0;
+  const fctype = opcode === 0x7f ? (sqe[4] ?? 0) : undefined;
+  const cid = (sqe[2] ?? 0) | ((sqe[3] ?? 0) << 8);
+  const nsid = ((sqe[4] ?? 0) | ((sqe[5] ?? 0) << 8) | ((sqe[6] ?? 0) << 16) | ((sqe[7] ?? 0) << 24)) >>> 0;
+  return { opcode, fctype, opcodeName: opcodeName(set, opcode, fctype), cid, nsid: fctype === undefined ? nsid : 0, qid };
+}

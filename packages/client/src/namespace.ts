@@ -1,0 +1,172 @@
+/**
+ * A namespace of a controller, with promise-returning I/O for convenience. The high queue
+ * depth, allocation-free path is on {@link QPair} (`qpair.submitRead(ns, ...)`).
+ * Commands: NVM Command Set 1.0 §3.2 (Read, Write, Flush, Write Zeroes, Dataset Management,
+ * Compare).
+ */
+import { MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
+import { NvmeCommandError } from './errors.js';
+import type { NamespaceData } from './identify.js';
+import { CDW12_DEAC, CDW12_FUA, type CommandResult, type NamespaceLike, type QPair } from './qpair.js';
+
+/** What a namespace needs from its controller. */
+export interface NamespaceOwner {
+  /** The qpair to use: the one given, or the controller's default I/O qpair (waiting out a reset). */
+  ioQPair(qpair: QPair | undefined): Promise<QPair>;
+}
+
+/** Options common to the promise I/O methods. */
+export interface IoOptions {
+  /** Submit on this qpair instead of the controller's default one. */
+  readonly qpair?: QPair | undefined;
+}
+
+/** Options of writes. */
+export interface WriteOptions extends IoOptions {
+  /** Force Unit Access: the data is on non-volatile media when the command completes. */
+  readonly fua?: boolean | undefined;
+}
+
+/** One range for {@link Namespace.deallocate}. */
+export interface LbaRange {
+  readonly lba: number;
+  readonly nlb: number;
+}
+
+// NVM opcodes (NVM Command Set 1.0 Figure 16).
+const OP_FLUSH = 0x00;
+const OP_WRITE = 0x01;
+const OP_READ = 0x02;
+const OP_COMPARE = 0x05;
+const OP_WRITE_ZEROES = 0x08;
+const OP_DSM = 0x09;
+
+/** A namespace as the host sees it. */
+export class Namespace implements NamespaceLike {
+  readonly nsid: number;
+  /** Logical block size in bytes (2^LBADS of the format in use). */
+  blockSize: number;
+  /** Namespace size in blocks (NSZE). */
+  blockCount: number;
+  /** Identify Namespace, decoded (refreshed on namespace change events). */
+  data: NamespaceData;
+  /** False once the controller reported the namespace gone. */
+  active = true;
+  private readonly owner: NamespaceOwner;
+
+  /** @internal Created by the controller's namespace scan. */
+  constructor(owner: NamespaceOwner, nsid: number, data: NamespaceData) {
+    this.owner = owner;
+    this.nsid = nsid;
+    this.data = data;
+    this.blockSize = 2 ** data.lbaFormat.lbads;
+    this.blockCount = data.nsze;
+  }
+
+  /** Size in bytes. */
+  get size(): number {
+    return this.blockCount * this.blockSize;
+  }
+
+  /** @internal New Identify data after a change; returns whether size or format changed. */
+  update(data: NamespaceData): boolean {
+    const blockSize = 2 ** data.lbaFormat.lbads;
+    const changed = blockSize !== this.blockSize || data.nsze !== this.blockCount || data.ncap !== this.data.ncap;
+    this.data = data;
+    this.blockSize = blockSize;
+    this.blockCount = data.nsze;
+    return changed;
+  }
+
+  private async rw(qp: QPair | undefined, op: number, lba: number, nlb: number, cdw12: number, data: Uint8Array | undefined): Promise<CommandResult> {
+    if (!Number.isInteger(nlb) || nlb < 1 || nlb > 0x10000) throw new RangeError(`nlb ${nlb} not in 1..65536`);
+    if (!Number.isSafeInteger(lba) || lba < 0) throw new RangeError(`lba ${lba} is not a block address`);
+    const q = await this.owner.ioQPair(qp);
+    return q.execute(
+      (sqe) => {
+        sqe.opcode = op;
+        sqe.nsid = this.nsid;
+        sqe.slba = lba;
+        sqe.cdw12 = ((nlb - 1) | cdw12) >>> 0;
+      },
+      data,
+    );
+  }
+
+  /** Reads `nlb` blocks at `lba`; into `buf` if given (at least nlb × blockSize bytes), else a new Buffer. */
+  async read(lba: number, nlb: number, buf?: Uint8Array, opts: IoOptions = {}): Promise<Uint8Array> {
+    const len = nlb * this.blockSize;
+    const target = buf === undefined ? Buffer.alloc(len) : buf.byteLength === len ? buf : buf.subarray(0, len);
+    if (target.byteLength < len) throw new RangeError(`buffer of ${target.byteLength} bytes is too small for ${nlb} blocks`);
+    await this.rw(opts.qpair, OP_READ, lba, nlb, 0, target);
+    return target;
+  }
+
+  /** Writes `data` (a whole number of blocks) at `lba`. */
+  async write(lba: number, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    const nlb = this.blocksOf(data);
+    await this.rw(opts.qpair, OP_WRITE, lba, nlb, opts.fua === true ? CDW12_FUA : 0, data);
+  }
+
+  /** Flushes the volatile write cache to media. */
+  async flush(opts: IoOptions = {}): Promise<void> {
+    const q = await this.owner.ioQPair(opts.qpair);
+    await q.execute((sqe) => {
+      sqe.opcode = OP_FLUSH;
+      sqe.nsid = this.nsid;
+    });
+  }
+
+  /** Write Zeroes over `nlb` blocks at `lba`; `deallocate` lets the controller unmap them. */
+  async writeZeroes(lba: number, nlb: number, opts: WriteOptions & { deallocate?: boolean } = {}): Promise<void> {
+    const flags = (opts.deallocate === true ? CDW12_DEAC : 0) | (opts.fua === true ? CDW12_FUA : 0);
+    await this.rw(opts.qpair, OP_WRITE_ZEROES, lba, nlb, flags, undefined);
+  }
+
+  /**
+   * Deallocates (TRIMs) ranges with Dataset Management, attribute AD (NVM Command Set 1.0
+   * §3.2.3): up to 256 ranges of 16 bytes each (context attributes, length, starting LBA).
+   */
+  async deallocate(ranges: LbaRange | readonly LbaRange[], opts: IoOptions = {}): Promise<void> {
+    const list = Array.isArray(ranges) ? (ranges as readonly LbaRange[]) : [ranges as LbaRange];
+    if (list.length < 1 || list.length > 256) throw new RangeError(`${list.length} ranges: Dataset Management takes 1..256`);
+    const data = Buffer.alloc(16 * list.length);
+    list.forEach((r, i) => {
+      data.writeUInt32LE(0, i * 16);
+      data.writeUInt32LE(r.nlb, i * 16 + 4);
+      data.writeBigUInt64LE(BigInt(r.lba), i * 16 + 8);
+    });
+    const q = await this.owner.ioQPair(opts.qpair);
+    await q.execute(
+      (sqe) => {
+        sqe.opcode = OP_DSM;
+        sqe.nsid = this.nsid;
+        sqe.cdw10 = list.length - 1; // NR, 0's based
+        sqe.cdw11 = 1 << 2; // AD: attribute deallocate
+      },
+      data,
+      'h2c',
+    );
+  }
+
+  /**
+   * Compares `data` with the blocks at `lba`: resolves true when equal, false on Compare
+   * Failure (SCT 2h, SC 85h); other statuses reject with {@link NvmeCommandError}.
+   */
+  async compare(lba: number, data: Uint8Array, opts: IoOptions = {}): Promise<boolean> {
+    try {
+      await this.rw(opts.qpair, OP_COMPARE, lba, this.blocksOf(data), 0, data);
+      return true;
+    } catch (e) {
+      if (e instanceof NvmeCommandError && e.sct === StatusCodeType.MediaError && e.sc === MediaStatus.CompareFailure) return false;
+      throw e;
+    }
+  }
+
+  private blocksOf(data: Uint8Array): number {
+    if (data.byteLength === 0 || data.byteLength % this.blockSize !== 0) {
+      throw new RangeError(`${data.byteLength} bytes is not a whole number of ${this.blockSize}-byte blocks`);
+    }
+    return data.byteLength / this.blockSize;
+  }
+}
