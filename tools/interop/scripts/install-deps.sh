@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Debian packages the interop harness needs: QEMU, a Linux kernel with the NVMe/TCP host and
-# target modules, busybox for the initramfs, nvme-cli and fio for the guest.
+# Debian packages the interop harness needs (run as root; CI's .ci/run calls it):
+#   qemu-system-x86   QEMU (TCG works everywhere; KVM where usable)
+#   linux-image-amd64 the kernel the guest boots, with the NVMe/TCP host and target modules
+#   busybox-static    the guest's userland
+#   nvme-cli, fio     the guest's NVMe tools (copied into the initramfs with their libraries)
+#   cpio, kmod        the initramfs builder (cpio archive, modprobe --show-depends, depmod)
+#   util-linux        setpriv --pdeathsig, so QEMU dies with the Node process that started it
+#   bash              for guest scripts starting with #!/bin/bash
 set -euo pipefail
-pkgs=(qemu-system-x86 linux-image-amd64 busybox-static nvme-cli fio cpio kmod)
+pkgs=(qemu-system-x86 linux-image-amd64 busybox-static nvme-cli fio cpio kmod util-linux bash)
 missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-[ ${#missing[@]} -eq 0 ] && exit 0
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The guest boots /boot/vmlinuz-*; Debian installs it readable by root only.
+ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "install-deps: no /boot/vmlinuz-* after installing linux-image-amd64" >&2; exit 1; }
+echo "interop dependencies present: ${pkgs[*]}"

@@ -1,1 +1,30 @@
-export const placeholder = true;
+export { cpioNewc, type CpioEntry } from './cpio.js';
+export {
+  freePort,
+  GuestError,
+  parseForward,
+  runGuest,
+  startGuest,
+  type GuestOptions,
+  type GuestResult,
+  type HostForward,
+  type ResolvedForward,
+  type RunningGuest,
+} from './guest.js';
+export { detectAccel, findKernel, type Accel, type KernelImage } from './host.js';
+export {
+  AUTOLOAD_MODULES,
+  buildInitramfs,
+  DEFAULT_BINARIES,
+  DEFAULT_MODULES,
+  defaultCacheDir,
+  type Initramfs,
+  type InitramfsOptions,
+} from './initramfs.js';
+export {
+  guestScripts,
+  shq,
+  type FioVerifyOptions,
+  type NvmeConnectOptions,
+  type NvmetTcpTargetOptions,
+} from './scripts.js';
