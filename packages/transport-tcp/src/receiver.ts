@@ -144,6 +144,11 @@ export class PduReceiver {
 
   private deadHeaderBytes = 0;
 
+  /** True when part of a PDU has been received (a stream ending now is truncated). */
+  get midPdu(): boolean {
+    return this.step !== 'dead' && (this.step !== 'ch' || this.got > 0 || this.pending.length > 0);
+  }
+
   /** True when the stream was declared broken; nothing more is processed. */
   get dead(): boolean {
     return this.step === 'dead';

@@ -155,6 +155,12 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       this.rx.push(chunk);
     });
     socket.on('drain', this.onDrain);
+    socket.on('end', () => {
+      // The host closed its side. In the middle of a PDU that PDU is truncated: say so
+      // (TermReq, PLEN promised more) before closing ours.
+      if (this.rx.midPdu) this.rx.fail(TermReqFes.InvalidHeaderField, CH_PLEN);
+      else this.shutdown(true);
+    });
     socket.on('error', () => {
       // 'close' follows; nothing else to do (the peer reset or the socket broke).
     });
@@ -603,7 +609,10 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.rx.pause();
-    this.socket.pause();
+    // Keep reading (and dropping) so the host's FIN is seen and the socket closes promptly.
+    this.socket.removeAllListeners('data');
+    this.socket.on('data', () => undefined);
+    this.socket.resume();
     if (flush) {
       this.socket.end();
       // A peer that never closes its side does not keep the connection (and its memory) alive.

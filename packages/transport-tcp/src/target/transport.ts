@@ -123,7 +123,7 @@ export class TcpTargetTransport implements TargetTransport {
     if (this.listeners.has(key)) return;
     const port = Number(addr.trsvcid);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad TCP port '${addr.trsvcid}'`);
-    const server = createServer({ noDelay: true });
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     server.on('connection', (socket: Socket) => {
       this.accept(socket, addr, core);
     });

@@ -1,0 +1,353 @@
+/**
+ * The target transport seen from a raw socket: ICResp contents, the exact PDUs it sends for each
+ * data path, and what it does with bad input — every violation gets a C2HTermReq with the
+ * right FES (NVMe/TCP 1.0 Figure 26) and the connection is dropped, while another connection
+ * keeps serving.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { crc32c } from '@node-rs/crc32';
+import { IcRespView, PduFlags, PduType, TermReqFes, TermReqView } from '@nvmu/nvme-spec';
+
+import { RawConn, connectData, pattern, setSgl, sqeConnect, sqeRw, type RawPdu } from './helpers/raw.js';
+import { cqeStatus, hostConnect, startMiniTarget, type HostConn, type MiniTarget } from './helpers/setup.js';
+
+let target: MiniTarget;
+let good: HostConn;
+
+beforeEach(async () => {
+  target = await startMiniTarget('127.0.0.1', { maxH2CData: 8192, r2tSize: 16384, maxR2T: 2, c2hDataSize: 8192 });
+  good = await hostConnect(target.port, '127.0.0.1', { qid: 1 });
+});
+afterEach(async () => {
+  await good.transport.close();
+  await target.close();
+});
+
+/** The other connection still reads and writes correctly. */
+async function goodStillServes(seed: number): Promise<void> {
+  const data = pattern(20480, seed);
+  expect(cqeStatus(await good.cmd(sqeRw(0x01, 1, 1000, 40), data, 'h2c'))).toBe(0);
+  const out = Buffer.alloc(20480);
+  expect(cqeStatus(await good.cmd(sqeRw(0x02, 2, 1000, 40), out, 'c2h'))).toBe(0);
+  expect(out.equals(data)).toBe(true);
+}
+
+async function expectTermReq(raw: RawConn, fes: number, fei?: number): Promise<RawPdu> {
+  const pdu = await raw.readPdu();
+  expect(pdu.type).toBe(PduType.C2HTermReq);
+  expect(pdu.hlen).toBe(24);
+  const v = new TermReqView(pdu.bytes);
+  expect(v.fes).toBe(fes);
+  if (fei !== undefined) expect(v.fei).toBe(fei);
+  expect(pdu.plen).toBeLessThanOrEqual(152);
+  await raw.waitClosed();
+  return pdu;
+}
+
+async function connected(opts: { hdgst?: boolean; ddgst?: boolean; maxr2t?: number } = {}): Promise<RawConn> {
+  const raw = await RawConn.open(target.port);
+  await raw.icreq(opts);
+  raw.send(raw.capsule(setSgl(sqeConnect(7, 2, 31), 1024, true), connectData('nqn.test:sub', 'nqn.test:host')));
+  const resp = await raw.readPdu();
+  expect(resp.type).toBe(PduType.CapsuleResp);
+  expect(resp.bytes.readUInt16LE(8 + 12)).toBe(7);
+  return raw;
+}
+
+describe('ICReq / ICResp', () => {
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('answers hdgst=%s ddgst=%s with one 128-byte ICResp, CPDA 0, the same digest bits', async (hdgst, ddgst) => {
+    const raw = await RawConn.open(target.port);
+    const pdu = await raw.icreq({ hdgst, ddgst });
+    expect(pdu.plen).toBe(128);
+    expect(pdu.bytes.length).toBe(128);
+    const v = new IcRespView(pdu.bytes);
+    expect(v.pduType).toBe(PduType.ICResp);
+    expect(v.hlen).toBe(128);
+    expect(v.pdo).toBe(0);
+    expect(v.pfv).toBe(0);
+    expect(v.cpda).toBe(0);
+    expect(v.hdgstEnable).toBe(hdgst);
+    expect(v.ddgstEnable).toBe(ddgst);
+    expect(v.maxh2cdata).toBeGreaterThanOrEqual(4096);
+    expect(v.maxh2cdata % 4).toBe(0);
+    expect(raw.pending).toBe(0);
+    raw.destroy();
+  });
+
+  it('rejects an unsupported PFV with FES Unsupported Parameter', async () => {
+    const raw = await RawConn.open(target.port);
+    raw.send(Buffer.alloc(0));
+    const b = Buffer.alloc(128);
+    b[0] = PduType.ICReq;
+    b[2] = 128;
+    b.writeUInt32LE(128, 4);
+    b.writeUInt16LE(1, 8);
+    raw.send(b);
+    await expectTermReq(raw, TermReqFes.UnsupportedParameter, 8);
+    await goodStillServes(1);
+  });
+});
+
+describe('PDUs the target sends', () => {
+  it('asks for large writes with R2Ts (at most MAXR2T+1 outstanding) and checks H2CData', async () => {
+    const raw = await connected({ maxr2t: 1 });
+    const data = pattern(40960, 4);
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 9, 0, 80), 40960, false)));
+    // r2tSize 16 KiB, two outstanding: [0,16K) and [16K,32K) first.
+    const r1 = await raw.readPdu();
+    const r2 = await raw.readPdu();
+    for (const [r, off] of [
+      [r1, 0],
+      [r2, 16384],
+    ] as const) {
+      expect(r.type).toBe(PduType.R2T);
+      expect(r.bytes.readUInt16LE(8)).toBe(9);
+      expect(r.bytes.readUInt32LE(12)).toBe(off);
+      expect(r.bytes.readUInt32LE(16)).toBe(16384);
+    }
+    const ttag = r1.bytes.readUInt16LE(10);
+    // H2CData of at most MAXH2CDATA (8 KiB) each.
+    for (let off = 0; off < 32768; off += 8192) raw.send(raw.h2cData(9, ttag, off, data.subarray(off, off + 8192), off % 16384 === 8192));
+    const r3 = await raw.readPdu();
+    expect(r3.type).toBe(PduType.R2T);
+    expect(r3.bytes.readUInt32LE(12)).toBe(32768);
+    expect(r3.bytes.readUInt32LE(16)).toBe(8192);
+    raw.send(raw.h2cData(9, ttag, 32768, data.subarray(32768), true));
+    const resp = await raw.readPdu();
+    expect(resp.type).toBe(PduType.CapsuleResp);
+    expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0);
+    expect(target.core.disk.subarray(0, 40960).equals(data)).toBe(true);
+    raw.destroy();
+  });
+
+  it('splits reads into C2HData of HLEN 24, PDO = HLEN + digest, and sets SUCCESS only when SQ flow control is off', async () => {
+    for (const [cattr, hdgst] of [
+      [0, false],
+      [4, true],
+    ] as const) {
+      const raw = await RawConn.open(target.port);
+      await raw.icreq({ hdgst, ddgst: true });
+      raw.send(raw.capsule(setSgl(sqeConnect(7, 2, 31, cattr), 1024, true), connectData('nqn.test:sub', 'nqn.test:host')));
+      expect((await raw.readPdu()).type).toBe(PduType.CapsuleResp);
+      target.core.disk.set(pattern(20000, 8), 0);
+      raw.send(raw.capsule(setSgl(sqeRw(0x02, 3, 0, 40), 20480, false)));
+      const got = Buffer.alloc(20480);
+      let off = 0;
+      for (const expectLen of [8192, 8192, 4096]) {
+        const p = await raw.readPdu();
+        expect(p.type).toBe(PduType.C2HData);
+        expect(p.hlen).toBe(24);
+        expect(p.pdo).toBe(24 + (hdgst ? 4 : 0));
+        expect(p.bytes.readUInt32LE(12)).toBe(off);
+        expect(p.bytes.readUInt32LE(16)).toBe(expectLen);
+        const data = p.bytes.subarray(p.pdo, p.pdo + expectLen);
+        expect(p.bytes.readUInt32LE(p.plen - 4)).toBe(crc32c(data) >>> 0);
+        if (hdgst) expect(p.bytes.readUInt32LE(24)).toBe(crc32c(p.bytes.subarray(0, 24)) >>> 0);
+        const last = off + expectLen === 20480;
+        expect((p.flags & PduFlags.LAST_PDU) !== 0).toBe(last);
+        expect((p.flags & PduFlags.SUCCESS) !== 0).toBe(last && cattr === 4);
+        data.copy(got, off);
+        off += expectLen;
+      }
+      expect(got.subarray(0, 20000).equals(pattern(20000, 8))).toBe(true);
+      if (cattr === 0) {
+        const resp = await raw.readPdu();
+        expect(resp.type).toBe(PduType.CapsuleResp);
+      } else {
+        // No CapsuleResp after SUCCESS: the next PDU is the answer to the next command.
+        raw.send(raw.capsule(setSgl(sqeRw(0x02, 4, 0, 1), 512, false)));
+        const p = await raw.readPdu();
+        expect(p.type).toBe(PduType.C2HData);
+        expect(p.bytes.readUInt16LE(8)).toBe(4);
+      }
+      raw.destroy();
+    }
+  });
+
+  it('fails a command whose SGL is not one NVMe/TCP uses, and keeps the connection', async () => {
+    const raw = await connected();
+    const sqe = sqeRw(0x02, 5, 0, 8);
+    sqe[1] = 0x40;
+    sqe.writeUInt32LE(4096, 32);
+    sqe[39] = 0x20; // Segment descriptor: not valid here
+    raw.send(raw.capsule(sqe));
+    const resp = await raw.readPdu();
+    expect(resp.type).toBe(PduType.CapsuleResp);
+    expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0x11);
+    raw.send(raw.capsule(setSgl(sqeRw(0x02, 6, 0, 1), 512, false)));
+    expect((await raw.readPdu()).type).toBe(PduType.C2HData);
+    raw.destroy();
+  });
+});
+
+describe('bad input: TermReq with the right FES, dropped, the rest keeps serving', () => {
+  it('garbage instead of an ICReq', async () => {
+    const raw = await RawConn.open(target.port);
+    raw.send(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 0);
+    await goodStillServes(2);
+  });
+
+  it('a CapsuleCmd before the ICReq (PDU sequence error)', async () => {
+    const raw = await RawConn.open(target.port);
+    raw.send(raw.capsule(sqeRw(0x02, 1, 0, 1)));
+    await expectTermReq(raw, TermReqFes.PduSequenceError);
+    await goodStillServes(3);
+  });
+
+  it('an unknown PDU type after the ICReq', async () => {
+    const raw = await connected();
+    const b = Buffer.alloc(24);
+    b[0] = 0x0b;
+    b[2] = 24;
+    b.writeUInt32LE(24, 4);
+    raw.send(b);
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 0);
+    await goodStillServes(4);
+  });
+
+  it('a wrong HLEN', async () => {
+    const raw = await connected();
+    const c = raw.capsule(sqeRw(0x02, 1, 0, 1));
+    c[2] = 70;
+    raw.send(c);
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 2);
+    await goodStillServes(5);
+  });
+
+  it('a PLEN shorter than the header', async () => {
+    const raw = await connected();
+    const c = raw.capsule(sqeRw(0x02, 1, 0, 1));
+    c.writeUInt32LE(50, 4);
+    raw.send(c);
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 4);
+    await goodStillServes(6);
+  });
+
+  it('a truncated PDU (the host closes mid-PDU)', async () => {
+    const raw = await connected();
+    const c = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, true), pattern(4096, 1));
+    raw.send(c.subarray(0, 1000));
+    raw.end();
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 4);
+    await goodStillServes(7);
+  });
+
+  it('a wrong header digest', async () => {
+    const raw = await connected({ hdgst: true });
+    const c = raw.capsule(setSgl(sqeRw(0x02, 1, 0, 1), 512, false));
+    c.writeUInt32LE(c.readUInt32LE(72) ^ 1, 72);
+    raw.send(c);
+    await expectTermReq(raw, TermReqFes.HeaderDigestError);
+    await goodStillServes(8);
+  });
+
+  it('header digest flag missing although negotiated', async () => {
+    const raw = await connected({ hdgst: true });
+    raw.hdgst = false;
+    raw.send(raw.capsule(setSgl(sqeRw(0x02, 1, 0, 1), 512, false)));
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 1);
+    await goodStillServes(9);
+  });
+
+  it('a wrong data digest (in-capsule and H2CData)', async () => {
+    for (const where of ['capsule', 'h2c'] as const) {
+      const raw = await connected({ ddgst: true });
+      if (where === 'capsule') {
+        const c = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, true), pattern(4096, 2));
+        c[c.length - 1]! ^= 0xff;
+        raw.send(c);
+      } else {
+        raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
+        const r2t = await raw.readPdu();
+        const d = raw.h2cData(1, r2t.bytes.readUInt16LE(10), 0, pattern(8192, 3), false);
+        d[d.length - 10]! ^= 0x55; // corrupt data, keep the digest
+        raw.send(d);
+      }
+      await expectTermReq(raw, TermReqFes.HeaderDigestError);
+    }
+    await goodStillServes(10);
+  });
+
+  it('an oversized PDU: in-capsule data above the limit, H2CData above MAXH2CDATA', async () => {
+    const raw = await connected();
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, true), pattern(16384, 1)));
+    await expectTermReq(raw, TermReqFes.DataTransferLimitExceeded);
+    const raw2 = await connected();
+    raw2.send(raw2.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
+    const r2t = await raw2.readPdu();
+    raw2.send(raw2.h2cData(1, r2t.bytes.readUInt16LE(10), 0, pattern(16384, 1)));
+    await expectTermReq(raw2, TermReqFes.DataTransferLimitExceeded);
+    // A 4 GiB PLEN is refused from its common header, without buffering anything.
+    const raw3 = await connected();
+    const h = raw3.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, true), pattern(16, 1)).subarray(0, 80);
+    h.writeUInt32LE(0xffffffff, 4);
+    raw3.send(h);
+    await expectTermReq(raw3, TermReqFes.DataTransferLimitExceeded);
+    await goodStillServes(11);
+  });
+
+  it('R2T / H2CData violations: unknown TTAG, wrong CCCID, wrong offset, beyond the R2T, without an R2T', async () => {
+    const cases: [string, number, number | undefined][] = [
+      ['ttag', TermReqFes.InvalidHeaderField, 10],
+      ['cccid', TermReqFes.InvalidHeaderField, 8],
+      ['offset', TermReqFes.DataTransferOutOfRange, 12],
+      ['beyond', TermReqFes.DataTransferOutOfRange, 12],
+      ['no-r2t', TermReqFes.InvalidHeaderField, 10],
+    ];
+    for (const [kind, fes, fei] of cases) {
+      const raw = await connected();
+      if (kind === 'no-r2t') {
+        raw.send(raw.h2cData(1, 0, 0, pattern(512, 1)));
+      } else {
+        raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, false)));
+        const r2t = await raw.readPdu();
+        expect(r2t.type).toBe(PduType.R2T);
+        const ttag = r2t.bytes.readUInt16LE(10);
+        if (kind === 'ttag') raw.send(raw.h2cData(1, ttag + 100, 0, pattern(4096, 1)));
+        if (kind === 'cccid') raw.send(raw.h2cData(2, ttag, 0, pattern(4096, 1)));
+        if (kind === 'offset') raw.send(raw.h2cData(1, ttag, 512, pattern(3584, 1)));
+        if (kind === 'beyond') raw.send(raw.h2cData(1, ttag, 0, pattern(8192, 1)));
+      }
+      await expectTermReq(raw, fes, fei);
+    }
+    await goodStillServes(12);
+  });
+
+  it('an H2CTermReq from the host closes the connection quietly', async () => {
+    const raw = await connected();
+    const b = Buffer.alloc(24);
+    b[0] = PduType.H2CTermReq;
+    b[2] = 24;
+    b.writeUInt32LE(24, 4);
+    b.writeUInt16LE(1, 8);
+    raw.send(b);
+    await raw.waitClosed();
+    await goodStillServes(13);
+  });
+});
+
+describe('backpressure', () => {
+  it('stops reading from a host that does not read its responses, and memory stays bounded', async () => {
+    const raw = await connected();
+    raw.sock.pause(); // never read: the target's socket write queue fills
+    const sqes: Buffer[] = [];
+    for (let i = 0; i < 2000; i++) sqes.push(raw.capsule(setSgl(sqeRw(0x02, i % 4096, 0, 256), 131072, false)));
+    // 2000 reads of 128 KiB = 250 MiB of responses requested; the target must stop reading.
+    const all = Buffer.concat(sqes);
+    raw.sock.write(all);
+    await new Promise((r) => setTimeout(r, 500));
+    const qp = [...target.core.qpairs].find((q) => q.qid === 2)!;
+    // It executed at most one pool's worth of commands, not 2000.
+    expect(qp.submitted).toBeLessThan(600);
+    console.log(`backpressure: ${qp.submitted} reads executed of 2000 sent`);
+    await goodStillServes(14);
+    raw.destroy();
+  });
+});
