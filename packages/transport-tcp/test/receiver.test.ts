@@ -1,0 +1,171 @@
+/**
+ * PduReceiver alone: PDUs built with @nvmu/nvme-spec come out whole whatever the chunking;
+ * arbitrary bytes never throw, and end in exactly one fatal error or in consumed PDUs.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+
+import { crc32c } from '@node-rs/crc32';
+import { CapsuleCmdView, H2CDataView, TermReqFes, dataDigest, pduDataOffset, writeHeaderDigest } from '@nvmu/nvme-spec';
+
+import { PduReceiver, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../src/receiver.js';
+
+interface Got {
+  type: number;
+  header: Buffer;
+  data: Buffer;
+}
+
+class Sink implements PduHandler {
+  readonly got: Got[] = [];
+  fatal: { fes: number; fei: number } | undefined;
+  fatalCount = 0;
+  private buf = Buffer.alloc(65536);
+  stallNext = 0;
+  onHeader(rx: PduReceiver): RxVerdict {
+    if (this.stallNext > 0) {
+      this.stallNext--;
+      return RX_STALL;
+    }
+    rx.dst = this.buf;
+    rx.dstOff = 0;
+    return RX_OK;
+  }
+  onPdu(rx: PduReceiver): void {
+    this.got.push({ type: rx.type, header: Buffer.from(rx.hdr.subarray(0, rx.hlen)), data: Buffer.from(this.buf.subarray(0, rx.dataLen)) });
+  }
+  onFatal(fes: TermReqFes, fei: number): void {
+    this.fatal = { fes, fei };
+    this.fatalCount++;
+  }
+}
+
+function capsule(cid: number, data: Buffer, hd: boolean, dd: boolean): Buffer {
+  const n = data.length;
+  const pdo = n > 0 ? pduDataOffset(72, hd) : 0;
+  const plen = n > 0 ? pdo + n + (dd ? 4 : 0) : 72 + (hd ? 4 : 0);
+  const b = Buffer.alloc(plen);
+  const v = new CapsuleCmdView(b).init(hd, dd, n);
+  v.sqe.cid = cid;
+  if (hd) writeHeaderDigest(crc32c, b);
+  if (n > 0) {
+    data.copy(b, pdo);
+    if (dd) b.writeUInt32LE(dataDigest(crc32c, data), plen - 4);
+  }
+  return b;
+}
+
+function h2c(cid: number, data: Buffer, hd: boolean, dd: boolean): Buffer {
+  const pdo = pduDataOffset(24, hd);
+  const plen = pdo + data.length + (dd ? 4 : 0);
+  const b = Buffer.alloc(plen);
+  const v = new H2CDataView(b).init(hd, dd, data.length, true);
+  v.cccid = cid;
+  v.datal = data.length;
+  if (hd) writeHeaderDigest(crc32c, b);
+  data.copy(b, pdo);
+  if (dd) b.writeUInt32LE(dataDigest(crc32c, data), plen - 4);
+  return b;
+}
+
+function receiver(sink: Sink, hd: boolean, dd: boolean): PduReceiver {
+  const rx = new PduReceiver('controller', sink, crc32c);
+  rx.connected = true;
+  rx.hdgst = hd;
+  rx.ddgst = dd;
+  rx.maxCapsuleData = 8192;
+  rx.maxDataPdu = 16384;
+  return rx;
+}
+
+/** Split `b` at the given cut points (fractions). */
+function chunks(b: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => Math.floor(c * b.length)))].sort((x, y) => x - y);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    if (p > prev) out.push(b.subarray(prev, p));
+    prev = Math.max(prev, p);
+  }
+  out.push(b.subarray(prev));
+  return out;
+}
+
+describe('PduReceiver', () => {
+  it('reassembles any sequence of PDUs however the stream is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.record({ kind: fc.constantFrom('capsule', 'h2c'), len: fc.integer({ min: 0, max: 6000 }), seed: fc.integer() }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 }),
+        fc.integer({ min: 0, max: 3 }),
+        (hd, dd, pdus, cuts, stalls) => {
+          const sink = new Sink();
+          sink.stallNext = stalls;
+          const rx = receiver(sink, hd, dd);
+          const datas = pdus.map((p, i) => {
+            const len = p.kind === 'h2c' ? Math.max(1, p.len) : p.len;
+            return Buffer.from(Array.from({ length: len }, (_, j) => (j * 31 + p.seed + i) & 0xff));
+          });
+          const wire = Buffer.concat(pdus.map((p, i) => (p.kind === 'capsule' ? capsule(i, datas[i]!, hd, dd) : h2c(i, datas[i]!, hd, dd))));
+          for (const c of chunks(wire, cuts)) rx.push(c);
+          while (sink.stallNext >= 0 && rx.holding) {
+            rx.resume();
+            if (sink.stallNext === 0) break;
+          }
+          rx.resume();
+          expect(sink.fatal).toBeUndefined();
+          expect(sink.got.length).toBe(pdus.length);
+          for (const [i, g] of sink.got.entries()) {
+            expect(g.type).toBe(pdus[i]!.kind === 'capsule' ? 4 : 6);
+            expect(g.data.equals(datas[i]!)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on arbitrary bytes, and reports at most one fatal error', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.boolean(), fc.boolean(), (bytes, hd, dd) => {
+        const sink = new Sink();
+        const rx = receiver(sink, hd, dd);
+        expect(() => {
+          rx.push(Buffer.from(bytes));
+        }).not.toThrow();
+        expect(sink.fatalCount).toBeLessThanOrEqual(1);
+        if (sink.fatal) expect([1, 2, 3, 4, 5, 6]).toContain(sink.fatal.fes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('checks header digests and data digests', () => {
+    const sink = new Sink();
+    const rx = receiver(sink, true, true);
+    const c = capsule(1, Buffer.alloc(100, 7), true, true);
+    c[c.length - 1]! ^= 1;
+    rx.push(c);
+    expect(sink.fatal?.fes).toBe(TermReqFes.HeaderDigestError);
+    const sink2 = new Sink();
+    const rx2 = receiver(sink2, true, false);
+    const c2 = capsule(1, Buffer.alloc(0), true, false);
+    c2[10]! ^= 1;
+    rx2.push(c2);
+    expect(sink2.fatal?.fes).toBe(TermReqFes.HeaderDigestError);
+    expect(sink2.got.length).toBe(0);
+  });
+
+  it('refuses data above the limits from the common header alone', () => {
+    const sink = new Sink();
+    const rx = receiver(sink, false, false);
+    const c = capsule(1, Buffer.alloc(8193), false, false);
+    rx.push(c.subarray(0, 8));
+    expect(sink.fatal?.fes).toBe(TermReqFes.DataTransferLimitExceeded);
+  });
+});
