@@ -31,7 +31,9 @@ export type ProtocolErrorCode =
   /** A count field that cannot be right (REGION_WRITE_MULTI entry count above 8, and so on). */
   | 'BAD_COUNT'
   /** DEVICE_FEATURE data that does not fit the feature's structure. */
-  | 'BAD_FEATURE_DATA';
+  | 'BAD_FEATURE_DATA'
+  /** A region offset of 2^53 or more given to the number-based fast path (beyond any region). */
+  | 'OFFSET_OUT_OF_RANGE';
 
 /**
  * The one error class the codec throws for bad input. `errno` is what a server would put in

@@ -12,7 +12,11 @@ import type { MessageHeader } from './types.js';
 /** A REGION_WRITE request or REGION_READ reply, with its data as a place in the source buffer. */
 export interface RegionDataView {
   header: MessageHeader;
-  offset: bigint;
+  /**
+   * Offset into the region as a number: BAR offsets are small, and a bigint costs more than
+   * the rest of the decode. Offsets of 2^53 and above (beyond any region) are refused.
+   */
+  offset: number;
   region: number;
   /** Data length (the count field). */
   count: number;
@@ -30,7 +34,7 @@ export interface DmaMapView {
 }
 
 export function createRegionDataView(): RegionDataView {
-  return { header: createHeader(), offset: 0n, region: 0, count: 0, dataOffset: 0 };
+  return { header: createHeader(), offset: 0, region: 0, count: 0, dataOffset: 0 };
 }
 
 export function createDmaMapView(): DmaMapView {
@@ -71,7 +75,11 @@ export function decodeRegionDataInto(
   if (len !== 16 + count) {
     throw new VfioUserProtocolError('BODY_LENGTH_MISMATCH', 'count', `count ${count} disagrees with the ${len - 16} data bytes present`, 'EINVAL', h.command, h.msgId);
   }
-  out.offset = buf.readBigUInt64LE(p);
+  const hi = buf.readUInt32LE(p + 4);
+  if (hi >= 0x200000) {
+    throw new VfioUserProtocolError('OFFSET_OUT_OF_RANGE', 'offset', 'region offset of 2^53 or more lies beyond any region', 'EINVAL', h.command, h.msgId);
+  }
+  out.offset = hi * 0x1_0000_0000 + buf.readUInt32LE(p);
   out.region = buf.readUInt32LE(p + 8);
   out.count = count;
   out.dataOffset = p + 16;
@@ -112,7 +120,8 @@ function header(buf: Buffer, at: number, msgId: number, command: number, size: n
 /**
  * Writes a REGION_WRITE request (flags: 0, or HeaderFlags.NO_REPLY for a posted write) or, with
  * `flags` = HeaderFlags.TYPE_REPLY and command REGION_READ, a read reply. `data` is the
- * `dataLength` bytes at `dataOffset` of `src`. Returns the bytes written (32 + dataLength).
+ * `dataLength` bytes at `dataOffset` of `src`; `regionOffset` is a non-negative safe integer.
+ * Returns the bytes written (32 + dataLength).
  */
 export function encodeRegionDataInto(
   buf: Buffer,
@@ -120,7 +129,7 @@ export function encodeRegionDataInto(
   msgId: number,
   command: typeof Command.REGION_WRITE | typeof Command.REGION_READ,
   flags: number,
-  regionOffset: bigint,
+  regionOffset: number,
   region: number,
   src: Uint8Array,
   dataOffset = 0,
@@ -129,7 +138,9 @@ export function encodeRegionDataInto(
   const size = HEADER_SIZE + 16 + dataLength;
   if (at < 0 || at + size > buf.length) throw new RangeError(`encoding needs ${size} bytes at offset ${at}, buffer has ${buf.length}`);
   header(buf, at, msgId, command, size, flags);
-  buf.writeBigUInt64LE(regionOffset, at + 16);
+  // u64 offset as two u32 halves: regionOffset is a safe integer (below 2^53).
+  buf.writeUInt32LE(regionOffset % 0x1_0000_0000, at + 16);
+  buf.writeUInt32LE(Math.floor(regionOffset / 0x1_0000_0000), at + 20);
   buf.writeUInt32LE(region, at + 24);
   buf.writeUInt32LE(dataLength, at + 28);
   buf.set(dataOffset === 0 && dataLength === src.length ? src : src.subarray(dataOffset, dataOffset + dataLength), at + 32);

@@ -63,7 +63,7 @@ afterEach(() => {
 describe('allocation-free decode', () => {
   const buf = Buffer.alloc(256);
   const data = Buffer.from([1, 0, 0, 0]);
-  const writeLen = encodeRegionDataInto(buf, 0, 7, Command.REGION_WRITE, HeaderFlags.NO_REPLY, 0x1000n, 0, data);
+  const writeLen = encodeRegionDataInto(buf, 0, 7, Command.REGION_WRITE, HeaderFlags.NO_REPLY, 0x1000, 0, data);
   const mapLen = encodeDmaMapInto(buf, 64, 8, 3, 0n, 0x1_0000_0000n, 0x8000_0000n);
 
   it('REGION_WRITE: header and body decode into reused objects without a new Buffer', () => {
@@ -76,7 +76,7 @@ describe('allocation-free decode', () => {
     }
     expect(stop()).toBe(0);
     expect(header).toEqual({ msgId: 7, command: Command.REGION_WRITE, size: 36, flags: HeaderFlags.NO_REPLY, errno: 0 });
-    expect(view).toEqual({ header: { msgId: 7, command: 10, size: 36, flags: 0x10, errno: 0 }, offset: 0x1000n, region: 0, count: 4, dataOffset: 32 });
+    expect(view).toEqual({ header: { msgId: 7, command: 10, size: 36, flags: 0x10, errno: 0 }, offset: 0x1000, region: 0, count: 4, dataOffset: 32 });
     // The data is found where the view says, in the source buffer.
     expect(buf.readUInt32LE(view.dataOffset)).toBe(1);
   });
@@ -109,6 +109,13 @@ describe('allocation-free decode', () => {
     expect(() => decodeRegionDataInto(bad, 0, writeLen, view)).toThrow(expect.objectContaining({ code: 'BODY_LENGTH_MISMATCH', field: 'count' }));
     expect(() => decodeRegionDataInto(buf, 0, writeLen, view, 2)).toThrow(expect.objectContaining({ code: 'DATA_TOO_LARGE' }));
     expect(() => decodeDmaMapInto(buf, 0, writeLen, createDmaMapView())).toThrow(TypeError);
+    // Offsets are numbers on this path; 2^53 and above lie beyond any region.
+    const far = Buffer.from(buf.subarray(0, writeLen));
+    far.writeUInt32LE(0x200000, 20);
+    expect(() => decodeRegionDataInto(far, 0, writeLen, view)).toThrow(expect.objectContaining({ code: 'OFFSET_OUT_OF_RANGE', field: 'offset' }));
+    far.writeUInt32LE(0x1fffff, 20);
+    expect(decodeRegionDataInto(far, 0, writeLen, view).offset).toBe(0x1f_ffff_0000_1000);
+    expect(decodeMessage(far, 0, writeLen).body).toMatchObject({ offset: 0x1f_ffff_0000_1000n });
     const short = Buffer.from(buf.subarray(64, 64 + mapLen));
     short.writeUInt32LE(40, 16);
     expect(() => decodeDmaMapInto(short, 0, mapLen, createDmaMapView())).toThrow(expect.objectContaining({ code: 'BAD_ARGSZ' }));
@@ -118,7 +125,7 @@ describe('allocation-free decode', () => {
     const m = decodeMessage(buf, 64, mapLen);
     expect(m).toEqual({ msgId: 8, command: 2, flags: 0, errno: 0, body: { kind: 'dma-map', flags: 3, offset: 0n, address: 0x1_0000_0000n, size: 0x8000_0000n } });
     const reply = Buffer.alloc(64);
-    const n = encodeRegionDataInto(reply, 0, 9, Command.REGION_READ, HeaderFlags.TYPE_REPLY, 0x1cn, 0, Buffer.from([9, 8, 7, 6, 5]), 1, 3);
+    const n = encodeRegionDataInto(reply, 0, 9, Command.REGION_READ, HeaderFlags.TYPE_REPLY, 0x1c, 0, Buffer.from([9, 8, 7, 6, 5]), 1, 3);
     expect(decodeMessage(reply, 0, n).body).toEqual({ kind: 'region-data', offset: 0x1cn, region: 0, data: new Uint8Array([8, 7, 6]) });
   });
 });
