@@ -335,4 +335,164 @@ export class SqeView extends StructView {
   set dsmAd(v: boolean) {
     this.setBit(44, 2, v);
   }
+
+  // ---- Identify (NVMe Base 2.0 §5.17, Figure 273) -------------------------------------------
+  /** Controller or Namespace Structure (CDW10 bits 7:0). */
+  get cns(): number {
+    return this.u8(40);
+  }
+  set cns(v: number) {
+    this.setU8(40, v);
+  }
+  /** Controller Identifier (CDW10 bits 31:16). */
+  get cntid(): number {
+    return this.u16(42);
+  }
+  set cntid(v: number) {
+    this.setU16(42, v);
+  }
+  /** CNS Specific Identifier (CDW11 bits 15:0). */
+  get cnssid(): number {
+    return this.u16(44);
+  }
+  set cnssid(v: number) {
+    this.setU16(44, v);
+  }
+  /** Command Set Identifier of Identify (CDW11 bits 31:24). */
+  get csi(): number {
+    return this.u8(47);
+  }
+  set csi(v: number) {
+    this.setU8(47, v);
+  }
+  /** UUID Index (CDW14 bits 6:0) of Identify, Get Log Page, Features. */
+  get uuidIndex(): number {
+    return this.u8(56) & 0x7f;
+  }
+  set uuidIndex(v: number) {
+    this.setU8(56, (this.u8(56) & 0x80) | (v & 0x7f));
+  }
+
+  // ---- Get Log Page (§5.16, Figures 198-201) -----------------------------------------------
+  /** Log Page Identifier (CDW10 bits 7:0). */
+  get lid(): number {
+    return this.u8(40);
+  }
+  set lid(v: number) {
+    this.setU8(40, v);
+  }
+  /** Log Specific Field (CDW10 bits 14:8). */
+  get lsp(): number {
+    return this.u8(41) & 0x7f;
+  }
+  set lsp(v: number) {
+    this.setU8(41, (this.u8(41) & 0x80) | (v & 0x7f));
+  }
+  /** Retain Asynchronous Event (CDW10 bit 15). */
+  get rae(): boolean {
+    return this.bit(41, 7);
+  }
+  set rae(v: boolean) {
+    this.setBit(41, 7, v);
+  }
+  /** Number of Dwords Lower, 0's based (CDW10 bits 31:16). */
+  get numdl(): number {
+    return this.u16(42);
+  }
+  set numdl(v: number) {
+    this.setU16(42, v);
+  }
+  /** Number of Dwords Upper (CDW11 bits 15:0). */
+  get numdu(): number {
+    return this.u16(44);
+  }
+  set numdu(v: number) {
+    this.setU16(44, v);
+  }
+  /** NUMDU:NUMDL, 0's based dword count. */
+  get numd(): number {
+    return this.u16(42) + this.u16(44) * 0x10000;
+  }
+  set numd(v: number) {
+    this.setU16(42, v & 0xffff);
+    this.setU16(44, Math.floor(v / 0x10000) & 0xffff);
+  }
+  /** Bytes Get Log Page asks for: (NUMD + 1) × 4. */
+  get logPageLength(): number {
+    return (this.numd + 1) * 4;
+  }
+  set logPageLength(bytes: number) {
+    this.numd = Math.ceil(bytes / 4) - 1;
+  }
+  /** Log Specific Identifier (CDW11 bits 31:16). */
+  get lsi(): number {
+    return this.u16(46);
+  }
+  set lsi(v: number) {
+    this.setU16(46, v);
+  }
+  /** Log Page Offset Lower (CDW12). */
+  get lpol(): number {
+    return this.u32(48);
+  }
+  set lpol(v: number) {
+    this.setU32(48, v);
+  }
+  /** Log Page Offset Upper (CDW13). */
+  get lpou(): number {
+    return this.u32(52);
+  }
+  set lpou(v: number) {
+    this.setU32(52, v);
+  }
+  /** LPOU:LPOL as a byte offset (number; exact below 2^53). */
+  get lpo(): number {
+    return this.u64(48);
+  }
+  set lpo(v: number) {
+    this.setU64(48, v);
+  }
+  get lpoBig(): bigint {
+    return this.u64Big(48);
+  }
+  set lpoBig(v: bigint) {
+    this.setU64Big(48, v);
+  }
+  /** Offset Type (CDW14 bit 23): the offset is an index, not bytes. */
+  get ot(): boolean {
+    return this.bit(58, 7);
+  }
+  set ot(v: boolean) {
+    this.setBit(58, 7, v);
+  }
+  /** Command Set Identifier of Get Log Page (CDW14 bits 31:24). */
+  get logCsi(): number {
+    return this.u8(59);
+  }
+  set logCsi(v: number) {
+    this.setU8(59, v);
+  }
+
+  // ---- Get / Set Features (§5.15, §5.27) ---------------------------------------------------
+  /** Feature Identifier (CDW10 bits 7:0). */
+  get fid(): number {
+    return this.u8(40);
+  }
+  set fid(v: number) {
+    this.setU8(40, v);
+  }
+  /** Get Features Select (CDW10 bits 10:8), see `FeatureSelect`. */
+  get sel(): number {
+    return this.u8(41) & 0x7;
+  }
+  set sel(v: number) {
+    this.setU8(41, (this.u8(41) & ~0x7) | (v & 0x7));
+  }
+  /** Set Features Save (CDW10 bit 31). */
+  get sv(): boolean {
+    return this.bit(43, 7);
+  }
+  set sv(v: boolean) {
+    this.setBit(43, 7, v);
+  }
 }

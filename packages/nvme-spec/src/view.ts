@@ -111,6 +111,14 @@ export abstract class StructView {
   protected setU64Big(o: number, v: bigint): void {
     this.dv.setBigUint64(this.base + o, BigInt.asUintN(64, v), true);
   }
+  protected u128Big(o: number): bigint {
+    return this.dv.getBigUint64(this.base + o, true) | (this.dv.getBigUint64(this.base + o + 8, true) << 64n);
+  }
+  protected setU128Big(o: number, v: bigint): void {
+    const x = BigInt.asUintN(128, v);
+    this.dv.setBigUint64(this.base + o, BigInt.asUintN(64, x), true);
+    this.dv.setBigUint64(this.base + o + 8, x >> 64n, true);
+  }
   protected bit(o: number, bit: number): boolean {
     return ((this.dv.getUint8(this.base + o) >> bit) & 1) === 1;
   }

@@ -1,0 +1,1310 @@
+/**
+ * Identify data structures (NVMe Base 2.0 §5.17.2): controller (CNS 01h, Figure 275), namespace
+ * (CNS 00h, NVM CS 1.0 Figure 97), namespace lists (CNS 02h), namespace identification
+ * descriptors (CNS 03h, Figure 277) and the NVM command set controller (CNS 06h, CSI 0,
+ * NVM CS 1.0 Figure 98). Offsets cross-checked with SPDK `struct spdk_nvme_ctrlr_data` /
+ * `spdk_nvme_ns_data` and Linux `struct nvme_id_ctrl` / `nvme_id_ns`.
+ */
+import { StructView } from './view.js';
+
+/** Size of every Identify data structure. */
+export const IDENTIFY_DATA_SIZE = 4096;
+
+/** Controller or Namespace Structure (Identify CDW10 bits 7:0), NVMe Base 2.0 Figure 274. */
+export const Cns = {
+  Namespace: 0x00,
+  Controller: 0x01,
+  ActiveNamespaceList: 0x02,
+  NamespaceIdDescriptorList: 0x03,
+  NvmSetList: 0x04,
+  IoCommandSetNamespace: 0x05,
+  IoCommandSetController: 0x06,
+  IoCommandSetActiveNamespaceList: 0x07,
+  IoCommandSetIndependentNamespace: 0x08,
+  AllocatedNamespaceList: 0x10,
+  AllocatedNamespace: 0x11,
+  NamespaceAttachedControllerList: 0x12,
+  ControllerList: 0x13,
+  PrimaryControllerCapabilities: 0x14,
+  SecondaryControllerList: 0x15,
+  UuidList: 0x17,
+  IoCommandSet: 0x1c,
+} as const;
+export type Cns = (typeof Cns)[keyof typeof Cns];
+
+/** Command Set Identifier (NVMe Base 2.0 Figure 286). */
+export const Csi = {
+  Nvm: 0x00,
+  KeyValue: 0x01,
+  Zoned: 0x02,
+} as const;
+export type Csi = (typeof Csi)[keyof typeof Csi];
+
+/** Identify Controller CNTRLTYPE. */
+export const ControllerType = {
+  NotReported: 0,
+  Io: 1,
+  Discovery: 2,
+  Administrative: 3,
+} as const;
+export type ControllerType = (typeof ControllerType)[keyof typeof ControllerType];
+
+/** OACS bits (Identify Controller bytes 257:256). */
+export const Oacs = {
+  SecuritySendReceive: 1 << 0,
+  FormatNvm: 1 << 1,
+  FirmwareCommitDownload: 1 << 2,
+  NamespaceManagement: 1 << 3,
+  DeviceSelfTest: 1 << 4,
+  Directives: 1 << 5,
+  NvmeMi: 1 << 6,
+  VirtualizationManagement: 1 << 7,
+  DoorbellBufferConfig: 1 << 8,
+  GetLbaStatus: 1 << 9,
+  CommandFeatureLockdown: 1 << 10,
+} as const;
+
+/** ONCS bits (Identify Controller bytes 521:520). */
+export const Oncs = {
+  Compare: 1 << 0,
+  WriteUncorrectable: 1 << 1,
+  DatasetManagement: 1 << 2,
+  WriteZeroes: 1 << 3,
+  SaveSelectFeatures: 1 << 4,
+  Reservations: 1 << 5,
+  Timestamp: 1 << 6,
+  Verify: 1 << 7,
+  Copy: 1 << 8,
+} as const;
+
+/** SGLS bits (Identify Controller bytes 539:536). */
+export const Sgls = {
+  /** Bits 1:0 value 1: SGLs supported, no alignment requirement. */
+  SUPPORTED: 0x1,
+  /** Bits 1:0 value 2: SGLs supported, dword alignment required. */
+  SUPPORTED_DWORD_ALIGNED: 0x2,
+  SUPPORT_MASK: 0x3,
+  KeyedDataBlock: 1 << 2,
+  BitBucket: 1 << 16,
+  ByteAlignedContiguousMetadata: 1 << 17,
+  OversizedDataLength: 1 << 18,
+  MptrSgl: 1 << 19,
+  AddressAsOffset: 1 << 20,
+  TransportDataBlock: 1 << 21,
+} as const;
+
+/** OAES bits (Identify Controller bytes 95:92). */
+export const Oaes = {
+  NamespaceAttributeNotices: 1 << 8,
+  FirmwareActivationNotices: 1 << 9,
+  AnaChangeNotices: 1 << 11,
+  PredictableLatencyEventNotices: 1 << 12,
+  LbaStatusInformationNotices: 1 << 13,
+  EnduranceGroupEventNotices: 1 << 14,
+  NormalSubsystemShutdownNotices: 1 << 15,
+  ZoneDescriptorChangedNotices: 1 << 27,
+  DiscoveryLogChangeNotices: 1 << 31,
+} as const;
+
+/** ANACAP bits (Identify Controller byte 343). */
+export const Anacap = {
+  Optimized: 1 << 0,
+  NonOptimized: 1 << 1,
+  Inaccessible: 1 << 2,
+  PersistentLoss: 1 << 3,
+  Change: 1 << 4,
+  AnagrpidStatic: 1 << 6,
+  NonZeroAnagrpid: 1 << 7,
+} as const;
+
+/** LPA bits (Identify Controller byte 261). */
+export const Lpa = {
+  SmartPerNamespace: 1 << 0,
+  CommandsSupportedAndEffects: 1 << 1,
+  ExtendedData: 1 << 2,
+  Telemetry: 1 << 3,
+  PersistentEvent: 1 << 4,
+} as const;
+
+/** CTRATT bits (Identify Controller bytes 99:96). */
+export const Ctratt = {
+  HostId128Bit: 1 << 0,
+  NonOperationalPowerStatePermissive: 1 << 1,
+  NvmSets: 1 << 2,
+  ReadRecoveryLevels: 1 << 3,
+  EnduranceGroups: 1 << 4,
+  PredictableLatencyMode: 1 << 5,
+  TrafficBasedKeepAlive: 1 << 6,
+  NamespaceGranularity: 1 << 7,
+} as const;
+
+/** Identify Controller data structure (CNS 01h): 4096 bytes. */
+export class IdentifyControllerView extends StructView {
+  static readonly SIZE = IDENTIFY_DATA_SIZE;
+  get byteLength(): number {
+    return IDENTIFY_DATA_SIZE;
+  }
+
+  // ---- controller identity ----
+  /** PCI Vendor ID (bytes 1:0). */
+  get vid(): number {
+    return this.u16(0);
+  }
+  set vid(v: number) {
+    this.setU16(0, v);
+  }
+  /** PCI Subsystem Vendor ID (bytes 3:2). */
+  get ssvid(): number {
+    return this.u16(2);
+  }
+  set ssvid(v: number) {
+    this.setU16(2, v);
+  }
+  /** Serial Number (bytes 23:4), space padded. */
+  get sn(): string {
+    return this.str(4, 20);
+  }
+  set sn(v: string) {
+    this.setStr(4, 20, v, 'space');
+  }
+  /** Model Number (bytes 63:24), space padded. */
+  get mn(): string {
+    return this.str(24, 40);
+  }
+  set mn(v: string) {
+    this.setStr(24, 40, v, 'space');
+  }
+  /** Firmware Revision (bytes 71:64), space padded. */
+  get fr(): string {
+    return this.str(64, 8);
+  }
+  set fr(v: string) {
+    this.setStr(64, 8, v, 'space');
+  }
+  /** Recommended Arbitration Burst (byte 72). */
+  get rab(): number {
+    return this.u8(72);
+  }
+  set rab(v: number) {
+    this.setU8(72, v);
+  }
+  /** IEEE OUI Identifier (bytes 75:73); the getter returns a copy. */
+  get ieee(): Uint8Array {
+    return this.raw(73, 3);
+  }
+  set ieee(v: Uint8Array) {
+    this.setRaw(73, 3, v);
+  }
+  /** Controller Multi-Path I/O and Namespace Sharing Capabilities (bit 0 multiple ports, 1 multiple controllers, 3 ANA reporting) (byte 76). */
+  get cmic(): number {
+    return this.u8(76);
+  }
+  set cmic(v: number) {
+    this.setU8(76, v);
+  }
+  /** Maximum Data Transfer Size as a power of two of CAP.MPSMIN pages; 0 = no limit (byte 77). */
+  get mdts(): number {
+    return this.u8(77);
+  }
+  set mdts(v: number) {
+    this.setU8(77, v);
+  }
+  /** Controller ID; must equal the one Connect returned (bytes 79:78). */
+  get cntlid(): number {
+    return this.u16(78);
+  }
+  set cntlid(v: number) {
+    this.setU16(78, v);
+  }
+  /** Version, same encoding as VS (bytes 83:80). */
+  get ver(): number {
+    return this.u32(80);
+  }
+  set ver(v: number) {
+    this.setU32(80, v);
+  }
+  /** RTD3 Resume Latency (µs) (bytes 87:84). */
+  get rtd3r(): number {
+    return this.u32(84);
+  }
+  set rtd3r(v: number) {
+    this.setU32(84, v);
+  }
+  /** RTD3 Entry Latency (µs) (bytes 91:88). */
+  get rtd3e(): number {
+    return this.u32(88);
+  }
+  set rtd3e(v: number) {
+    this.setU32(88, v);
+  }
+  /** Optional Asynchronous Events Supported (see `Oaes`) (bytes 95:92). */
+  get oaes(): number {
+    return this.u32(92);
+  }
+  set oaes(v: number) {
+    this.setU32(92, v);
+  }
+  /** Controller Attributes (bit 0 128-bit host ID, bit 7 NS granularity, ...) (bytes 99:96). */
+  get ctratt(): number {
+    return this.u32(96);
+  }
+  set ctratt(v: number) {
+    this.setU32(96, v);
+  }
+  /** Read Recovery Levels Supported (bytes 101:100). */
+  get rrls(): number {
+    return this.u16(100);
+  }
+  set rrls(v: number) {
+    this.setU16(100, v);
+  }
+  /** Controller Type: 1 I/O, 2 discovery, 3 administrative (see `ControllerType`) (byte 111). */
+  get cntrltype(): number {
+    return this.u8(111);
+  }
+  set cntrltype(v: number) {
+    this.setU8(111, v);
+  }
+  /** FRU Globally Unique Identifier (bytes 127:112); the getter returns a copy. */
+  get fguid(): Uint8Array {
+    return this.raw(112, 16);
+  }
+  set fguid(v: Uint8Array) {
+    this.setRaw(112, 16, v);
+  }
+  /** Command Retry Delay Time 1 (100 ms units) (bytes 129:128). */
+  get crdt1(): number {
+    return this.u16(128);
+  }
+  set crdt1(v: number) {
+    this.setU16(128, v);
+  }
+  /** Command Retry Delay Time 2 (bytes 131:130). */
+  get crdt2(): number {
+    return this.u16(130);
+  }
+  set crdt2(v: number) {
+    this.setU16(130, v);
+  }
+  /** Command Retry Delay Time 3 (bytes 133:132). */
+  get crdt3(): number {
+    return this.u16(132);
+  }
+  set crdt3(v: number) {
+    this.setU16(132, v);
+  }
+  /** NVM Subsystem Report (byte 253). */
+  get nvmsr(): number {
+    return this.u8(253);
+  }
+  set nvmsr(v: number) {
+    this.setU8(253, v);
+  }
+  /** VPD Write Cycle Information (byte 254). */
+  get vwci(): number {
+    return this.u8(254);
+  }
+  set vwci(v: number) {
+    this.setU8(254, v);
+  }
+  /** Management Endpoint Capabilities (byte 255). */
+  get mec(): number {
+    return this.u8(255);
+  }
+  set mec(v: number) {
+    this.setU8(255, v);
+  }
+
+  // ---- admin command set attributes and optional controller capabilities ----
+  /** Optional Admin Command Support (see `Oacs`) (bytes 257:256). */
+  get oacs(): number {
+    return this.u16(256);
+  }
+  set oacs(v: number) {
+    this.setU16(256, v);
+  }
+  /** Abort Command Limit, 0's based (byte 258). */
+  get acl(): number {
+    return this.u8(258);
+  }
+  set acl(v: number) {
+    this.setU8(258, v);
+  }
+  /** Asynchronous Event Request Limit, 0's based (byte 259). */
+  get aerl(): number {
+    return this.u8(259);
+  }
+  set aerl(v: number) {
+    this.setU8(259, v);
+  }
+  /** Firmware Updates (bit 0 slot 1 read only, bits 3:1 number of slots, bit 4 activation without reset) (byte 260). */
+  get frmw(): number {
+    return this.u8(260);
+  }
+  set frmw(v: number) {
+    this.setU8(260, v);
+  }
+  /** Log Page Attributes (bit 0 SMART per NS, 1 commands supported and effects, 2 extended data for Get Log Page, 3 telemetry, 4 persistent event) (byte 261). */
+  get lpa(): number {
+    return this.u8(261);
+  }
+  set lpa(v: number) {
+    this.setU8(261, v);
+  }
+  /** Error Log Page Entries, 0's based (byte 262). */
+  get elpe(): number {
+    return this.u8(262);
+  }
+  set elpe(v: number) {
+    this.setU8(262, v);
+  }
+  /** Number of Power States Support, 0's based (byte 263). */
+  get npss(): number {
+    return this.u8(263);
+  }
+  set npss(v: number) {
+    this.setU8(263, v);
+  }
+  /** Admin Vendor Specific Command Configuration (byte 264). */
+  get avscc(): number {
+    return this.u8(264);
+  }
+  set avscc(v: number) {
+    this.setU8(264, v);
+  }
+  /** Autonomous Power State Transition Attributes (byte 265). */
+  get apsta(): number {
+    return this.u8(265);
+  }
+  set apsta(v: number) {
+    this.setU8(265, v);
+  }
+  /** Warning Composite Temperature Threshold (Kelvin) (bytes 267:266). */
+  get wctemp(): number {
+    return this.u16(266);
+  }
+  set wctemp(v: number) {
+    this.setU16(266, v);
+  }
+  /** Critical Composite Temperature Threshold (Kelvin) (bytes 269:268). */
+  get cctemp(): number {
+    return this.u16(268);
+  }
+  set cctemp(v: number) {
+    this.setU16(268, v);
+  }
+  /** Maximum Time for Firmware Activation (100 ms units) (bytes 271:270). */
+  get mtfa(): number {
+    return this.u16(270);
+  }
+  set mtfa(v: number) {
+    this.setU16(270, v);
+  }
+  /** Host Memory Buffer Preferred Size (4 KiB units) (bytes 275:272). */
+  get hmpre(): number {
+    return this.u32(272);
+  }
+  set hmpre(v: number) {
+    this.setU32(272, v);
+  }
+  /** Host Memory Buffer Minimum Size (4 KiB units) (bytes 279:276). */
+  get hmmin(): number {
+    return this.u32(276);
+  }
+  set hmmin(v: number) {
+    this.setU32(276, v);
+  }
+  /** Total NVM Capacity in bytes (bytes 295:280). Number accessor is approximate above 2^53. */
+  get tnvmcap(): number {
+    return this.u64(280) + this.u64(288) * 2 ** 64;
+  }
+  set tnvmcap(v: number) {
+    this.setU128Big(280, BigInt(Math.floor(v)));
+  }
+  get tnvmcapBig(): bigint {
+    return this.u128Big(280);
+  }
+  set tnvmcapBig(v: bigint) {
+    this.setU128Big(280, v);
+  }
+  /** Unallocated NVM Capacity in bytes (bytes 311:296). Number accessor is approximate above 2^53. */
+  get unvmcap(): number {
+    return this.u64(296) + this.u64(304) * 2 ** 64;
+  }
+  set unvmcap(v: number) {
+    this.setU128Big(296, BigInt(Math.floor(v)));
+  }
+  get unvmcapBig(): bigint {
+    return this.u128Big(296);
+  }
+  set unvmcapBig(v: bigint) {
+    this.setU128Big(296, v);
+  }
+  /** Replay Protected Memory Block Support (bytes 315:312). */
+  get rpmbs(): number {
+    return this.u32(312);
+  }
+  set rpmbs(v: number) {
+    this.setU32(312, v);
+  }
+  /** Extended Device Self-test Time (minutes) (bytes 317:316). */
+  get edstt(): number {
+    return this.u16(316);
+  }
+  set edstt(v: number) {
+    this.setU16(316, v);
+  }
+  /** Device Self-test Options (byte 318). */
+  get dsto(): number {
+    return this.u8(318);
+  }
+  set dsto(v: number) {
+    this.setU8(318, v);
+  }
+  /** Firmware Update Granularity (4 KiB units) (byte 319). */
+  get fwug(): number {
+    return this.u8(319);
+  }
+  set fwug(v: number) {
+    this.setU8(319, v);
+  }
+  /** Keep Alive Support: granularity in 100 ms units; 0 = unsupported (Linux requires non-zero on fabrics) (bytes 321:320). */
+  get kas(): number {
+    return this.u16(320);
+  }
+  set kas(v: number) {
+    this.setU16(320, v);
+  }
+  /** Host Controlled Thermal Management Attributes (bytes 323:322). */
+  get hctma(): number {
+    return this.u16(322);
+  }
+  set hctma(v: number) {
+    this.setU16(322, v);
+  }
+  /** Minimum Thermal Management Temperature (bytes 325:324). */
+  get mntmt(): number {
+    return this.u16(324);
+  }
+  set mntmt(v: number) {
+    this.setU16(324, v);
+  }
+  /** Maximum Thermal Management Temperature (bytes 327:326). */
+  get mxtmt(): number {
+    return this.u16(326);
+  }
+  set mxtmt(v: number) {
+    this.setU16(326, v);
+  }
+  /** Sanitize Capabilities (bytes 331:328). */
+  get sanicap(): number {
+    return this.u32(328);
+  }
+  set sanicap(v: number) {
+    this.setU32(328, v);
+  }
+  /** Host Memory Buffer Minimum Descriptor Entry Size (bytes 335:332). */
+  get hmminds(): number {
+    return this.u32(332);
+  }
+  set hmminds(v: number) {
+    this.setU32(332, v);
+  }
+  /** Host Memory Maximum Descriptors Entries (bytes 337:336). */
+  get hmmaxd(): number {
+    return this.u16(336);
+  }
+  set hmmaxd(v: number) {
+    this.setU16(336, v);
+  }
+  /** NVM Set Identifier Maximum (bytes 339:338). */
+  get nsetidmax(): number {
+    return this.u16(338);
+  }
+  set nsetidmax(v: number) {
+    this.setU16(338, v);
+  }
+  /** Endurance Group Identifier Maximum (bytes 341:340). */
+  get endgidmax(): number {
+    return this.u16(340);
+  }
+  set endgidmax(v: number) {
+    this.setU16(340, v);
+  }
+  /** ANA Transition Time (seconds) (byte 342). */
+  get anatt(): number {
+    return this.u8(342);
+  }
+  set anatt(v: number) {
+    this.setU8(342, v);
+  }
+  /** Asymmetric Namespace Access Capabilities (see `Anacap`) (byte 343). */
+  get anacap(): number {
+    return this.u8(343);
+  }
+  set anacap(v: number) {
+    this.setU8(343, v);
+  }
+  /** ANA Group Identifier Maximum (bytes 347:344). */
+  get anagrpmax(): number {
+    return this.u32(344);
+  }
+  set anagrpmax(v: number) {
+    this.setU32(344, v);
+  }
+  /** Number of ANA Group Identifiers (bytes 351:348). */
+  get nanagrpid(): number {
+    return this.u32(348);
+  }
+  set nanagrpid(v: number) {
+    this.setU32(348, v);
+  }
+  /** Persistent Event Log Size (64 KiB units) (bytes 355:352). */
+  get pels(): number {
+    return this.u32(352);
+  }
+  set pels(v: number) {
+    this.setU32(352, v);
+  }
+  /** Domain Identifier (bytes 357:356). */
+  get domainId(): number {
+    return this.u16(356);
+  }
+  set domainId(v: number) {
+    this.setU16(356, v);
+  }
+  /** Max Endurance Group Capacity (bytes 383:368). Number accessor is approximate above 2^53. */
+  get megcap(): number {
+    return this.u64(368) + this.u64(376) * 2 ** 64;
+  }
+  set megcap(v: number) {
+    this.setU128Big(368, BigInt(Math.floor(v)));
+  }
+  get megcapBig(): bigint {
+    return this.u128Big(368);
+  }
+  set megcapBig(v: bigint) {
+    this.setU128Big(368, v);
+  }
+
+  // ---- NVM command set attributes ----
+  /** Submission Queue Entry Size: bits 3:0 required, 7:4 maximum, as log2 (0x66 for 64 bytes) (byte 512). */
+  get sqes(): number {
+    return this.u8(512);
+  }
+  set sqes(v: number) {
+    this.setU8(512, v);
+  }
+  /** Completion Queue Entry Size: bits 3:0 required, 7:4 maximum, as log2 (0x44 for 16 bytes) (byte 513). */
+  get cqes(): number {
+    return this.u8(513);
+  }
+  set cqes(v: number) {
+    this.setU8(513, v);
+  }
+  /** Maximum Outstanding Commands (fabrics); never 0 — Linux 6.1 computes MAXCMD-1 (bytes 515:514). */
+  get maxcmd(): number {
+    return this.u16(514);
+  }
+  set maxcmd(v: number) {
+    this.setU16(514, v);
+  }
+  /** Number of Namespaces (maximum NSID) (bytes 519:516). */
+  get nn(): number {
+    return this.u32(516);
+  }
+  set nn(v: number) {
+    this.setU32(516, v);
+  }
+  /** Optional NVM Command Support (see `Oncs`) (bytes 521:520). */
+  get oncs(): number {
+    return this.u16(520);
+  }
+  set oncs(v: number) {
+    this.setU16(520, v);
+  }
+  /** Fused Operation Support (bit 0 Compare and Write) (bytes 523:522). */
+  get fuses(): number {
+    return this.u16(522);
+  }
+  set fuses(v: number) {
+    this.setU16(522, v);
+  }
+  /** Format NVM Attributes (byte 524). */
+  get fna(): number {
+    return this.u8(524);
+  }
+  set fna(v: number) {
+    this.setU8(524, v);
+  }
+  /** Volatile Write Cache: bit 0 present, bits 2:1 flush with NSID FFFFFFFFh behaviour (byte 525). */
+  get vwc(): number {
+    return this.u8(525);
+  }
+  set vwc(v: number) {
+    this.setU8(525, v);
+  }
+  /** Atomic Write Unit Normal, 0's based blocks (bytes 527:526). */
+  get awun(): number {
+    return this.u16(526);
+  }
+  set awun(v: number) {
+    this.setU16(526, v);
+  }
+  /** Atomic Write Unit Power Fail, 0's based blocks (bytes 529:528). */
+  get awupf(): number {
+    return this.u16(528);
+  }
+  set awupf(v: number) {
+    this.setU16(528, v);
+  }
+  /** I/O Command Set Vendor Specific Command Configuration (NVSCC) (byte 530). */
+  get icsvscc(): number {
+    return this.u8(530);
+  }
+  set icsvscc(v: number) {
+    this.setU8(530, v);
+  }
+  /** Namespace Write Protection Capabilities (byte 531). */
+  get nwpc(): number {
+    return this.u8(531);
+  }
+  set nwpc(v: number) {
+    this.setU8(531, v);
+  }
+  /** Atomic Compare & Write Unit (bytes 533:532). */
+  get acwu(): number {
+    return this.u16(532);
+  }
+  set acwu(v: number) {
+    this.setU16(532, v);
+  }
+  /** Copy Descriptor Formats Supported (bytes 535:534). */
+  get ocfs(): number {
+    return this.u16(534);
+  }
+  set ocfs(v: number) {
+    this.setU16(534, v);
+  }
+  /** SGL Support (see `Sgls`); fabrics controllers must report SGL support (bytes 539:536). */
+  get sgls(): number {
+    return this.u32(536);
+  }
+  set sgls(v: number) {
+    this.setU32(536, v);
+  }
+  /** Maximum Number of Allowed Namespaces (bytes 543:540). */
+  get mnan(): number {
+    return this.u32(540);
+  }
+  set mnan(v: number) {
+    this.setU32(540, v);
+  }
+  /** Maximum Domain Namespace Attachments (bytes 559:544). Number accessor is approximate above 2^53. */
+  get maxdna(): number {
+    return this.u64(544) + this.u64(552) * 2 ** 64;
+  }
+  set maxdna(v: number) {
+    this.setU128Big(544, BigInt(Math.floor(v)));
+  }
+  get maxdnaBig(): bigint {
+    return this.u128Big(544);
+  }
+  set maxdnaBig(v: bigint) {
+    this.setU128Big(544, v);
+  }
+  /** Maximum I/O Controller Namespace Attachments (bytes 563:560). */
+  get maxcna(): number {
+    return this.u32(560);
+  }
+  set maxcna(v: number) {
+    this.setU32(560, v);
+  }
+  /** NVM Subsystem NVMe Qualified Name (bytes 1023:768), NUL padded. */
+  get subnqn(): string {
+    return this.str(768, 256);
+  }
+  set subnqn(v: string) {
+    this.setStr(768, 256, v, 'nul');
+  }
+
+  // ---- fabrics (NVMe-oF 1.1 Figure 31) ----
+  /** I/O Queue Command Capsule Supported Size in 16-byte units (>= 4: the 64-byte SQE) (bytes 1795:1792). */
+  get ioccsz(): number {
+    return this.u32(1792);
+  }
+  set ioccsz(v: number) {
+    this.setU32(1792, v);
+  }
+  /** I/O Queue Response Capsule Supported Size in 16-byte units (>= 1) (bytes 1799:1796). */
+  get iorcsz(): number {
+    return this.u32(1796);
+  }
+  set iorcsz(v: number) {
+    this.setU32(1796, v);
+  }
+  /** In Capsule Data Offset in 16-byte units (Linux requires 0) (bytes 1801:1800). */
+  get icdoff(): number {
+    return this.u16(1800);
+  }
+  set icdoff(v: number) {
+    this.setU16(1800, v);
+  }
+  /** Fabrics Controller Attributes: bit 0 static controller model (byte 1802). */
+  get fcatt(): number {
+    return this.u8(1802);
+  }
+  set fcatt(v: number) {
+    this.setU8(1802, v);
+  }
+  /** Maximum SGL Data Block Descriptors (0 = no limit) (byte 1803). */
+  get msdbd(): number {
+    return this.u8(1803);
+  }
+  set msdbd(v: number) {
+    this.setU8(1803, v);
+  }
+  /** Optional Fabric Commands Support: bit 0 Disconnect (bytes 1805:1804). */
+  get ofcs(): number {
+    return this.u16(1804);
+  }
+  set ofcs(v: number) {
+    this.setU16(1804, v);
+  }
+
+  // ---- power state descriptors (bytes 3071:2048, 32 bytes each, Figure 276) ----
+  private psdOffset(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i > 31) throw new RangeError(`power state ${i} outside 0..31`);
+    return 2048 + i * 32;
+  }
+  /** Maximum Power of power state `i` (centiwatts, or 0.0001 W when MXPS). */
+  psdMp(i: number): number {
+    return this.u16(this.psdOffset(i));
+  }
+  setPsdMp(i: number, v: number): void {
+    this.setU16(this.psdOffset(i), v);
+  }
+  /** Byte 3 of descriptor `i`: bit 0 MXPS, bit 1 NOPS (non-operational). */
+  psdFlags(i: number): number {
+    return this.u8(this.psdOffset(i) + 3);
+  }
+  setPsdFlags(i: number, v: number): void {
+    this.setU8(this.psdOffset(i) + 3, v);
+  }
+  /** Entry Latency (µs) of power state `i`. */
+  psdEnlat(i: number): number {
+    return this.u32(this.psdOffset(i) + 4);
+  }
+  setPsdEnlat(i: number, v: number): void {
+    this.setU32(this.psdOffset(i) + 4, v);
+  }
+  /** Exit Latency (µs) of power state `i`. */
+  psdExlat(i: number): number {
+    return this.u32(this.psdOffset(i) + 8);
+  }
+  setPsdExlat(i: number, v: number): void {
+    this.setU32(this.psdOffset(i) + 8, v);
+  }
+  /** Relative read throughput / latency, relative write throughput / latency (bytes 15:12). */
+  psdRelative(i: number): { rrt: number; rrl: number; rwt: number; rwl: number } {
+    const o = this.psdOffset(i);
+    return { rrt: this.u8(o + 12) & 0x1f, rrl: this.u8(o + 13) & 0x1f, rwt: this.u8(o + 14) & 0x1f, rwl: this.u8(o + 15) & 0x1f };
+  }
+
+  /** Vendor Specific area (bytes 4095:3072) as a subarray (no copy). */
+  get vs(): Uint8Array {
+    return this.buf.subarray(this.offset + 3072, this.offset + 4096);
+  }
+}
+
+/** One LBA format (Identify Namespace bytes 128 + 4n, NVM CS 1.0 Figure 98). */
+export interface LbaFormat {
+  /** Metadata Size in bytes. */
+  ms: number;
+  /** LBA Data Size as a power of two (9 = 512 bytes, 12 = 4096). */
+  lbads: number;
+  /** Relative Performance (0 best .. 3 degraded). */
+  rp: number;
+}
+
+/** Identify Namespace data structure (CNS 00h, NVM command set): 4096 bytes. */
+export class IdentifyNamespaceView extends StructView {
+  static readonly SIZE = IDENTIFY_DATA_SIZE;
+  /** Number of LBA format slots (NVMe 2.0 allows 64). */
+  static readonly MAX_LBA_FORMATS = 64;
+  get byteLength(): number {
+    return IDENTIFY_DATA_SIZE;
+  }
+  /** Namespace Size in logical blocks (bytes 7:0). */
+  get nsze(): number {
+    return this.u64(0);
+  }
+  set nsze(v: number) {
+    this.setU64(0, v);
+  }
+  get nszeBig(): bigint {
+    return this.u64Big(0);
+  }
+  set nszeBig(v: bigint) {
+    this.setU64Big(0, v);
+  }
+  /** Namespace Capacity in logical blocks (bytes 15:8). */
+  get ncap(): number {
+    return this.u64(8);
+  }
+  set ncap(v: number) {
+    this.setU64(8, v);
+  }
+  get ncapBig(): bigint {
+    return this.u64Big(8);
+  }
+  set ncapBig(v: bigint) {
+    this.setU64Big(8, v);
+  }
+  /** Namespace Utilization in logical blocks (bytes 23:16). */
+  get nuse(): number {
+    return this.u64(16);
+  }
+  set nuse(v: number) {
+    this.setU64(16, v);
+  }
+  get nuseBig(): bigint {
+    return this.u64Big(16);
+  }
+  set nuseBig(v: bigint) {
+    this.setU64Big(16, v);
+  }
+  /** Namespace Features: bit 0 thin provisioning, 1 NAWUN/NAWUPF/NACWU, 2 DULBE, 3 NGUID/EUI64 never reused, 4 NPWG..NOWS (byte 24). */
+  get nsfeat(): number {
+    return this.u8(24);
+  }
+  set nsfeat(v: number) {
+    this.setU8(24, v);
+  }
+  /** Number of LBA Formats, 0's based (byte 25). */
+  get nlbaf(): number {
+    return this.u8(25);
+  }
+  set nlbaf(v: number) {
+    this.setU8(25, v);
+  }
+  /** Formatted LBA Size: bits 3:0 format index (low), bit 4 extended metadata, bits 6:5 index (high) (byte 26). */
+  get flbas(): number {
+    return this.u8(26);
+  }
+  set flbas(v: number) {
+    this.setU8(26, v);
+  }
+  /** Metadata Capabilities (byte 27). */
+  get mc(): number {
+    return this.u8(27);
+  }
+  set mc(v: number) {
+    this.setU8(27, v);
+  }
+  /** End-to-end Data Protection Capabilities (byte 28). */
+  get dpc(): number {
+    return this.u8(28);
+  }
+  set dpc(v: number) {
+    this.setU8(28, v);
+  }
+  /** End-to-end Data Protection Type Settings (byte 29). */
+  get dps(): number {
+    return this.u8(29);
+  }
+  set dps(v: number) {
+    this.setU8(29, v);
+  }
+  /** Namespace Multi-path I/O and Namespace Sharing Capabilities: bit 0 shared (byte 30). */
+  get nmic(): number {
+    return this.u8(30);
+  }
+  set nmic(v: number) {
+    this.setU8(30, v);
+  }
+  /** Reservation Capabilities (byte 31). */
+  get rescap(): number {
+    return this.u8(31);
+  }
+  set rescap(v: number) {
+    this.setU8(31, v);
+  }
+  /** Format Progress Indicator (byte 32). */
+  get fpi(): number {
+    return this.u8(32);
+  }
+  set fpi(v: number) {
+    this.setU8(32, v);
+  }
+  /** Deallocate Logical Block Features: bits 2:0 read value after deallocate, bit 3 Write Zeroes may deallocate (byte 33). */
+  get dlfeat(): number {
+    return this.u8(33);
+  }
+  set dlfeat(v: number) {
+    this.setU8(33, v);
+  }
+  /** Namespace Atomic Write Unit Normal (bytes 35:34). */
+  get nawun(): number {
+    return this.u16(34);
+  }
+  set nawun(v: number) {
+    this.setU16(34, v);
+  }
+  /** Namespace Atomic Write Unit Power Fail (bytes 37:36). */
+  get nawupf(): number {
+    return this.u16(36);
+  }
+  set nawupf(v: number) {
+    this.setU16(36, v);
+  }
+  /** Namespace Atomic Compare & Write Unit (bytes 39:38). */
+  get nacwu(): number {
+    return this.u16(38);
+  }
+  set nacwu(v: number) {
+    this.setU16(38, v);
+  }
+  /** Namespace Atomic Boundary Size Normal (bytes 41:40). */
+  get nabsn(): number {
+    return this.u16(40);
+  }
+  set nabsn(v: number) {
+    this.setU16(40, v);
+  }
+  /** Namespace Atomic Boundary Offset (bytes 43:42). */
+  get nabo(): number {
+    return this.u16(42);
+  }
+  set nabo(v: number) {
+    this.setU16(42, v);
+  }
+  /** Namespace Atomic Boundary Size Power Fail (bytes 45:44). */
+  get nabspf(): number {
+    return this.u16(44);
+  }
+  set nabspf(v: number) {
+    this.setU16(44, v);
+  }
+  /** Namespace Optimal I/O Boundary (bytes 47:46). */
+  get noiob(): number {
+    return this.u16(46);
+  }
+  set noiob(v: number) {
+    this.setU16(46, v);
+  }
+  /** NVM Capacity in bytes (bytes 63:48). Number accessor is approximate above 2^53. */
+  get nvmcap(): number {
+    return this.u64(48) + this.u64(56) * 2 ** 64;
+  }
+  set nvmcap(v: number) {
+    this.setU128Big(48, BigInt(Math.floor(v)));
+  }
+  get nvmcapBig(): bigint {
+    return this.u128Big(48);
+  }
+  set nvmcapBig(v: bigint) {
+    this.setU128Big(48, v);
+  }
+  /** Namespace Preferred Write Granularity, 0's based (bytes 65:64). */
+  get npwg(): number {
+    return this.u16(64);
+  }
+  set npwg(v: number) {
+    this.setU16(64, v);
+  }
+  /** Namespace Preferred Write Alignment, 0's based (bytes 67:66). */
+  get npwa(): number {
+    return this.u16(66);
+  }
+  set npwa(v: number) {
+    this.setU16(66, v);
+  }
+  /** Namespace Preferred Deallocate Granularity, 0's based (bytes 69:68). */
+  get npdg(): number {
+    return this.u16(68);
+  }
+  set npdg(v: number) {
+    this.setU16(68, v);
+  }
+  /** Namespace Preferred Deallocate Alignment, 0's based (bytes 71:70). */
+  get npda(): number {
+    return this.u16(70);
+  }
+  set npda(v: number) {
+    this.setU16(70, v);
+  }
+  /** Namespace Optimal Write Size, 0's based (bytes 73:72). */
+  get nows(): number {
+    return this.u16(72);
+  }
+  set nows(v: number) {
+    this.setU16(72, v);
+  }
+  /** Maximum Single Source Range Length (Copy) (bytes 75:74). */
+  get mssrl(): number {
+    return this.u16(74);
+  }
+  set mssrl(v: number) {
+    this.setU16(74, v);
+  }
+  /** Maximum Copy Length (bytes 79:76). */
+  get mcl(): number {
+    return this.u32(76);
+  }
+  set mcl(v: number) {
+    this.setU32(76, v);
+  }
+  /** Maximum Source Range Count, 0's based (byte 80). */
+  get msrc(): number {
+    return this.u8(80);
+  }
+  set msrc(v: number) {
+    this.setU8(80, v);
+  }
+  /** ANA Group Identifier (bytes 95:92). */
+  get anagrpid(): number {
+    return this.u32(92);
+  }
+  set anagrpid(v: number) {
+    this.setU32(92, v);
+  }
+  /** Namespace Attributes: bit 0 write protected (byte 99). */
+  get nsattr(): number {
+    return this.u8(99);
+  }
+  set nsattr(v: number) {
+    this.setU8(99, v);
+  }
+  /** NVM Set Identifier (bytes 101:100). */
+  get nvmsetid(): number {
+    return this.u16(100);
+  }
+  set nvmsetid(v: number) {
+    this.setU16(100, v);
+  }
+  /** Endurance Group Identifier (bytes 103:102). */
+  get endgid(): number {
+    return this.u16(102);
+  }
+  set endgid(v: number) {
+    this.setU16(102, v);
+  }
+  /** Namespace Globally Unique Identifier (bytes 119:104); the getter returns a copy. */
+  get nguid(): Uint8Array {
+    return this.raw(104, 16);
+  }
+  set nguid(v: Uint8Array) {
+    this.setRaw(104, 16, v);
+  }
+  /** IEEE Extended Unique Identifier (bytes 127:120); the getter returns a copy. */
+  get eui64(): Uint8Array {
+    return this.raw(120, 8);
+  }
+  set eui64(v: Uint8Array) {
+    this.setRaw(120, 8, v);
+  }
+
+  /** Index of the formatted LBA format: FLBAS bits 3:0 plus bits 6:5 as bits 5:4. */
+  get formatIndex(): number {
+    const f = this.u8(26);
+    return (f & 0xf) | (((f >> 5) & 0x3) << 4);
+  }
+  set formatIndex(v: number) {
+    const f = this.u8(26) & 0x90;
+    this.setU8(26, f | (v & 0xf) | (((v >> 4) & 0x3) << 5));
+  }
+  /** FLBAS bit 4: metadata transferred at the end of each LBA (extended LBA). */
+  get extendedLba(): boolean {
+    return this.bit(26, 4);
+  }
+  set extendedLba(v: boolean) {
+    this.setBit(26, 4, v);
+  }
+  /** Shared namespace (NMIC bit 0). */
+  get shared(): boolean {
+    return this.bit(30, 0);
+  }
+  set shared(v: boolean) {
+    this.setBit(30, 0, v);
+  }
+
+  private lbafOffset(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= IdentifyNamespaceView.MAX_LBA_FORMATS) throw new RangeError(`LBA format ${i} outside 0..63`);
+    return 128 + i * 4;
+  }
+  /** LBA format `i`. */
+  lbaf(i: number): LbaFormat {
+    const o = this.lbafOffset(i);
+    return { ms: this.u16(o), lbads: this.u8(o + 2), rp: this.u8(o + 3) & 0x3 };
+  }
+  setLbaf(i: number, f: LbaFormat): void {
+    const o = this.lbafOffset(i);
+    this.setU16(o, f.ms);
+    this.setU8(o + 2, f.lbads);
+    this.setU8(o + 3, f.rp & 0x3);
+  }
+  /** LBA data size exponent of format `i` (no allocation). */
+  lbafLbads(i: number): number {
+    return this.u8(this.lbafOffset(i) + 2);
+  }
+  /** Block size in bytes of the formatted LBA format (2^LBADS). */
+  get blockSize(): number {
+    const i = this.formatIndex;
+    return i < IdentifyNamespaceView.MAX_LBA_FORMATS ? 2 ** this.lbafLbads(i) : 0;
+  }
+
+  /** Vendor Specific area (bytes 4095:3840) as a subarray (no copy). */
+  get vs(): Uint8Array {
+    return this.buf.subarray(this.offset + 3840, this.offset + 4096);
+  }
+}
+
+/**
+ * I/O Command Set specific Identify Controller for the NVM command set (CNS 06h, CSI 00h,
+ * NVM CS 1.0 Figure 98). Linux asks for it on every namespace scan.
+ */
+export class IdentifyControllerNvmView extends StructView {
+  static readonly SIZE = IDENTIFY_DATA_SIZE;
+  get byteLength(): number {
+    return IDENTIFY_DATA_SIZE;
+  }
+  /** Verify Size Limit, power of two of CAP.MPSMIN pages; 0 = no limit (byte 0). */
+  get vsl(): number {
+    return this.u8(0);
+  }
+  set vsl(v: number) {
+    this.setU8(0, v);
+  }
+  /** Write Zeroes Size Limit (byte 1). */
+  get wzsl(): number {
+    return this.u8(1);
+  }
+  set wzsl(v: number) {
+    this.setU8(1, v);
+  }
+  /** Write Uncorrectable Size Limit (byte 2). */
+  get wusl(): number {
+    return this.u8(2);
+  }
+  set wusl(v: number) {
+    this.setU8(2, v);
+  }
+  /** Dataset Management Ranges Limit (byte 3). */
+  get dmrl(): number {
+    return this.u8(3);
+  }
+  set dmrl(v: number) {
+    this.setU8(3, v);
+  }
+  /** Dataset Management Range Size Limit in logical blocks (bytes 7:4). */
+  get dmrsl(): number {
+    return this.u32(4);
+  }
+  set dmrsl(v: number) {
+    this.setU32(4, v);
+  }
+  /** Dataset Management Size Limit in logical blocks (bytes 15:8). */
+  get dmsl(): number {
+    return this.u64(8);
+  }
+  set dmsl(v: number) {
+    this.setU64(8, v);
+  }
+  get dmslBig(): bigint {
+    return this.u64Big(8);
+  }
+  set dmslBig(v: bigint) {
+    this.setU64Big(8, v);
+  }
+}
+
+/** Maximum entries of a namespace list (CNS 02h) or the Changed Namespace List log page. */
+export const NS_LIST_MAX = 1024;
+
+/**
+ * Write a namespace list (CNS 02h / 07h / 10h, Changed NS List log): up to 1024 ascending NSIDs,
+ * zero-filled after the last. Returns the count written; more than 1024 are cut (a Changed
+ * Namespace List with more than 1024 entries uses `encodeChangedNsOverflow`).
+ */
+export function encodeNsList(buf: Uint8Array, nsids: readonly number[], offset = 0): number {
+  const dv = new DataView(buf.buffer, buf.byteOffset + offset, NS_LIST_MAX * 4);
+  const n = Math.min(nsids.length, NS_LIST_MAX);
+  for (let i = 0; i < NS_LIST_MAX; i++) dv.setUint32(i * 4, i < n ? (nsids[i] ?? 0) >>> 0 : 0, true);
+  return n;
+}
+
+/** Changed Namespace List with more than 1024 changes: first entry FFFFFFFFh, rest zero. */
+export function encodeChangedNsOverflow(buf: Uint8Array, offset = 0): void {
+  encodeNsList(buf, [0xffffffff], offset);
+}
+
+/** Read a namespace list up to the first 0 entry (reads at most `buf`'s whole dwords). */
+export function decodeNsList(buf: Uint8Array, offset = 0): number[] {
+  const avail = Math.min(NS_LIST_MAX, Math.floor((buf.byteLength - offset) / 4));
+  const out: number[] = [];
+  if (avail <= 0) return out;
+  const dv = new DataView(buf.buffer, buf.byteOffset + offset, avail * 4);
+  for (let i = 0; i < avail; i++) {
+    const v = dv.getUint32(i * 4, true);
+    if (v === 0) break;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Namespace Identifier Type (NIDT) of a CNS 03h descriptor (NVMe Base 2.0 Figure 278). */
+export const NidType = {
+  Eui64: 0x01,
+  Nguid: 0x02,
+  Uuid: 0x03,
+  Csi: 0x04,
+} as const;
+export type NidType = (typeof NidType)[keyof typeof NidType];
+
+/** Required NIDL for each NIDT. */
+export const NID_LENGTH: Readonly<Record<NidType, number>> = {
+  [NidType.Eui64]: 8,
+  [NidType.Nguid]: 16,
+  [NidType.Uuid]: 16,
+  [NidType.Csi]: 1,
+};
+
+export interface NsIdDescriptor {
+  nidt: number;
+  nid: Uint8Array;
+}
+
+/**
+ * Write a Namespace Identification Descriptor list (CNS 03h) into a 4096-byte buffer: each
+ * descriptor is NIDT, NIDL, 2 reserved bytes, then NID; the list ends with a zero NIDT.
+ */
+export function encodeNsIdDescriptors(buf: Uint8Array, descs: readonly NsIdDescriptor[], offset = 0): number {
+  buf.fill(0, offset, offset + IDENTIFY_DATA_SIZE);
+  let o = offset;
+  for (const d of descs) {
+    const need = (NID_LENGTH as Record<number, number | undefined>)[d.nidt];
+    if (need !== undefined && d.nid.length !== need) throw new RangeError(`NIDT ${d.nidt} needs ${need} bytes, got ${d.nid.length}`);
+    if (o + 4 + d.nid.length > offset + IDENTIFY_DATA_SIZE) throw new RangeError('descriptors do not fit in 4096 bytes');
+    buf[o] = d.nidt;
+    buf[o + 1] = d.nid.length;
+    buf.set(d.nid, o + 4);
+    o += 4 + d.nid.length;
+  }
+  return o - offset;
+}
+
+/** Read a Namespace Identification Descriptor list; stops at NIDT 0 or a truncated entry. */
+export function decodeNsIdDescriptors(buf: Uint8Array, offset = 0, length = Math.min(IDENTIFY_DATA_SIZE, buf.byteLength - offset)): NsIdDescriptor[] {
+  const out: NsIdDescriptor[] = [];
+  const end = offset + Math.max(0, length);
+  let o = offset;
+  while (o + 4 <= end) {
+    const nidt = buf[o] ?? 0;
+    const nidl = buf[o + 1] ?? 0;
+    if (nidt === 0 || o + 4 + nidl > end) break;
+    out.push({ nidt, nid: buf.slice(o + 4, o + 4 + nidl) });
+    o += 4 + nidl;
+  }
+  return out;
+}

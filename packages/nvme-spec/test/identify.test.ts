@@ -1,0 +1,251 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import {
+  IdentifyControllerView,
+  IdentifyNamespaceView,
+  IdentifyControllerNvmView,
+  ControllerType,
+  Sgls,
+  Oncs,
+  NvmeVersion,
+  encodeNsList,
+  decodeNsList,
+  encodeChangedNsOverflow,
+  encodeNsIdDescriptors,
+  decodeNsIdDescriptors,
+  NidType,
+  Cns,
+  SqeView,
+  AdminOpcode,
+  Csi,
+} from '../src/index.js';
+import { bytesAt } from './helpers.js';
+
+const ascii = (s: string): number[] => [...Buffer.from(s, 'latin1')];
+
+describe('Identify Controller (NVMe Base 2.0 Fig. 275)', () => {
+  it('decodes fields at the spec offsets', () => {
+    const b = bytesAt(4096, [
+      [0, [0x86, 0x80, 0x86, 0x80]], // VID, SSVID 0x8086
+      [4, ascii('SN123               ')], // SN, space padded (20)
+      [24, ascii('nvmu'.padEnd(40))], // MN (40)
+      [64, ascii('0.1     ')], // FR (8)
+      [77, [5]], // MDTS
+      [78, [0x01, 0x00]], // CNTLID 1
+      [80, [0x00, 0x04, 0x01, 0x00]], // VER 1.4
+      [92, [0x00, 0x09, 0x00, 0x80]], // OAES: NS attr (8), ANA (11), discovery log (31)
+      [111, [0x01]], // CNTRLTYPE I/O
+      [256, [0x08, 0x00]], // OACS NS management
+      [259, [0x03]], // AERL
+      [261, [0x06]], // LPA
+      [320, [0x64, 0x00]], // KAS 100 (10 s)
+      [343, [0x1f]], // ANACAP
+      [344, [0x10, 0, 0, 0]], // ANAGRPMAX
+      [512, [0x66, 0x44]], // SQES, CQES
+      [514, [0x80, 0x00]], // MAXCMD 128
+      [516, [0x20, 0, 0, 0]], // NN 32
+      [520, [0x0c, 0x00]], // ONCS DSM|WZ... (2,3)
+      [525, [0x01]], // VWC present
+      [536, [0x05, 0x00, 0x10, 0x00]], // SGLS: supported, keyed, address as offset
+      [768, ascii('nqn.2016-06.io.nvmu:cnode1')],
+      [1792, [0x04, 0x01, 0, 0]], // IOCCSZ 260 (64 + 4096 bytes)
+      [1796, [0x01, 0, 0, 0]], // IORCSZ 1
+      [1800, [0x00, 0x00]], // ICDOFF 0
+      [1802, [0x00]], // FCATT dynamic
+      [1803, [0x01]], // MSDBD 1
+      [1804, [0x01, 0x00]], // OFCS Disconnect
+      [2048, [0xc4, 0x09]], // PSD0 MP 2500
+      [2052, [0x10, 0, 0, 0]], // PSD0 ENLAT 16
+    ]);
+    const c = new IdentifyControllerView(b);
+    expect(c.vid).toBe(0x8086);
+    expect(c.ssvid).toBe(0x8086);
+    expect(c.sn).toBe('SN123');
+    expect(c.mn).toBe('nvmu');
+    expect(c.fr).toBe('0.1');
+    expect(c.mdts).toBe(5);
+    expect(c.cntlid).toBe(1);
+    expect(c.ver).toBe(NvmeVersion.V1_4);
+    expect(c.oaes).toBe(0x80000900);
+    expect(c.cntrltype).toBe(ControllerType.Io);
+    expect(c.oacs).toBe(0x8);
+    expect(c.aerl).toBe(3);
+    expect(c.lpa).toBe(6);
+    expect(c.kas).toBe(100);
+    expect(c.anacap).toBe(0x1f);
+    expect(c.anagrpmax).toBe(16);
+    expect(c.sqes).toBe(0x66);
+    expect(c.cqes).toBe(0x44);
+    expect(c.maxcmd).toBe(128);
+    expect(c.nn).toBe(32);
+    expect(c.oncs & Oncs.WriteZeroes).not.toBe(0);
+    expect(c.vwc).toBe(1);
+    expect(c.sgls & Sgls.SUPPORT_MASK).toBe(Sgls.SUPPORTED);
+    expect(c.sgls & Sgls.KeyedDataBlock).not.toBe(0);
+    expect(c.sgls & Sgls.AddressAsOffset).not.toBe(0);
+    expect(c.subnqn).toBe('nqn.2016-06.io.nvmu:cnode1');
+    expect(c.ioccsz).toBe(260);
+    expect(c.iorcsz).toBe(1);
+    expect(c.icdoff).toBe(0);
+    expect(c.fcatt).toBe(0);
+    expect(c.msdbd).toBe(1);
+    expect(c.ofcs).toBe(1);
+    expect(c.psdMp(0)).toBe(2500);
+    expect(c.psdEnlat(0)).toBe(16);
+    expect(() => c.psdMp(32)).toThrow(RangeError);
+  });
+
+  it('encodes strings space padded and NQNs NUL padded', () => {
+    const c = new IdentifyControllerView(new Uint8Array(4096));
+    c.sn = 'abc';
+    c.mn = 'nvmu';
+    c.fr = '1.0';
+    c.subnqn = 'nqn.x';
+    const b = c.bytes();
+    expect([...b.subarray(4, 24)]).toEqual([...ascii('abc'), ...Array<number>(17).fill(0x20)]);
+    expect([...b.subarray(64, 72)]).toEqual([...ascii('1.0'), ...Array<number>(5).fill(0x20)]);
+    expect([...b.subarray(768, 776)]).toEqual([...ascii('nqn.x'), 0, 0, 0]);
+    expect(() => (c.sn = 'x'.repeat(21))).toThrow(RangeError);
+    expect(() => (c.mn = 'é')).toThrow(RangeError);
+  });
+
+  it('round-trips 128-bit capacities', () => {
+    const c = new IdentifyControllerView(new Uint8Array(4096));
+    c.tnvmcapBig = (1n << 70n) + 5n;
+    expect(c.tnvmcapBig).toBe((1n << 70n) + 5n);
+    c.unvmcap = 1 << 30;
+    expect(c.unvmcapBig).toBe(1n << 30n);
+    expect(c.unvmcap).toBe(1 << 30);
+    expect(c.bytes()[296 + 3]).toBe(0x40);
+  });
+
+  it('round-trips numeric fields (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 255 }), (u16, u32, u8) => {
+        const c = new IdentifyControllerView(new Uint8Array(4096));
+        c.cntlid = u16;
+        c.kas = u16;
+        c.maxcmd = u16;
+        c.sgls = u32;
+        c.ioccsz = u32;
+        c.nn = u32;
+        c.mdts = u8;
+        c.cntrltype = u8;
+        expect([c.cntlid, c.kas, c.maxcmd, c.sgls, c.ioccsz, c.nn, c.mdts, c.cntrltype]).toEqual([u16, u16, u16, u32, u32, u32, u8, u8]);
+      }),
+    );
+  });
+});
+
+describe('Identify Namespace (NVM CS 1.0 Fig. 97)', () => {
+  it('decodes sizes, LBA formats, NGUID, EUI64, ANAGRPID', () => {
+    const nguid = Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+    const eui = [1, 2, 3, 4, 5, 6, 7, 8];
+    const b = bytesAt(4096, [
+      [0, [0x00, 0x00, 0x20, 0, 0, 0, 0, 0]], // NSZE 0x200000 blocks
+      [8, [0x00, 0x00, 0x20, 0, 0, 0, 0, 0]], // NCAP
+      [16, [0x00, 0x10, 0, 0, 0, 0, 0, 0]], // NUSE 0x1000
+      [24, [0x01]], // NSFEAT thin
+      [25, [0x01]], // NLBAF: 2 formats
+      [26, [0x01]], // FLBAS format 1
+      [30, [0x01]], // NMIC shared
+      [33, [0x09]], // DLFEAT
+      [92, [0x02, 0, 0, 0]], // ANAGRPID 2
+      [104, nguid],
+      [120, eui],
+      [128, [0x00, 0x00, 0x09, 0x00]], // LBAF0: 512 bytes
+      [132, [0x08, 0x00, 0x0c, 0x01]], // LBAF1: 4096 bytes, 8 bytes metadata, RP 1
+    ]);
+    const n = new IdentifyNamespaceView(b);
+    expect(n.nsze).toBe(0x200000);
+    expect(n.nszeBig).toBe(0x200000n);
+    expect(n.ncap).toBe(0x200000);
+    expect(n.nuse).toBe(0x1000);
+    expect(n.nsfeat).toBe(1);
+    expect(n.nlbaf).toBe(1);
+    expect(n.formatIndex).toBe(1);
+    expect(n.shared).toBe(true);
+    expect(n.dlfeat).toBe(9);
+    expect(n.anagrpid).toBe(2);
+    expect([...n.nguid]).toEqual(nguid);
+    expect([...n.eui64]).toEqual(eui);
+    expect(n.lbaf(0)).toEqual({ ms: 0, lbads: 9, rp: 0 });
+    expect(n.lbaf(1)).toEqual({ ms: 8, lbads: 12, rp: 1 });
+    expect(n.blockSize).toBe(4096);
+  });
+
+  it('encodes FLBAS with the format index split over bits 3:0 and 6:5', () => {
+    const n = new IdentifyNamespaceView(new Uint8Array(4096));
+    n.extendedLba = true;
+    n.formatIndex = 0x23;
+    expect(n.flbas).toBe(0x03 | 0x10 | (0x2 << 5));
+    expect(n.formatIndex).toBe(0x23);
+    expect(n.extendedLba).toBe(true);
+    n.setLbaf(0x23, { ms: 0, lbads: 12, rp: 0 });
+    expect(n.blockSize).toBe(4096);
+    expect(() => n.lbaf(64)).toThrow(RangeError);
+  });
+});
+
+describe('CNS 02h / 03h / 06h', () => {
+  it('encodes and decodes an active namespace list', () => {
+    const b = new Uint8Array(4096).fill(0xff);
+    expect(encodeNsList(b, [1, 2, 7])).toBe(3);
+    expect([...b.subarray(0, 16)]).toEqual([1, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]);
+    expect(b[4095]).toBe(0);
+    expect(decodeNsList(b)).toEqual([1, 2, 7]);
+    encodeChangedNsOverflow(b);
+    expect(decodeNsList(b)).toEqual([0xffffffff]);
+    expect(decodeNsList(new Uint8Array(6))).toEqual([]);
+  });
+
+  it('encodes NS identification descriptors (EUI64, NGUID, UUID, CSI)', () => {
+    const b = new Uint8Array(4096);
+    const eui = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const uuid = Uint8Array.from({ length: 16 }, (_, i) => i);
+    const n = encodeNsIdDescriptors(b, [
+      { nidt: NidType.Eui64, nid: eui },
+      { nidt: NidType.Uuid, nid: uuid },
+      { nidt: NidType.Csi, nid: Uint8Array.of(Csi.Nvm) },
+    ]);
+    expect(n).toBe(12 + 20 + 5);
+    expect([...b.subarray(0, 4)]).toEqual([0x01, 0x08, 0, 0]);
+    expect([...b.subarray(12, 16)]).toEqual([0x03, 0x10, 0, 0]);
+    expect([...b.subarray(32, 37)]).toEqual([0x04, 0x01, 0, 0, 0x00]);
+    const d = decodeNsIdDescriptors(b);
+    expect(d.map((x) => x.nidt)).toEqual([1, 3, 4]);
+    expect(d[1]!.nid).toEqual(uuid);
+    expect(() => encodeNsIdDescriptors(b, [{ nidt: NidType.Nguid, nid: eui }])).toThrow(RangeError);
+  });
+
+  it('never overruns when decoding garbage descriptors (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (g) => {
+        let total = 0;
+        for (const d of decodeNsIdDescriptors(g)) total += 4 + d.nid.length;
+        expect(total).toBeLessThanOrEqual(g.length);
+      }),
+    );
+  });
+
+  it('has the NVM I/O command set controller fields', () => {
+    const v = new IdentifyControllerNvmView(new Uint8Array(4096));
+    v.wzsl = 6;
+    v.dmrl = 1;
+    v.dmrsl = 0xffff;
+    v.dmsl = 0x1_0000_0000;
+    expect([...v.bytes().subarray(0, 16)]).toEqual([0, 6, 0, 1, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+  });
+
+  it('encodes Identify command fields (CNS, CNTID, NSID, CSI)', () => {
+    const s = new SqeView(new Uint8Array(64));
+    s.opcode = AdminOpcode.Identify;
+    s.nsid = 1;
+    s.cns = Cns.IoCommandSetController;
+    s.cntid = 0x1234;
+    s.csi = Csi.Zoned;
+    s.cnssid = 7;
+    expect(s.cdw10).toBe(0x12340006);
+    expect(s.cdw11).toBe(0x02000007);
+  });
+});
