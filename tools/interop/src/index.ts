@@ -25,6 +25,7 @@ export {
   guestScripts,
   shq,
   type FioVerifyOptions,
+  type KernelHostFlowOptions,
   type NvmeConnectOptions,
   type NvmetTcpTargetOptions,
 } from './scripts.js';

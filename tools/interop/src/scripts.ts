@@ -59,6 +59,17 @@ export interface NvmeConnectOptions {
   readonly devVar?: string;
 }
 
+export interface KernelHostFlowOptions extends NvmeConnectOptions {
+  /** Run `nvme discover` first (default true). */
+  readonly discover?: boolean;
+  /** Print `nvme id-ctrl` and `nvme id-ns` (default false). */
+  readonly identify?: boolean;
+  /** MiB for the dd pattern check (default 4; 0 skips it). */
+  readonly ddMiB?: number;
+  /** fio verify settings (`dev` is the connected device), or false to skip it. */
+  readonly fio?: Omit<FioVerifyOptions, 'dev'> | false;
+}
+
 export interface FioVerifyOptions {
   /** Block device (a shell word: `"$dev"` works). */
   readonly dev: string;
@@ -196,6 +207,32 @@ export const guestScripts = {
       `echo "connected ${o.nqn}: $${v}"`,
       '',
     ].join('\n');
+  },
+
+  /** `nvme discover` over TCP; prints the discovery log. */
+  nvmeDiscover(o: { readonly addr: string; readonly port?: number; readonly hostnqn?: string }): string {
+    const hostnqn = o.hostnqn === undefined ? '' : ` --hostnqn ${shq(o.hostnqn)}`;
+    return `nvme discover -t tcp -a ${shq(o.addr)} -s ${o.port ?? 4420}${hostnqn} || nvmu_fail "nvme discover ${o.addr}:${o.port ?? 4420}"\n`;
+  },
+
+  /**
+   * The whole kernel-host flow against one subsystem: [discover], connect, `nvme list`,
+   * [id-ctrl / id-ns], dd pattern check, fio verify, disconnect. Prints `HOST-FLOW-DONE` at the
+   * end. Include `prelude()` first.
+   */
+  kernelHostFlow(o: KernelHostFlowOptions): string {
+    const dev = o.devVar ?? 'dev';
+    const parts = [
+      o.discover === false ? '' : guestScripts.nvmeDiscover(o),
+      guestScripts.nvmeConnect(o),
+      'nvme list || nvmu_fail "nvme list"\n',
+      o.identify === true ? `nvme id-ctrl "$${dev}" && nvme id-ns "$${dev}" || nvmu_fail "identify"\n` : '',
+      o.ddMiB === 0 ? '' : guestScripts.ddPatternCheck(`"$${dev}"`, o.ddMiB ?? 4),
+      o.fio === false ? '' : guestScripts.fioVerify({ dev: `"$${dev}"`, ...o.fio }),
+      guestScripts.nvmeDisconnect(o.nqn),
+      'echo HOST-FLOW-DONE\n',
+    ];
+    return parts.join('');
   },
 
   /** `nvme disconnect -n NQN`. */

@@ -3,7 +3,8 @@
  * scripts/install-deps.sh; without them these tests fail with a message saying so.
  * NVMU_SKIP_INTEROP=1 skips them.
  */
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findKernel } from '../src/host.js';
 import { guestScripts as g } from '../src/scripts.js';
@@ -37,6 +38,7 @@ describe.skipIf(skip)('guest under QEMU', () => {
       expect(r.exitCode, report(r)).toBe(0);
       const lines = r.guestOutput.split('\n');
       expect(lines[0], report(r)).toBe(kernel.version);
+      expect(existsSync(`/boot/vmlinuz-${lines[0]}`)).toBe(true);
       expect(r.guestOutput).toMatch(/^nvme version \d+\.\d+/m);
       expect(r.guestOutput).toMatch(/^fio-\d+\.\d+/m);
       for (const m of ['nvme_tcp', 'nvmet_tcp', 'nvme_fabrics', 'nvmet']) {
@@ -56,12 +58,7 @@ describe.skipIf(skip)('guest under QEMU', () => {
       const script = [
         g.prelude(),
         g.nvmetTcpTarget({ nqn, addr: '10.0.2.15', sizeMiB: 64 }),
-        `nvme discover -t tcp -a 10.0.2.15 -s 4420 || nvmu_fail "nvme discover"\n`,
-        g.nvmeConnect({ addr: '10.0.2.15', nqn }),
-        'nvme list\n',
-        g.ddPatternCheck('"$dev"', 4),
-        g.fioVerify({ dev: '"$dev"', runtimeS: 2, size: '8M', bs: '4k', rw: 'randwrite' }),
-        g.nvmeDisconnect(nqn),
+        g.kernelHostFlow({ addr: '10.0.2.15', port: 4420, nqn, ddMiB: 4, fio: { runtimeS: 2, size: '8M', bs: '4k', rw: 'randwrite' } }),
         '[ -z "$(nvmu_dev ' + `'${nqn}'` + ')" ] || nvmu_fail "still connected after disconnect"\n',
         'echo FLOW-DONE\n',
       ].join('');
@@ -75,6 +72,7 @@ describe.skipIf(skip)('guest under QEMU', () => {
       expect(r.guestOutput).toMatch(/err= 0/);
       expect(r.guestOutput).toContain('fio verify passed');
       expect(r.guestOutput).toMatch(/disconnected 1 controller/);
+      expect(r.guestOutput).toMatch(/^HOST-FLOW-DONE$/m);
       expect(r.guestOutput).toMatch(/^FLOW-DONE$/m);
     },
     TEST_TIMEOUT,
@@ -151,16 +149,33 @@ describe.skipIf(skip)('guest under QEMU', () => {
   );
 
   it(
-    'stop() ends a running guest and its QEMU process',
+    "reaches the host's 127.0.0.1 as 10.0.2.2 from the guest; stop() ends the guest and its QEMU",
     async () => {
-      const guest = await startGuest({ script: 'echo sleeping\nsleep 600\n', timeoutMs: 150_000 });
-      running.push(guest);
-      await guest.waitFor(/^sleeping$/m);
-      const r = await guest.stop();
-      expect(r.stopped, report(r)).toBe(true);
-      expect(r.exitCode).toBeNull();
-      expect(r.error).toMatch(/stopped/);
-      expect(() => process.kill(guest.pid, 0)).toThrow(/ESRCH/);
+      // The nvmu-target-vs-kernel-host direction: a host server on 127.0.0.1, the guest dials 10.0.2.2.
+      const server = createServer((sock) => {
+        sock.once('data', (d: Buffer) => {
+          sock.end(`pong ${d.toString().trim()}\n`);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      try {
+        const guest = await startGuest({
+          script: 'echo ping-from-guest | nc 10.0.2.2 "$HOST_PORT" || echo "nc failed: $?"\necho sleeping\nsleep 600\n',
+          env: { HOST_PORT: String(port) },
+          timeoutMs: 150_000,
+        });
+        running.push(guest);
+        await guest.waitFor(/^sleeping$/m);
+        expect(guest.guestOutput()).toMatch(/^pong ping-from-guest$/m);
+        const r = await guest.stop();
+        expect(r.stopped, report(r)).toBe(true);
+        expect(r.exitCode).toBeNull();
+        expect(r.error).toMatch(/stopped/);
+        expect(() => process.kill(guest.pid, 0)).toThrow(/ESRCH/);
+      } finally {
+        server.close();
+      }
     },
     TEST_TIMEOUT,
   );

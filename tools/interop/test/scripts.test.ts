@@ -27,6 +27,8 @@ describe('guest script blocks', () => {
       g.nvmeDisconnect(nqn),
       g.ready(),
       g.waitForHost(),
+      g.kernelHostFlow({ addr: '10.0.2.2', port: 4420, nqn, identify: true, fio: { runtimeS: 1 } }),
+      g.kernelHostFlow({ addr: '10.0.2.2', nqn, discover: false, ddMiB: 0, fio: false, devVar: 'd2' }),
     ].join('');
     expect(shellParses(text)).toBe(true);
     expect(text).toContain('-g -G -i 2 -Q 32');
