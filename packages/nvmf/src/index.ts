@@ -18,3 +18,28 @@ export type {
 } from './transport.js';
 export { Request, SQE_SIZE, CQE_SIZE, MAX_IOVCNT } from './request.js';
 export type { DataDirection, RequestState } from './request.js';
+
+// The target model.
+export { Target, silentLogger } from './target.js';
+export type { TargetOptions, TargetStats } from './target.js';
+export { Subsystem, NvmfConfigError, sameAddress } from './subsystem.js';
+export type { SubsystemOptions, SubsystemState, AnaState } from './subsystem.js';
+export { Namespace } from './namespace.js';
+export type { NamespaceOptions, NamespaceState } from './namespace.js';
+export { Controller, AsyncEvent, AecBit, CTRLR_LIMITS, NVME_VERSION } from './controller.js';
+export type { ControllerState, ErrorLogEntry } from './controller.js';
+export type { PollGroupStats } from './poll-group.js';
+export { DISCOVERY_NQN, NQN_MAX_BYTES, isValidNqn, nqnProblem, assertNqn, InvalidNqnError } from './nqn.js';
+export { DISCOVERY_LOG_HEADER_SIZE, DISCOVERY_LOG_ENTRY_SIZE, DiscoverySubtype } from './discovery.js';
+
+// Block devices.
+export { BdevBase, BdevStatus } from './bdev/bdev.js';
+export type { Bdev, BdevCallback, BdevEvent, BlockSize } from './bdev/bdev.js';
+export { MallocBdev } from './bdev/malloc.js';
+export type { MallocBdevOptions } from './bdev/malloc.js';
+export { NullBdev } from './bdev/null.js';
+export type { NullBdevOptions } from './bdev/null.js';
+export { FileBdev } from './bdev/file.js';
+export type { FileBdevOptions } from './bdev/file.js';
+export { ErrorBdev } from './bdev/error.js';
+export type { BdevOp, ErrorBdevOptions, ErrorInjection } from './bdev/error.js';

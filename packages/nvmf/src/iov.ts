@@ -98,3 +98,17 @@ export function zeroIov(iov: readonly Uint8Array[], iovcnt: number, iovOffset: n
     skip = 0;
   }
 }
+
+/** True when the first `length` bytes of the iov list equal `buf[0 .. length)`. */
+export function iovEquals(iov: readonly Uint8Array[], iovcnt: number, buf: Uint8Array, length: number): boolean {
+  let left = length;
+  let o = 0;
+  for (let i = 0; i < iovcnt && left > 0; i++) {
+    const seg = iov[i] ?? EMPTY;
+    const n = Math.min(seg.byteLength, left);
+    if (Buffer.compare(seg.subarray(0, n), buf.subarray(o, o + n)) !== 0) return false;
+    o += n;
+    left -= n;
+  }
+  return left === 0;
+}

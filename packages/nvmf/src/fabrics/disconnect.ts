@@ -1,0 +1,16 @@
+/**
+ * Fabrics Disconnect (NVMe-oF 1.1 §3.6; NVMe Base 2.0 §6.4): deletes an I/O queue. The command
+ * completes first, then the transport is asked to close the queue. Not allowed on the admin
+ * queue (the host deletes the association by closing it).
+ */
+import type { CommandEnv } from '../env.js';
+import type { CoreQPair, CoreRequest } from '../qpair.js';
+import { PENDING, S } from '../status.js';
+
+export function disconnect(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
+  if (req.sqeView.getUint16(40, true) !== 0) return S.ConnectIncompatibleFormat; // RECFMT
+  if (qp.qid === 0) return S.InvalidField;
+  qp.complete(req, S.Success);
+  qp.close('disconnect');
+  return PENDING;
+}

@@ -1,0 +1,60 @@
+/**
+ * Shared steps of NVM I/O commands: namespace lookup, LBA range checks, in-flight accounting and
+ * the completion callback handed to bdevs (a module-level function with the request as context,
+ * so starting an I/O allocates nothing).
+ */
+import type { Controller } from '../controller.js';
+import type { Namespace } from '../namespace.js';
+import type { CoreRequest } from '../qpair.js';
+import { S } from '../status.js';
+
+const TWO_32 = 0x1_0000_0000;
+
+/** SLBA from CDW10 (low) and CDW11 (high) (NVM Command Set 1.0 Figure 47). */
+export function slbaOf(req: CoreRequest): number {
+  return req.sqeView.getUint32(40, true) + req.sqeView.getUint32(44, true) * TWO_32;
+}
+
+/** NLB from CDW12 15:0, converted from 0's based. */
+export function nlbOf(req: CoreRequest): number {
+  return (req.sqeView.getUint32(48, true) & 0xffff) + 1;
+}
+
+/**
+ * Parse step shared by commands that address a namespace: resolve NSID to an active, ready
+ * namespace. Returns the namespace or a status.
+ */
+export function lookupNamespace(ctrlr: Controller, req: CoreRequest): Namespace | number {
+  const ns = ctrlr.subsystem.namespaces.get(req.sqeView.getUint32(4, true));
+  if (ns === undefined) return S.InvalidNamespaceOrFormat;
+  if (!ns.ready) return S.NamespaceNotReady;
+  return ns;
+}
+
+/** LBA range check: blocks [slba, slba + nlb) inside the namespace. */
+export function rangeOk(ns: Namespace, slba: number, nlb: number): boolean {
+  return slba + nlb <= ns.numBlocks;
+}
+
+/** Count an I/O in for the namespace (removal waits) and the subsystem (pause waits). */
+export function ioBegin(ctrlr: Controller, ns: Namespace, req: CoreRequest): void {
+  ns.ioStart();
+  req.ns = ns;
+  ctrlr.subsystem.ioStart(req);
+  req.ioOwner = ctrlr.subsystem;
+}
+
+/** Count an I/O out and complete it. The bdev callback of every single-step I/O. */
+export function ioComplete(req: CoreRequest, status: number): void {
+  const ns = req.ns;
+  if (ns !== undefined) {
+    req.ns = undefined;
+    ns.ioDone();
+  }
+  const owner = req.ioOwner;
+  if (owner !== undefined) {
+    req.ioOwner = undefined;
+    owner.ioDone(req);
+  }
+  req.core.complete(req, status);
+}

@@ -1,0 +1,59 @@
+/**
+ * Dataset Management (NVM Command Set 1.0 §3.2.3): NR CDW10 7:0 (ranges, 0's based), AD CDW11
+ * bit 2 (deallocate). Data: NR+1 range descriptors of 16 bytes (context attributes 3:0, length
+ * in LBAs 7:4, SLBA 15:8). Without AD the command is a hint and succeeds. Every range is checked
+ * before any is deallocated.
+ */
+import { ctrlrOf } from '../controller-access.js';
+import type { CommandEnv } from '../env.js';
+import { copyFromIov } from '../iov.js';
+import type { CoreRequest, CoreQPair } from '../qpair.js';
+import { PENDING, S } from '../status.js';
+import { ioBegin, ioComplete, lookupNamespace } from './common.js';
+
+const AD = 1 << 2;
+const RANGE_SIZE = 16;
+
+function rangeAt(buf: Buffer, i: number): { slba: number; nlb: number } {
+  return { nlb: buf.readUInt32LE(i * RANGE_SIZE + 4), slba: Number(buf.readBigUInt64LE(i * RANGE_SIZE + 8)) };
+}
+
+/** Deallocate range `req.aux2`, then the next (callback chain). */
+function next(req: CoreRequest, status: number): void {
+  const buf = req.buf;
+  const ns = req.ns;
+  if (status !== 0 || buf === undefined || ns === undefined || req.aux2 >= req.aux) {
+    req.buf = undefined;
+    ioComplete(req, status);
+    return;
+  }
+  const r = rangeAt(buf, req.aux2);
+  req.aux2++;
+  if (r.nlb === 0) {
+    next(req, 0);
+    return;
+  }
+  ns.bdev.unmap(r.slba * ns.blockSize, r.nlb * ns.blockSize, next, req);
+}
+
+export function datasetManagement(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
+  const ctrlr = ctrlrOf(qp);
+  const ns = lookupNamespace(ctrlr, req);
+  if (typeof ns === 'number') return ns;
+  const nr = (req.sqeView.getUint32(40, true) & 0xff) + 1;
+  const len = nr * RANGE_SIZE;
+  if (req.length < len) return S.DataSglLengthInvalid;
+  if ((req.sqeView.getUint32(44, true) & AD) === 0) return S.Success;
+  const buf = Buffer.alloc(len);
+  copyFromIov(req.iov, req.iovcnt, 0, buf, 0, len);
+  for (let i = 0; i < nr; i++) {
+    const r = rangeAt(buf, i);
+    if (r.slba + r.nlb > ns.numBlocks) return S.LbaOutOfRange;
+  }
+  req.buf = buf;
+  req.aux = nr;
+  req.aux2 = 0;
+  ioBegin(ctrlr, ns, req);
+  next(req, 0);
+  return PENDING;
+}

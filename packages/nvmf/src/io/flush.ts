@@ -1,0 +1,36 @@
+/**
+ * Flush (NVM Command Set 1.0 §3.2.2; NVMe Base 2.0 §7.1): make the namespace's written data
+ * durable. NSID FFFFFFFFh flushes every namespace (Identify VWC bits 2:1 = 11b).
+ */
+import { ctrlrOf } from '../controller-access.js';
+import type { CommandEnv } from '../env.js';
+import type { Bdev } from '../bdev/bdev.js';
+import type { CoreQPair, CoreRequest } from '../qpair.js';
+import { PENDING, S } from '../status.js';
+import { ioBegin, ioComplete, lookupNamespace } from './common.js';
+
+const NSID_ALL = 0xffffffff;
+
+function flushAllDone(req: CoreRequest, status: number): void {
+  if (status !== 0 && req.pendingStatus === 0) req.pendingStatus = status;
+  req.aux--;
+  if (req.aux === 0) req.core.complete(req, req.pendingStatus);
+}
+
+export function flush(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
+  const ctrlr = ctrlrOf(qp);
+  if (req.sqeView.getUint32(4, true) === NSID_ALL) {
+    const bdevs = new Set<Bdev>();
+    for (const ns of ctrlr.subsystem.namespaces.values()) bdevs.add(ns.bdev);
+    if (bdevs.size === 0) return S.Success;
+    req.aux = bdevs.size;
+    req.pendingStatus = 0;
+    for (const b of bdevs) b.flush(flushAllDone, req);
+    return PENDING;
+  }
+  const ns = lookupNamespace(ctrlr, req);
+  if (typeof ns === 'number') return ns;
+  ioBegin(ctrlr, ns, req);
+  ns.bdev.flush(ioComplete, req);
+  return PENDING;
+}

@@ -1,0 +1,39 @@
+/**
+ * Write Zeroes (NVM Command Set 1.0 §3.2.8): SLBA, NLB (no data), DEAC CDW12 bit 25 (deallocate
+ * instead: reads still return zeros, DLFEAT 001b), FUA bit 30. MDTS does not apply (WZSL 0).
+ */
+import { ctrlrOf } from '../controller-access.js';
+import type { CommandEnv } from '../env.js';
+import type { CoreQPair, CoreRequest } from '../qpair.js';
+import { PENDING, S } from '../status.js';
+import { ioBegin, ioComplete, lookupNamespace, nlbOf, rangeOk, slbaOf } from './common.js';
+
+const DEAC = 1 << 25;
+const FUA = 1 << 30;
+
+function zeroDone(req: CoreRequest, status: number): void {
+  const ns = req.ns;
+  if (status === 0 && req.aux2 === 1 && ns !== undefined) {
+    req.aux2 = 0;
+    ns.bdev.flush(ioComplete, req);
+    return;
+  }
+  ioComplete(req, status);
+}
+
+export function writeZeroes(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
+  const ctrlr = ctrlrOf(qp);
+  const ns = lookupNamespace(ctrlr, req);
+  if (typeof ns === 'number') return ns;
+  const slba = slbaOf(req);
+  const nlb = nlbOf(req);
+  if (!rangeOk(ns, slba, nlb)) return S.LbaOutOfRange;
+  const cdw12 = req.sqeView.getUint32(48, true);
+  req.aux2 = (cdw12 & FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled ? 1 : 0;
+  ioBegin(ctrlr, ns, req);
+  const off = slba * ns.blockSize;
+  const len = nlb * ns.blockSize;
+  if ((cdw12 & DEAC) !== 0) ns.bdev.unmap(off, len, zeroDone, req);
+  else ns.bdev.writeZeroes(off, len, zeroDone, req);
+  return PENDING;
+}

@@ -1,0 +1,226 @@
+/**
+ * The core's side of a queue pair: the request pool, submission (SQHD accounting, dispatch) and
+ * completion (CQE fill, hand back to the transport). Implements the `QPair` contract of
+ * request.ts. Which controller a qpair belongs to is an `owner` (the Controller) set by Connect.
+ */
+import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
+import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
+import type { Namespace } from './namespace.js';
+import { PENDING } from './status.js';
+
+/** What a qpair tells its controller (implemented by Controller; declared here to keep the module graph acyclic). */
+export interface QPairOwner {
+  /** The qpair's wire is gone. */
+  qpairDisconnected(qp: CoreQPair): void;
+  /** A command completed with a non-zero status (for the Error Information log). */
+  recordError(qp: CoreQPair, req: CoreRequest, status: number): void;
+}
+
+/** Runs one submitted command: returns a status, or PENDING and completes it later. */
+export type Dispatch = (qp: CoreQPair, req: CoreRequest) => number;
+
+/** A Request with the core's per-command scratch fields (not part of the transport contract). */
+export class CoreRequest<TData = unknown> extends Request<TData> {
+  /** The qpair, typed as the core's implementation. */
+  readonly core: CoreQPair<TData>;
+  /** Namespace of an I/O in flight (for in-flight accounting), else undefined. */
+  ns: Namespace | undefined = undefined;
+  /** Handler scratch: bytes of the I/O, progress counters. */
+  aux = 0;
+  aux2 = 0;
+  /** Status carried between asynchronous steps. */
+  pendingStatus = 0;
+  /** True while counted in a subsystem's in-flight I/O (for pause). */
+  subsysCounted = false;
+  /** Who counted this I/O in (the subsystem), to count it out on completion. */
+  ioOwner: { ioDone(req: CoreRequest): void } | undefined = undefined;
+  /** Buffer of a multi-step command (DSM ranges, Compare data). Not used by Read/Write. */
+  buf: Buffer | undefined = undefined;
+
+  constructor(qpair: CoreQPair<TData>, index: number, transportData: TData, sqeBytes: Buffer, cqeBytes: Buffer) {
+    super(qpair, index, transportData, sqeBytes, cqeBytes);
+    this.core = qpair;
+  }
+}
+
+export interface CoreQPairInit<TData> {
+  ops: QPairTransportOps<TData>;
+  transport: TargetTransport;
+  depth: number;
+  listenAddress: ListenAddress;
+  peerAddress: ListenAddress | undefined;
+  localAddress: ListenAddress | undefined;
+  dispatch: Dispatch;
+  onClosed: (qp: CoreQPair) => void;
+}
+
+export class CoreQPair<TData = unknown> implements QPair<TData> {
+  qid = -1;
+  sqsize = -1;
+  cntlid = -1;
+  state: QPairState = 'connecting';
+  sqFlowControlDisabled = false;
+  hostnqn = '';
+  subnqn = '';
+  readonly depth: number;
+  readonly listenAddress: ListenAddress;
+  readonly peerAddress: ListenAddress | undefined;
+  readonly localAddress: ListenAddress | undefined;
+  readonly transport: TargetTransport;
+  readonly ops: QPairTransportOps<TData>;
+  /** The controller after Connect. */
+  owner: QPairOwner | undefined = undefined;
+  /** Requests the core executes now (submitted, not yet completed). */
+  outstanding = 0;
+  /** Submitted commands since creation (statistics). */
+  submitted = 0;
+  readonly pool: CoreRequest<TData>[];
+  private readonly free: CoreRequest<TData>[];
+  private sqhd = 0;
+  private readonly dispatch: Dispatch;
+  private readonly onClosed: (qp: CoreQPair) => void;
+
+  constructor(init: CoreQPairInit<TData>) {
+    if (!Number.isInteger(init.depth) || init.depth < 1 || init.depth > 65536) throw new RangeError(`qpair depth ${init.depth} out of range`);
+    this.depth = init.depth;
+    this.ops = init.ops;
+    this.transport = init.transport;
+    this.listenAddress = init.listenAddress;
+    this.peerAddress = init.peerAddress;
+    this.localAddress = init.localAddress;
+    this.dispatch = init.dispatch;
+    this.onClosed = init.onClosed;
+    // One slab each for SQEs and CQEs: two allocations per qpair instead of two per request.
+    const sqes = Buffer.alloc(SQE_SIZE * init.depth);
+    const cqes = Buffer.alloc(CQE_SIZE * init.depth);
+    this.pool = [];
+    for (let i = 0; i < init.depth; i++) {
+      const req = new CoreRequest<TData>(
+        this,
+        i,
+        undefined as TData,
+        sqes.subarray(i * SQE_SIZE, (i + 1) * SQE_SIZE),
+        cqes.subarray(i * CQE_SIZE, (i + 1) * CQE_SIZE),
+      );
+      if (init.ops.initRequest !== undefined) req.transportData = init.ops.initRequest(req);
+      this.pool.push(req);
+    }
+    this.free = this.pool.slice().reverse();
+  }
+
+  allocRequest(): CoreRequest<TData> | undefined {
+    const req = this.free.pop();
+    if (req === undefined) return undefined;
+    req.state = 'new';
+    req.iovcnt = 0;
+    req.length = 0;
+    req.dataLength = 0;
+    return req;
+  }
+
+  submit(req: Request<TData>): void {
+    const r = this.pool[req.index];
+    if (r !== req || r.state !== 'new') throw new Error(`submit of a request in state ${req.state} (or of another qpair)`);
+    r.state = 'executing';
+    r.cqeBytes.fill(0);
+    r.ns = undefined;
+    r.subsysCounted = false;
+    r.dataLength = 0;
+    // The SQ head moves past this entry as soon as the core consumes it (NVMe Base 2.0 §4.6 SQHD).
+    this.sqhd = this.sqsize < 0 ? (this.sqhd + 1) & 0xffff : this.sqhd >= this.sqsize ? 0 : this.sqhd + 1;
+    this.outstanding++;
+    this.submitted++;
+    if (this.state === 'closing' || this.state === 'closed') {
+      this.complete(r, 0x0008 /* Aborted - SQ Deletion */);
+      return;
+    }
+    let status: number;
+    try {
+      status = this.dispatch(this, r);
+    } catch {
+      // A bug in a command handler must not take the qpair down: fail the command instead.
+      status = 0x0006; // Internal Error
+    }
+    if (status !== PENDING) this.complete(r, status);
+  }
+
+  fail(req: Request<TData>, status: number): void {
+    const r = this.pool[req.index];
+    if (r !== req || r.state !== 'new') throw new Error(`fail of a request in state ${req.state} (or of another qpair)`);
+    r.state = 'executing';
+    r.cqeBytes.fill(0);
+    r.ns = undefined;
+    r.subsysCounted = false;
+    r.dataLength = 0;
+    this.outstanding++;
+    this.complete(r, status);
+  }
+
+  freeRequest(req: Request<TData>): void {
+    const r = this.pool[req.index];
+    if (r !== req) throw new Error('freeRequest of a request of another qpair');
+    if (r.state === 'free') return;
+    r.state = 'free';
+    this.free.push(r);
+  }
+
+  disconnected(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const owner = this.owner;
+    this.owner = undefined;
+    owner?.qpairDisconnected(this);
+    this.onClosed(this);
+  }
+
+  // ---- core-internal ----
+
+  /**
+   * Finish a request: fill the CQE (NVMe Base 2.0 §4.6: DW2 SQHD/SQID, DW3 CID/status) and hand it
+   * to the transport. DW0/DW1 were written by the command. After `disconnected()` the request
+   * silently returns to the pool.
+   */
+  complete(req: CoreRequest<TData>, status: number): void {
+    if (req.state !== 'executing' && req.state !== 'held') return;
+    this.outstanding--;
+    if (this.state === 'closed') {
+      req.state = 'free';
+      this.free.push(req);
+      return;
+    }
+    const cqe = req.cqeView;
+    cqe.setUint16(8, this.sqFlowControlDisabled ? 0xffff : this.sqhd, true);
+    cqe.setUint16(10, this.qid < 0 ? 0 : this.qid, true);
+    cqe.setUint16(12, req.sqeView.getUint16(2, true), true);
+    cqe.setUint16(14, (status << 1) & 0xfffe, true);
+    if (status !== 0) this.owner?.recordError(this, req, status);
+    req.state = 'completing';
+    this.ops.complete(req);
+  }
+
+  /** Mark a request as held by the core (AER) without completing it. */
+  hold(req: CoreRequest<TData>): void {
+    req.state = 'held';
+  }
+
+  /** Bind to a controller after a successful Connect. */
+  bind(owner: QPairOwner, qid: number, sqsize: number, cntlid: number, hostnqn: string, subnqn: string, sqFlowControlDisabled: boolean): void {
+    this.owner = owner;
+    this.qid = qid;
+    this.sqsize = sqsize;
+    this.cntlid = cntlid;
+    this.hostnqn = hostnqn;
+    this.subnqn = subnqn;
+    this.sqFlowControlDisabled = sqFlowControlDisabled;
+    this.sqhd = this.sqhd % (sqsize + 1);
+    this.state = 'active';
+  }
+
+  /** Ask the transport to close this qpair. */
+  close(reason: QPairCloseReason): void {
+    if (this.state === 'closed') return;
+    if (this.state !== 'closing') this.state = 'closing';
+    this.ops.close(reason);
+  }
+
+}

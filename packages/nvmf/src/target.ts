@@ -1,0 +1,299 @@
+/**
+ * The target: transports, listeners, subsystems (and the discovery subsystem), bdevs and poll
+ * groups. It is the `TransportCore` each transport gets in `attach()`, and the environment the
+ * command handlers run in.
+ */
+import { FABRICS_OPCODE } from '@nvmu/nvme-spec';
+import { adminCommand } from './admin/index.js';
+import { ownerCtrlr } from './controller-access.js';
+import type { Bdev } from './bdev/bdev.js';
+import { AecBit, AsyncEvent, type Controller } from './controller.js';
+import type { CommandEnv } from './env.js';
+import { fabricsCommand } from './fabrics/index.js';
+import { ioCommand } from './io/index.js';
+import { DISCOVERY_NQN } from './nqn.js';
+import { PollGroup, type PollGroupStats } from './poll-group.js';
+import { CoreQPair, type CoreRequest, type Dispatch } from './qpair.js';
+import type { ListenAddress } from './request.js';
+import { PENDING, S } from './status.js';
+import { NvmfConfigError, Subsystem, sameAddress, type SubsystemHost, type SubsystemOptions } from './subsystem.js';
+import type {
+  DiscoveryEntryFields,
+  QPairCreateOptions,
+  QPairTransportOps,
+  TargetTransport,
+  TransportCore,
+  TransportLogger,
+} from './transport.js';
+
+export interface TargetOptions {
+  /** Where the core and the transports log. Default: nothing is logged. */
+  logger?: TransportLogger;
+  /** Number of poll groups qpairs are spread over (round robin). Default 1. */
+  pollGroups?: number;
+  /** Discovery subsystem serial number. */
+  discoverySerial?: string;
+}
+
+/** A logger that drops everything. */
+export const silentLogger: TransportLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export interface TargetStats {
+  pollGroups: PollGroupStats[];
+  subsystems: { nqn: string; state: string; controllers: number; namespaces: number; ioInflight: number }[];
+}
+
+export class Target implements CommandEnv, SubsystemHost {
+  readonly logger: TransportLogger;
+  /** The discovery subsystem (`nqn.2014-08.org.nvmexpress.discovery`), always active. */
+  readonly discovery: Subsystem;
+  private generation = 0;
+  private readonly _transports = new Map<string, TargetTransport>();
+  private readonly _subsystems = new Map<string, Subsystem>();
+  private readonly _listeners: ListenAddress[] = [];
+  private readonly _bdevs = new Map<string, Bdev>();
+  private readonly groups: PollGroup[];
+  private nextGroup = 0;
+  private closed = false;
+
+  constructor(opts: TargetOptions = {}) {
+    this.logger = opts.logger ?? silentLogger;
+    const n = opts.pollGroups ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new NvmfConfigError(`pollGroups ${n} must be a positive integer`);
+    this.groups = Array.from({ length: n }, (_, i) => new PollGroup(i));
+    this.discovery = new Subsystem(
+      { nqn: DISCOVERY_NQN, allowAnyHost: true, model: 'nvmu discovery', serial: opts.discoverySerial ?? 'NVMUDISCOVERY' },
+      this,
+      'discovery',
+    );
+    this.discovery.state = 'active';
+  }
+
+  // ---- transports and listeners ----
+
+  /** Add a transport; it gets its `TransportCore` through `attach`. One per trtype. */
+  async addTransport(transport: TargetTransport): Promise<void> {
+    if (this._transports.has(transport.trtype)) throw new NvmfConfigError(`a ${transport.trtype} transport is already added`);
+    const core: TransportCore = {
+      createQPair: <T>(ops: QPairTransportOps<T>, opts: QPairCreateOptions) => this.createQPair(transport, ops, opts),
+      logger: this.logger,
+    };
+    this._transports.set(transport.trtype, transport);
+    try {
+      await transport.attach(core);
+    } catch (e) {
+      this._transports.delete(transport.trtype);
+      throw e;
+    }
+  }
+
+  getTransport(trtype: string): TargetTransport | undefined {
+    return this._transports.get(trtype);
+  }
+
+  get transports(): readonly TargetTransport[] {
+    return [...this._transports.values()];
+  }
+
+  /** CommandEnv: the transport serving `trtype`. */
+  transport(trtype: string): TargetTransport | undefined {
+    return this._transports.get(trtype);
+  }
+
+  /** Listen on `addr` (the discovery subsystem is reachable there; NVM subsystems once they add it). */
+  async listen(addr: ListenAddress): Promise<void> {
+    if (this._listeners.some((l) => sameAddress(l, addr))) return;
+    const t = this._transports.get(addr.trtype);
+    if (t === undefined) throw new NvmfConfigError(`no ${addr.trtype} transport; add it with addTransport first`);
+    await t.listen(addr);
+    this._listeners.push({ trtype: addr.trtype, adrfam: addr.adrfam, traddr: addr.traddr, trsvcid: addr.trsvcid });
+    this.discoveryChanged();
+  }
+
+  /** Stop listening on `addr`; subsystems stop listing it and their controllers through it go down. */
+  async stopListen(addr: ListenAddress): Promise<void> {
+    const i = this._listeners.findIndex((l) => sameAddress(l, addr));
+    if (i < 0) return;
+    for (const s of this._subsystems.values()) s.removeListener(addr);
+    this._listeners.splice(i, 1);
+    await this._transports.get(addr.trtype)?.stopListen(addr);
+    this.discoveryChanged();
+  }
+
+  listeners(): readonly ListenAddress[] {
+    return this._listeners;
+  }
+
+  ensureListening(addr: ListenAddress): Promise<void> {
+    return this.listen(addr);
+  }
+
+  // ---- subsystems ----
+
+  /** Create an NVM subsystem (state 'inactive'; call `start()` to accept Connects). */
+  createSubsystem(opts: SubsystemOptions): Subsystem {
+    if (this.closed) throw new NvmfConfigError('target is closed');
+    if (this._subsystems.has(opts.nqn) || opts.nqn === DISCOVERY_NQN) throw new NvmfConfigError(`subsystem ${opts.nqn} already exists`);
+    const s = new Subsystem(opts, this);
+    this._subsystems.set(s.nqn, s);
+    this.discoveryChanged();
+    return s;
+  }
+
+  /** Stop and remove a subsystem (its controllers are torn down). */
+  async removeSubsystem(nqn: string): Promise<void> {
+    const s = this._subsystems.get(nqn);
+    if (s === undefined) throw new NvmfConfigError(`no subsystem ${nqn}`);
+    await s.stop();
+    this._subsystems.delete(nqn);
+    this.discoveryChanged();
+  }
+
+  getSubsystem(nqn: string): Subsystem | undefined {
+    return this._subsystems.get(nqn);
+  }
+
+  subsystems(): Iterable<Subsystem> {
+    return this._subsystems.values();
+  }
+
+  findSubsystem(nqn: string): Subsystem | undefined {
+    return nqn === DISCOVERY_NQN ? this.discovery : this._subsystems.get(nqn);
+  }
+
+  // ---- bdevs ----
+
+  /** Register a bdev under its name (for management by name, and closing on `close()`). */
+  addBdev(bdev: Bdev): void {
+    if (this._bdevs.has(bdev.name)) throw new NvmfConfigError(`bdev ${bdev.name} already exists`);
+    this._bdevs.set(bdev.name, bdev);
+  }
+
+  getBdev(name: string): Bdev | undefined {
+    return this._bdevs.get(name);
+  }
+
+  get bdevs(): readonly Bdev[] {
+    return [...this._bdevs.values()];
+  }
+
+  /** Hot-remove a bdev: every namespace on it is removed (AERs raised, I/O drained), then it is closed. */
+  async removeBdev(name: string): Promise<void> {
+    const b = this._bdevs.get(name);
+    if (b === undefined) throw new NvmfConfigError(`no bdev ${name}`);
+    for (const s of this._subsystems.values()) for (const ns of s.namespacesOn(b)) await s.removeNamespace(ns.nsid);
+    this._bdevs.delete(name);
+    await b.close();
+  }
+
+  // ---- discovery ----
+
+  get discoveryGeneration(): number {
+    return this.generation;
+  }
+
+  discoveryEntry(addr: ListenAddress, via: CoreQPair | undefined): DiscoveryEntryFields | undefined {
+    return this._transports.get(addr.trtype)?.discoveryEntry(addr, via);
+  }
+
+  /** Bump GENCTR and raise Discovery Log Page Change notices (NVMe-oF 1.1 §5.3). */
+  discoveryChanged(): void {
+    this.generation++;
+    for (const c of this.discovery.controllers.values()) c.raiseEvent(AsyncEvent.DiscoveryLogChange, AecBit.DiscoveryLogChange);
+  }
+
+  // ---- command execution ----
+
+  async flushController(ctrlr: Controller): Promise<void> {
+    const bdevs = new Set<Bdev>();
+    for (const ns of ctrlr.subsystem.namespaces.values()) bdevs.add(ns.bdev);
+    await Promise.all(
+      [...bdevs].map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            b.flush(() => {
+              resolve();
+            }, undefined);
+          }),
+      ),
+    );
+  }
+
+  redispatch(req: CoreRequest): void {
+    const qp = req.core;
+    if (qp.state !== 'active') {
+      qp.complete(req, S.AbortedSqDeletion);
+      return;
+    }
+    const status = ioCommand(this, qp, req);
+    if (status !== PENDING) qp.complete(req, status);
+  }
+
+  private readonly dispatch: Dispatch = (qp, req) => {
+    try {
+      if (req.opcode === FABRICS_OPCODE) {
+        if (qp.qid === 0) ownerCtrlr(qp)?.touchKeepAlive();
+        return fabricsCommand(this, qp, req);
+      }
+      if (qp.state !== 'active') return S.CommandSequenceError;
+      return qp.qid === 0 ? adminCommand(this, qp, req) : ioCommand(this, qp, req);
+    } catch (e) {
+      this.logger.error('command handler threw', { opcode: req.opcode, qid: qp.qid, error: String(e) });
+      throw e;
+    }
+  };
+
+  private createQPair<T>(transport: TargetTransport, ops: QPairTransportOps<T>, opts: QPairCreateOptions): CoreQPair<T> {
+    if (this.closed) throw new NvmfConfigError('target is closed');
+    const group = this.groups[this.nextGroup % this.groups.length] ?? new PollGroup(-1);
+    this.nextGroup = (this.nextGroup + 1) % this.groups.length;
+    const qp = new CoreQPair<T>({
+      ops,
+      transport,
+      depth: opts.depth,
+      listenAddress: opts.listenAddress,
+      peerAddress: opts.peerAddress,
+      localAddress: opts.localAddress,
+      dispatch: this.dispatch,
+      onClosed: (q) => {
+        group.remove(q);
+      },
+    });
+    group.add(qp);
+    return qp;
+  }
+
+  // ---- statistics and shutdown ----
+
+  getStats(): TargetStats {
+    return {
+      pollGroups: this.groups.map((g) => g.stats()),
+      subsystems: [...this._subsystems.values()].map((s) => ({
+        nqn: s.nqn,
+        state: s.state,
+        controllers: s.controllers.size,
+        namespaces: s.namespaces.size,
+        ioInflight: s.ioInflight,
+      })),
+    };
+  }
+
+  /** Stop every subsystem, close every transport and bdev. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this._subsystems.values()) {
+      for (const c of [...s.controllers.values()]) c.destroy('target-shutdown');
+    }
+    for (const c of [...this.discovery.controllers.values()]) c.destroy('target-shutdown');
+    await Promise.all([...this._subsystems.values()].map((s) => s.stop()));
+    for (const t of this._transports.values()) await t.close();
+    for (const b of this._bdevs.values()) await b.close();
+    this._bdevs.clear();
+  }
+}
