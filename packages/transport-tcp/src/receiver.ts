@@ -14,6 +14,8 @@
  * chunks: the owner pauses the socket too) and processed on `resume()`.
  */
 
+import { PduHeaderView } from '@nvmu/nvme-spec';
+
 import {
   CAPSULE_CMD_HLEN,
   CAPSULE_RESP_HLEN,
@@ -89,6 +91,8 @@ function hlenTable(entries: [number, number][]): Buffer {
 export class PduReceiver {
   /** The current PDU's header (common header at 0, digest after HLEN). */
   readonly hdr: Buffer = Buffer.alloc(MAX_HDR_LEN);
+  /** The common header, read through nvme-spec's view (attached once, never re-created). */
+  private readonly ch = new PduHeaderView(this.hdr);
   /** Fields of the current PDU's common header. */
   type = 0;
   flags = 0;
@@ -334,12 +338,12 @@ export class PduReceiver {
 
   /** TCP 1.0 §3.6.2.1: validate type, HLEN, PDO, PLEN and the digest flags. */
   private checkCommonHeader(): boolean {
-    const h = this.hdr;
-    const type = h.readUInt8(CH_TYPE);
-    const flags = h.readUInt8(CH_FLAGS);
-    const hlen = h.readUInt8(CH_HLEN);
-    const pdo = h.readUInt8(CH_PDO);
-    const plen = h.readUInt32LE(CH_PLEN);
+    const ch = this.ch;
+    const type = ch.pduType;
+    const flags = ch.flags;
+    const hlen = ch.hlen;
+    const pdo = ch.pdo;
+    const plen = ch.plen;
     this.type = type;
     this.flags = flags;
     this.hlen = hlen;

@@ -11,26 +11,18 @@
 
 import { connect, type Socket } from 'node:net';
 
+import { C2HDataView, CapsuleCmdView, CapsuleRespView, H2CDataView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
 import type { HostDataDirection, HostQPair, HostQPairHandler } from '@nvmu/client';
 
 import {
   CAPSULE_CMD_HLEN,
   CH_FLAGS,
-  CH_HLEN,
-  CH_PDO,
-  CH_PLEN,
-  CH_TYPE,
   D_CCCID,
   D_LENGTH,
   D_OFFSET,
-  D_TTAG,
   DATA_HLEN,
   DigestEnable,
   DIGEST_LEN,
-  IC_DGST,
-  IC_MAX,
-  IC_PDA,
-  IC_PFV,
   ICREQ_LEN,
   MIN_MAXH2CDATA,
   PFV_1_0,
@@ -43,8 +35,6 @@ import {
   SQE_SGL_ID,
   SQE_SGL_LEN,
   TERM_REQ_HLEN,
-  TR_FEI,
-  TR_FES,
   TermReqFes,
   alignUp,
   at,
@@ -106,10 +96,13 @@ interface CidState {
   /** `capsule[0, 72 + hd)`: what goes on the wire for a capsule without data. */
   readonly capsuleNoData: Buffer;
   readonly ddgst: Buffer;
+  /** nvme-spec view over `capsule` (made once). */
+  readonly capsuleView: CapsuleCmdView;
   /** H2CData header slots (lazily made on the first R2T, then reused round-robin). */
   h2c: Buffer[] | undefined;
   h2cHdr: Buffer[] | undefined;
   h2cDd: Buffer[] | undefined;
+  h2cViews: H2CDataView[] | undefined;
   h2cNext: number;
 }
 
@@ -128,6 +121,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   private readonly tx: TxBatch;
   private readonly cids: CidState[] = [];
   private cpdaAlign = 4;
+  private cpda = 0;
   private maxh2cdata = MIN_MAXH2CDATA;
   private capsulePdo = 0;
   private h2cStride = 0;
@@ -135,6 +129,10 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   private sqhd = 0;
   /** Where CQEs are handed to the client: a view of the receiver's header. */
   private readonly cqeView: Buffer;
+  /** The receiver's header as each PDU type the host reads (views made once). */
+  private readonly c2hView: C2HDataView;
+  private readonly r2tView: R2TView;
+  private readonly respView: CapsuleRespView;
   /** A CQE synthesised for SUCCESS-flagged C2HData (NVMe/TCP 1.0 §3.3.3). */
   private readonly synthCqe = Buffer.alloc(16);
   private readonly icreq = Buffer.alloc(ICREQ_LEN);
@@ -150,6 +148,9 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     this.inCapsuleDataSize = cfg.inCapsuleDataSize;
     this.rx = new PduReceiver('host', this, cfg.crc32c);
     this.cqeView = this.rx.hdr.subarray(8, 24);
+    this.c2hView = new C2HDataView(this.rx.hdr);
+    this.r2tView = new R2TView(this.rx.hdr);
+    this.respView = new CapsuleRespView(this.rx.hdr);
     const readBuf = Buffer.allocUnsafe(READ_BUFFER_SIZE);
     this.socket = connect({
       host: cfg.host,
@@ -180,15 +181,12 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         this.failOpen(new NvmeTcpError(`NVMe/TCP connection to ${this.cfg.host}:${this.cfg.port} timed out`, 'ETIMEDOUT'));
       }, this.cfg.connectTimeoutMs);
       this.socket.once('connect', () => {
-        const b = this.icreq;
-        b[CH_TYPE] = PduType.ICReq;
-        b[CH_HLEN] = ICREQ_LEN;
-        b.writeUInt32LE(ICREQ_LEN, CH_PLEN);
-        b.writeUInt16LE(PFV_1_0, IC_PFV);
-        b[IC_PDA] = this.cfg.hpda;
-        b[IC_DGST] = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
-        b.writeUInt32LE(this.cfg.maxr2t, IC_MAX);
-        this.socket.write(b);
+        const v = new IcReqView(this.icreq).init();
+        v.pfv = PFV_1_0;
+        v.hpda = this.cfg.hpda;
+        v.dgst = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
+        v.maxr2t = this.cfg.maxr2t;
+        this.socket.write(this.icreq);
       });
     });
   }
@@ -237,16 +235,8 @@ export class TcpHostQPair implements HostQPair, PduHandler {
 
     const hd = this.cfg.hdgst;
     const dd = this.cfg.ddgst && st.inCapsule;
-    c[CH_TYPE] = PduType.CapsuleCmd;
-    c[CH_FLAGS] = (hd ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
-    c[CH_HLEN] = CAPSULE_CMD_HLEN;
-    if (st.inCapsule) {
-      c[CH_PDO] = this.capsulePdo;
-      c.writeUInt32LE(this.capsulePdo + st.len + (dd ? DIGEST_LEN : 0), CH_PLEN);
-    } else {
-      c[CH_PDO] = 0;
-      c.writeUInt32LE(CAPSULE_CMD_HLEN + (hd ? DIGEST_LEN : 0), CH_PLEN);
-    }
+    // PDO = HLEN + header digest, padded to CPDA; PLEN covers data and its digest.
+    st.capsuleView.init(hd, this.cfg.ddgst, st.inCapsule ? st.len : 0, this.cpda);
     if (hd) c.writeUInt32LE(this.cfg.crc32c(st.capsuleHdr) >>> 0, CAPSULE_CMD_HLEN);
     if (!st.inCapsule) {
       this.tx.write(st.capsuleNoData);
@@ -270,16 +260,16 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   // ----------------------------------------------------------------------------- receive
 
   onHeader(rx: PduReceiver): RxVerdict {
-    const h = rx.hdr;
     if (rx.type === PduType.C2HData) {
-      const cid = h.readUInt16LE(D_CCCID);
+      const h = this.c2hView;
+      const cid = h.cccid;
       const st = this.cids[cid];
       if (st?.active !== true || st.dir !== DIR_C2H) {
         rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
         return RX_FATAL;
       }
-      const datao = h.readUInt32LE(D_OFFSET);
-      const datal = h.readUInt32LE(D_LENGTH);
+      const datao = h.datao;
+      const datal = h.datal;
       if (datal !== rx.dataLen) {
         rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
         return RX_FATAL;
@@ -315,7 +305,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         this.onR2T(rx);
         return;
       case PduType.C2HTermReq: {
-        const fes = rx.hdr.readUInt16LE(TR_FES);
+        const fes = new TermReqView(rx.hdr).fes;
         const err = new NvmeTcpError(`controller terminated the connection (C2HTermReq FES ${fes})`, 'ERR_NVMU_TCP_TERMREQ', fes);
         this.error = err;
         if (this.opened !== undefined) this.failOpen(err);
@@ -336,26 +326,22 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     // TCP 1.0 §3.6.2.8: tell the controller why, then close.
     const n = Math.min(rx.headerBytes, 128);
     const b = Buffer.alloc(TERM_REQ_HLEN + n);
-    b[CH_TYPE] = PduType.H2CTermReq;
-    b[CH_HLEN] = TERM_REQ_HLEN;
-    b.writeUInt32LE(TERM_REQ_HLEN + n, CH_PLEN);
-    b.writeUInt16LE(fes, TR_FES);
-    b.writeUInt32LE(fei, TR_FEI);
+    new TermReqView(b).init(PduType.H2CTermReq, fes, fei, n);
     rx.hdr.copy(b, TERM_REQ_HLEN, 0, n);
     this.socket.end(b);
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   private onICResp(rx: PduReceiver): void {
-    const h = rx.hdr;
+    const h = new IcRespView(rx.hdr);
     const want = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
-    if (h.readUInt16LE(IC_PFV) !== PFV_1_0) {
+    if (h.pfv !== PFV_1_0) {
       this.failOpen(new NvmeTcpError('ICResp: unsupported PFV', 'ERR_NVMU_TCP_ICRESP'));
       return;
     }
-    const cpda = h.readUInt8(IC_PDA);
-    const dgst = h.readUInt8(IC_DGST) & (DigestEnable.HDGST | DigestEnable.DDGST);
-    const maxh2c = h.readUInt32LE(IC_MAX);
+    const cpda = h.cpda;
+    const dgst = h.dgst & (DigestEnable.HDGST | DigestEnable.DDGST);
+    const maxh2c = h.maxh2cdata;
     if (cpda > 31) {
       this.failOpen(new NvmeTcpError(`ICResp: bad CPDA ${cpda}`, 'ERR_NVMU_TCP_ICRESP'));
       return;
@@ -368,6 +354,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
       this.failOpen(new NvmeTcpError(`ICResp: bad MAXH2CDATA ${maxh2c}`, 'ERR_NVMU_TCP_ICRESP'));
       return;
     }
+    this.cpda = cpda;
     this.cpdaAlign = (cpda + 1) * 4;
     this.maxh2cdata = maxh2c;
     const hd = this.cfg.hdgst ? DIGEST_LEN : 0;
@@ -388,9 +375,11 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         capsuleHdr: capsule.subarray(0, CAPSULE_CMD_HLEN),
         capsuleNoData: capsule.subarray(0, CAPSULE_CMD_HLEN + hd),
         ddgst: Buffer.alloc(DIGEST_LEN),
+        capsuleView: new CapsuleCmdView(capsule),
         h2c: undefined,
         h2cHdr: undefined,
         h2cDd: undefined,
+        h2cViews: undefined,
         h2cNext: 0,
       });
     }
@@ -407,14 +396,14 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   }
 
   private onCapsuleResp(rx: PduReceiver): void {
-    const h = rx.hdr;
-    const cid = h.readUInt16LE(8 + 12);
+    const cqe = this.respView.cqe;
+    const cid = cqe.cid;
     const st = this.cids[cid];
     if (st?.active !== true) {
       rx.fail(TermReqFes.InvalidHeaderField, 8 + 12);
       return;
     }
-    this.sqhd = h.readUInt16LE(8 + 8);
+    this.sqhd = cqe.sqhd;
     st.active = false;
     st.data = EMPTY;
     if (this.state === 'live') this.cfg.handler.completion(this.cqeView);
@@ -438,16 +427,16 @@ export class TcpHostQPair implements HostQPair, PduHandler {
 
   /** TCP 1.0 §3.3.2: send the asked-for range as H2CData PDUs of at most MAXH2CDATA bytes. */
   private onR2T(rx: PduReceiver): void {
-    const h = rx.hdr;
-    const cid = h.readUInt16LE(D_CCCID);
+    const h = this.r2tView;
+    const cid = h.cccid;
     const st = this.cids[cid];
     if (st?.active !== true || st.dir !== DIR_H2C || st.inCapsule) {
       rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
       return;
     }
-    const ttag = h.readUInt16LE(D_TTAG);
-    const r2to = h.readUInt32LE(D_OFFSET);
-    const r2tl = h.readUInt32LE(D_LENGTH);
+    const ttag = h.ttag;
+    const r2to = h.r2to;
+    const r2tl = h.r2tl;
     if (r2tl === 0 || r2to < st.done || r2to + r2tl > st.len) {
       rx.fail(TermReqFes.DataTransferOutOfRange, D_OFFSET);
       return;
@@ -455,9 +444,9 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     const slots = st.h2c ?? this.makeH2CSlots(st);
     const hdrs = st.h2cHdr ?? slots;
     const dds = st.h2cDd ?? slots;
+    const views = st.h2cViews ?? [];
     const hd = this.cfg.hdgst;
     const dd = this.cfg.ddgst;
-    const stride = this.h2cStride;
     let off = r2to;
     const end = r2to + r2tl;
     while (off < end) {
@@ -466,16 +455,12 @@ export class TcpHostQPair implements HostQPair, PduHandler {
       const i = st.h2cNext;
       st.h2cNext = (i + 1) % slots.length;
       const s = at(slots, i);
-      s[CH_TYPE] = PduType.H2CData;
-      s[CH_FLAGS] = (hd ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0) | (last ? PduFlags.LAST_PDU : 0);
-      s[CH_HLEN] = DATA_HLEN;
-      s[CH_PDO] = stride;
-      s.writeUInt32LE(stride + len + (dd ? DIGEST_LEN : 0), CH_PLEN);
-      s.writeUInt16LE(cid, D_CCCID);
-      s.writeUInt16LE(ttag, D_TTAG);
-      s.writeUInt32LE(off, D_OFFSET);
-      s.writeUInt32LE(len, D_LENGTH);
-      s.writeUInt32LE(0, 20);
+      const v = at(views, i);
+      v.init(hd, dd, len, last, this.cpda);
+      v.cccid = cid;
+      v.ttag = ttag;
+      v.datao = off;
+      v.datal = len;
       if (hd) s.writeUInt32LE(this.cfg.crc32c(at(hdrs, i)) >>> 0, DATA_HLEN);
       this.tx.write(s);
       const view = this.dataView(st, off, len);
@@ -497,15 +482,18 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     const slots: Buffer[] = [];
     const hdrs: Buffer[] = [];
     const dds: Buffer[] = [];
+    const views: H2CDataView[] = [];
     for (let i = 0; i < n; i++) {
       const s = slab.subarray(i * stride, (i + 1) * stride);
       slots.push(s);
+      views.push(new H2CDataView(s));
       hdrs.push(s.subarray(0, DATA_HLEN));
       dds.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
     st.h2c = slots;
     st.h2cHdr = hdrs;
     st.h2cDd = dds;
+    st.h2cViews = views;
     return slots;
   }
 

@@ -19,6 +19,7 @@
 
 import type { Socket } from 'node:net';
 
+import { C2HDataView, CapsuleRespView, H2CDataView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
 import type {
   ListenAddress,
   QPair,
@@ -32,11 +33,7 @@ import {
   ADMIN_IN_CAPSULE,
   CAPSULE_CMD_HLEN,
   CAPSULE_RESP_HLEN,
-  CH_FLAGS,
-  CH_HLEN,
-  CH_PDO,
   CH_PLEN,
-  CH_TYPE,
   D_CCCID,
   D_LENGTH,
   D_OFFSET,
@@ -44,13 +41,10 @@ import {
   DATA_HLEN,
   DigestEnable,
   DIGEST_LEN,
-  IC_DGST,
-  IC_MAX,
   IC_PDA,
   IC_PFV,
   ICRESP_LEN,
   PFV_1_0,
-  PduFlags,
   PduType,
   R2T_HLEN,
   SGL_DATA_BLOCK_OFFSET,
@@ -60,7 +54,6 @@ import {
   SQE_SGL_LEN,
   GenericStatus,
   TERM_REQ_HLEN,
-  TR_FEI,
   TR_FES,
   TermReqFes,
   alignUp,
@@ -94,6 +87,10 @@ export interface TcpReqState {
   readonly slotHdr4: Buffer[];
   /** A 4-byte data digest slot per header slot. */
   readonly ddgst: Buffer[];
+  /** nvme-spec views over the slots, made once: C2HData / R2T on every slot, CapsuleResp on the last. */
+  readonly c2h: C2HDataView[];
+  readonly r2t: R2TView[];
+  readonly resp: CapsuleRespView;
   /** Write callback of the response's last buffer: gives the request back to the pool. */
   readonly onSent: (err?: Error | null) => void;
 }
@@ -128,6 +125,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private ddgst = false;
   /** Alignment of C2H data required by the host (HPDA, 0's based dwords). */
   private hpdaAlign = 4;
+  private hpda = 0;
   /** How many R2Ts may be outstanding per command (the host's MAXR2T + 1, capped by ours). */
   private r2tMax = 1;
   /** Header slot size: the C2HData PDO (HLEN + header digest, padded to HPDA). */
@@ -147,6 +145,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     private readonly cfg: TcpTargetConnectionConfig,
   ) {
     this.rx = new PduReceiver('controller', this, cfg.crc32c);
+    this.h2cView = new H2CDataView(this.rx.hdr);
     this.tx = new TxBatch(socket, () => {
       this.checkTxPressure();
     });
@@ -227,20 +226,21 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
 
   /** NVMe/TCP 1.0 §3.6.2.2: check the ICReq and answer with exactly one 128-byte ICResp. */
   private onICReq(rx: PduReceiver): void {
-    const h = rx.hdr;
-    if (h.readUInt16LE(IC_PFV) !== PFV_1_0) {
+    const h = new IcReqView(rx.hdr);
+    if (h.pfv !== PFV_1_0) {
       rx.fail(TermReqFes.UnsupportedParameter, IC_PFV);
       return;
     }
-    const hpda = h.readUInt8(IC_PDA);
+    const hpda = h.hpda;
     if (hpda > 31) {
       rx.fail(TermReqFes.InvalidHeaderField, IC_PDA);
       return;
     }
-    const dgst = h.readUInt8(IC_DGST);
-    const maxr2t = h.readUInt32LE(IC_MAX); // 0's based
+    const dgst = h.dgst;
+    const maxr2t = h.maxr2t; // 0's based
     this.hdgst = (dgst & DigestEnable.HDGST) !== 0;
     this.ddgst = (dgst & DigestEnable.DDGST) !== 0;
+    this.hpda = hpda;
     this.hpdaAlign = (hpda + 1) * 4;
     this.r2tMax = Math.max(1, Math.min(this.cfg.maxR2T, maxr2t + 1));
     if (this.icTimer !== undefined) clearTimeout(this.icTimer);
@@ -251,13 +251,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.slotCount = Math.max(Math.ceil(this.cfg.maxIoSize / this.cfg.c2hDataSize), this.r2tMax) + 1;
 
     const resp = Buffer.alloc(ICRESP_LEN);
-    resp[CH_TYPE] = PduType.ICResp;
-    resp[CH_HLEN] = ICRESP_LEN;
-    resp.writeUInt32LE(ICRESP_LEN, CH_PLEN);
-    resp.writeUInt16LE(PFV_1_0, IC_PFV);
-    resp[IC_PDA] = 0; // CPDA 0: the Linux host requires it (INTEROP.md)
-    resp[IC_DGST] = dgst & (DigestEnable.HDGST | DigestEnable.DDGST); // exactly what the host asked for
-    resp.writeUInt32LE(this.cfg.maxH2CData, IC_MAX);
+    const rv = new IcRespView(resp).init();
+    rv.pfv = PFV_1_0;
+    rv.cpda = 0; // CPDA 0: the Linux host requires it (INTEROP.md)
+    rv.dgst = dgst & (DigestEnable.HDGST | DigestEnable.DDGST); // exactly what the host asked for
+    rv.maxh2cdata = this.cfg.maxH2CData;
 
     this.state = 'live';
     this.rx.connected = true;
@@ -373,18 +371,13 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       const off = td.r2tEnd;
       const len = Math.min(size, req.length - off);
       const slot = issued % this.r2tMax;
-      const h = at(td.slots, slot);
-      h[CH_TYPE] = PduType.R2T;
-      h[CH_FLAGS] = this.hdgst ? PduFlags.HDGSTF : 0;
-      h[CH_HLEN] = R2T_HLEN;
-      h[CH_PDO] = 0;
-      h.writeUInt32LE(R2T_HLEN + (this.hdgst ? DIGEST_LEN : 0), CH_PLEN);
-      h.writeUInt16LE(req.cid, D_CCCID);
-      h.writeUInt16LE(req.index, D_TTAG);
-      h.writeUInt32LE(off, D_OFFSET);
-      h.writeUInt32LE(len, D_LENGTH);
-      h.writeUInt32LE(0, 20);
-      if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, R2T_HLEN);
+      const v = at(td.r2t, slot);
+      v.init(this.hdgst);
+      v.cccid = req.cid;
+      v.ttag = req.index;
+      v.r2to = off;
+      v.r2tl = len;
+      if (this.hdgst) at(td.slots, slot).writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, R2T_HLEN);
       td.r2tEnd = off + len;
       this.tx.write(at(this.hdgst ? td.slotHdr4 : td.slotHdr, slot));
     }
@@ -392,20 +385,20 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
 
   /** TCP 1.0 §3.3.2: H2CData must answer an outstanding R2T, in order, inside its range. */
   private onH2CDataHeader(rx: PduReceiver): RxVerdict {
-    const h = rx.hdr;
-    const ttag = h.readUInt16LE(D_TTAG);
+    const h = this.h2cView;
+    const ttag = h.ttag;
     const req = ttag < this.reqs.length ? this.reqs[ttag] : undefined;
     if (req?.transportData.phase !== 'r2t') {
       rx.fail(TermReqFes.InvalidHeaderField, D_TTAG);
       return RX_FATAL;
     }
-    if (h.readUInt16LE(D_CCCID) !== req.cid) {
+    if (h.cccid !== req.cid) {
       rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
       return RX_FATAL;
     }
     const td = req.transportData;
-    const datao = h.readUInt32LE(D_OFFSET);
-    const datal = h.readUInt32LE(D_LENGTH);
+    const datao = h.datao;
+    const datal = h.datal;
     if (datal !== rx.dataLen) {
       rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
       return RX_FATAL;
@@ -421,6 +414,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   }
 
   private h2cReq: Request<TcpReqState> | undefined;
+  /** The receiver's header seen as an H2CData PDU (made once). */
+  private readonly h2cView: H2CDataView;
 
   private onH2CData(rx: PduReceiver): void {
     const req = this.h2cReq;
@@ -447,9 +442,13 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const slotHdr: Buffer[] = [];
     const slotHdr4: Buffer[] = [];
     const ddgst: Buffer[] = [];
+    const c2h: C2HDataView[] = [];
+    const r2t: R2TView[] = [];
     for (let i = 0; i < n; i++) {
       const s = slab.subarray(i * stride, (i + 1) * stride);
       slots.push(s);
+      c2h.push(new C2HDataView(s));
+      r2t.push(new R2TView(s));
       slotHdr.push(s.subarray(0, DATA_HLEN));
       slotHdr4.push(s.subarray(0, DATA_HLEN + DIGEST_LEN));
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
@@ -467,6 +466,9 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr,
       slotHdr4,
       ddgst,
+      c2h,
+      r2t,
+      resp: new CapsuleRespView(at(slots, n - 1)),
       onSent: (err?: Error | null) => {
         this.onResponseSent(req, err);
       },
@@ -503,7 +505,6 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   /** TCP 1.0 §3.3.3: C2HData PDUs of at most c2hDataSize bytes, HLEN 24, PDO per HPDA. */
   private sendC2HData(req: Request<TcpReqState>, n: number, success: boolean): void {
     const td = req.transportData;
-    const stride = this.slotStride;
     const chunk = this.cfg.c2hDataSize;
     const dd = this.ddgst;
     let off = 0;
@@ -512,18 +513,13 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       const len = Math.min(chunk, n - off);
       const last = off + len === n;
       const h = at(td.slots, i);
-      let flags = (this.hdgst ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
-      if (last) flags |= PduFlags.LAST_PDU | (success ? PduFlags.SUCCESS : 0);
-      h[CH_TYPE] = PduType.C2HData;
-      h[CH_FLAGS] = flags;
-      h[CH_HLEN] = DATA_HLEN;
-      h[CH_PDO] = stride;
-      h.writeUInt32LE(stride + len + (dd ? DIGEST_LEN : 0), CH_PLEN);
-      h.writeUInt16LE(req.cid, D_CCCID);
-      h.writeUInt16LE(0, D_TTAG);
-      h.writeUInt32LE(off, D_OFFSET);
-      h.writeUInt32LE(len, D_LENGTH);
-      h.writeUInt32LE(0, 20);
+      // HLEN 24 and PDO = HLEN + header digest, padded to HPDA (Linux 6.1 ignores both).
+      const v = at(td.c2h, i);
+      v.init(this.hdgst, dd, len, last, this.hpda, last && success);
+      v.cccid = req.cid;
+      v.ttag = 0;
+      v.datao = off;
+      v.datal = len;
       if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, i)) >>> 0, DATA_HLEN);
       this.tx.write(h);
       const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(off, off + len);
@@ -546,11 +542,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const td = req.transportData;
     const slot = this.slotCount - 1;
     const h = at(td.slots, slot);
-    h[CH_TYPE] = PduType.CapsuleResp;
-    h[CH_FLAGS] = this.hdgst ? PduFlags.HDGSTF : 0;
-    h[CH_HLEN] = CAPSULE_RESP_HLEN;
-    h[CH_PDO] = 0;
-    h.writeUInt32LE(CAPSULE_RESP_HLEN + (this.hdgst ? DIGEST_LEN : 0), CH_PLEN);
+    td.resp.init(this.hdgst);
     req.cqeBytes.copy(h, 8, 0, 16);
     if (this.hdgst) {
       h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, CAPSULE_RESP_HLEN);
@@ -578,11 +570,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private sendTermReq(fes: TermReqFes, fei: number, rx: PduReceiver): void {
     const n = Math.min(rx.headerBytes, 128);
     const b = Buffer.alloc(TERM_REQ_HLEN + n);
-    b[CH_TYPE] = PduType.C2HTermReq;
-    b[CH_HLEN] = TERM_REQ_HLEN;
-    b.writeUInt32LE(TERM_REQ_HLEN + n, CH_PLEN);
-    b.writeUInt16LE(fes, TR_FES);
-    b.writeUInt32LE(fei, TR_FEI);
+    new TermReqView(b).init(PduType.C2HTermReq, fes, fei, n);
     rx.hdr.copy(b, TERM_REQ_HLEN, 0, n);
     if (!this.socket.destroyed) this.socket.write(b);
   }
