@@ -1,0 +1,153 @@
+/**
+ * End to end in one process: the @nvmu/nvmf core with this package's target transport and a
+ * malloc namespace, and the @nvmu/client controller through this package's host transport,
+ * over 127.0.0.1 and ::1.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { connect, discover, type Controller } from '@nvmu/client';
+
+import '../src/host.js';
+import { pattern } from './helpers/raw.js';
+import { NQN, startTarget, type RealTarget } from './helpers/target.js';
+
+let t: RealTarget | undefined;
+const ctrls: Controller[] = [];
+afterEach(async () => {
+  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
+  await t?.close();
+  t = undefined;
+});
+
+function trid(host: string, port: number, extra = ''): string {
+  return `trtype:tcp adrfam:${host.includes(':') ? 'ipv6' : 'ipv4'} traddr:${host} trsvcid:${port} subnqn:${NQN}${extra}`;
+}
+
+async function open(host: string, port: number, extra = '', opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
+  const c = await connect(trid(host, port, extra), { reconnect: false, ...opts });
+  ctrls.push(c);
+  return c;
+}
+
+describe.each(['127.0.0.1', '::1'])('nvmu target ↔ client over %s', (host) => {
+  it('brings the controller up and identifies it', async () => {
+    t = await startTarget(host);
+    const c = await open(host, t.port);
+    const id = await c.identifyController();
+    expect(id.subnqn).toBe(NQN);
+    expect(id.ioccsz).toBe((64 + 8192) / 16);
+    expect(id.iorcsz).toBe(1);
+    expect(id.icdoff).toBe(0);
+    expect(c.namespaces.length).toBe(1);
+    expect(c.namespaces[0]!.blockSize).toBe(512);
+  });
+
+  it.each([
+    ['no digests', ''],
+    ['header digest', ' hdgst:1'],
+    ['data digest', ' ddgst:1'],
+    ['both digests', ' hdgst:1 ddgst:1'],
+  ])('keeps data intact for many sizes with %s', async (_name, extra) => {
+    t = await startTarget(host, { maxH2CData: 16384, c2hDataSize: 32768, r2tSize: 65536 });
+    const c = await open(host, t.port, extra);
+    const ns = c.namespaces[0]!;
+    let lba = 0;
+    // In-capsule (<= 8 KiB), R2T, > MAXH2CDATA (16 KiB), several C2HData, up to MDTS.
+    for (const size of [512, 1024, 4096, 8192, 8704, 16384, 16896, 65536, 131072]) {
+      const data = pattern(size, size + extra.length);
+      await ns.write(lba, data);
+      const back = await ns.read(lba, size / 512);
+      expect(Buffer.from(back).equals(data)).toBe(true);
+      lba += size / 512;
+    }
+  });
+});
+
+describe('nvmu target ↔ client, queues', () => {
+  it('runs queue depth 128 on one queue', async () => {
+    t = await startTarget('127.0.0.1');
+    const c = await open('127.0.0.1', t.port, '', { ioQueueSize: 129 });
+    const ns = c.namespaces[0]!;
+    const jobs = Array.from({ length: 128 }, async (_, i) => {
+      const data = pattern(4096, i + 1);
+      await ns.write(i * 8, data);
+      const back = await ns.read(i * 8, 8);
+      expect(Buffer.from(back).equals(data)).toBe(true);
+    });
+    await Promise.all(jobs);
+  });
+
+  it('uses many I/O queues at once', async () => {
+    t = await startTarget('127.0.0.1');
+    const c = await open('127.0.0.1', t.port, '', { ioQueues: 8 });
+    const ns = c.namespaces[0]!;
+    const qps = await Promise.all(Array.from({ length: 6 }, () => c.allocIoQPair({ queueSize: 32 })));
+    await Promise.all(
+      qps.flatMap((qpair, qi) =>
+        Array.from({ length: 24 }, async (_, i) => {
+          const lba = (qi * 24 + i) * 16;
+          const data = pattern(8192, lba + 7);
+          await ns.write(lba, data, { qpair });
+          const back = await ns.read(lba, 16, undefined, { qpair });
+          expect(Buffer.from(back).equals(data)).toBe(true);
+        }),
+      ),
+    );
+    expect(t.tcp.connectionCount).toBeGreaterThanOrEqual(7);
+  });
+
+  it('survives a disconnect mid-I/O and serves the reconnected host', async () => {
+    t = await startTarget('127.0.0.1');
+    const c1 = await open('127.0.0.1', t.port);
+    const ns1 = c1.namespaces[0]!;
+    const inflight = Array.from({ length: 64 }, (_, i) => ns1.write(i * 64, pattern(32768, i)).then(
+      () => 'ok',
+      () => 'failed',
+    ));
+    await new Promise((r) => setImmediate(r));
+    await c1.close();
+    const outcomes = await Promise.all(inflight);
+    expect(outcomes.every((o) => o === 'ok' || o === 'failed')).toBe(true);
+    // A new association works and sees every write that completed.
+    const c2 = await open('127.0.0.1', t.port);
+    const ns2 = c2.namespaces[0]!;
+    for (const [i, o] of outcomes.entries()) {
+      if (o !== 'ok') continue;
+      const back = await ns2.read(i * 64, 64);
+      expect(Buffer.from(back).equals(pattern(32768, i))).toBe(true);
+    }
+    await ns2.write(0, pattern(4096, 99));
+    expect(Buffer.from(await ns2.read(0, 8)).equals(pattern(4096, 99))).toBe(true);
+  });
+
+  it('reconnects by itself when the target drops its connections', async () => {
+    t = await startTarget('127.0.0.1');
+    const c = await open('127.0.0.1', t.port, '', { reconnect: { delayMs: 100, ctrlLossTimeoutMs: 10000 } });
+    const ns = c.namespaces[0]!;
+    await ns.write(0, pattern(4096, 1));
+    // Drop every connection from the target side (transport close), then listen again.
+    const { port } = t;
+    await t.close();
+    t = await startTarget('127.0.0.1', { port });
+    await ns.write(8, pattern(4096, 2));
+    expect(Buffer.from(await ns.read(8, 8)).equals(pattern(4096, 2))).toBe(true);
+  });
+});
+
+describe('discovery over TCP', () => {
+  it.each(['127.0.0.1', '::1'])('lists the subsystem listener on %s', async (host) => {
+    t = await startTarget(host);
+    const entries = await discover(`trtype:tcp traddr:${host} trsvcid:${t.port}`);
+    const e = entries.find((x) => x.subnqn === NQN);
+    expect(e).toBeDefined();
+    expect(e!.trtype).toBe(3);
+    expect(e!.adrfam).toBe(host.includes(':') ? 2 : 1);
+    expect(e!.treq & 3).toBe(0);
+    expect(e!.traddr).toBe(host);
+    expect(e!.trsvcid).toBe(String(t.port));
+    expect(e!.trid.trtype).toBe('tcp');
+    const c = await connect(e!.trid, { reconnect: false });
+    ctrls.push(c);
+    expect(c.namespaces.length).toBe(1);
+  });
+});
