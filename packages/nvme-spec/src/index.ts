@@ -104,6 +104,8 @@ export {
   verifyDataDigest,
   checkPduHeader,
   isPduHeaderProblem,
+  checkIcReq,
+  checkIcResp,
   PduHeaderView,
   IcReqView,
   IcRespView,
@@ -216,3 +218,4 @@ export type {
 } from './features.js';
 export { CreateIoCqCommandView, CreateIoSqCommandView, QueuePriority, DeleteIoQueueCommandView, AbortCommandView } from './admin.js';
 export { DsmRangeView, DsmAttribute, Prinfo } from './nvm.js';
+export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';

@@ -45,7 +45,7 @@ export class PrpError extends Error {
   override readonly name = 'PrpError';
   constructor(
     message: string,
-    /** The NVMe status code to complete with (generic SCT): InvalidPrpOffset (0x13) or InvalidField. */
+    /** Generic status code to complete with: Invalid PRP Offset (0x13), or Data Transfer Error (0x04) when the list cannot be read. */
     readonly sc: number,
   ) {
     super(message);
@@ -86,7 +86,9 @@ export function walkPrps(
     const needed = Math.ceil(remaining / pageSize);
     const take = Math.min(slots, needed);
     const list = readList(listAddr, take * 8);
-    const dv = new DataView(list.buffer, list.byteOffset, list.byteLength);
+    if (list.byteLength < take * 8) throw new PrpError('PRP list read returned too few bytes', 0x04);
+    const dv = new DataView(list.buffer, list.byteOffset, take * 8);
+    const before = remaining;
     for (let i = 0; i < take; i++) {
       const entry = dv.getUint32(i * 8, true) + dv.getUint32(i * 8 + 4, true) * 0x1_0000_0000;
       if (i === slots - 1 && needed > slots) {
@@ -101,6 +103,8 @@ export function walkPrps(
       segments++;
       remaining -= len;
     }
+    // A list holding nothing but a chain pointer makes no progress: a host could loop us forever.
+    if (remaining === before) throw new PrpError('PRP list chain makes no progress', 0x13);
   }
   return segments;
 }

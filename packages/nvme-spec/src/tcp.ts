@@ -259,6 +259,31 @@ export function isPduHeaderProblem(r: PduLayout | PduHeaderProblem): r is PduHea
   return 'fes' in r;
 }
 
+/**
+ * Check an ICReq's fields a controller must validate (NVMe/TCP 1.0 §3.6.2.2): PFV 0 and HPDA
+ * at most 31. Header fields are `checkPduHeader`'s job. Returns the TermReq to send, if any.
+ */
+export function checkIcReq(req: IcReqView): PduHeaderProblem | undefined {
+  if (req.pfv !== TCP_PFV_1_0) return { fes: TermReqFes.UnsupportedParameter, fei: 8, message: `PFV ${req.pfv} not supported` };
+  if (req.hpda > 31) return { fes: TermReqFes.UnsupportedParameter, fei: 10, message: `HPDA ${req.hpda} above 31` };
+  return undefined;
+}
+
+/**
+ * Check an ICResp the way the Linux host does (drivers/nvme/host/tcp.c): PFV 0, CPDA at most 31,
+ * digests equal to those requested, MAXH2CDATA at least 4096 and a multiple of 4.
+ */
+export function checkIcResp(resp: IcRespView, requested: { hdgst: boolean; ddgst: boolean }): PduHeaderProblem | undefined {
+  if (resp.pfv !== TCP_PFV_1_0) return { fes: TermReqFes.UnsupportedParameter, fei: 8, message: `PFV ${resp.pfv} not supported` };
+  if (resp.cpda > 31) return { fes: TermReqFes.UnsupportedParameter, fei: 10, message: `CPDA ${resp.cpda} above 31` };
+  if (resp.hdgstEnable !== requested.hdgst || resp.ddgstEnable !== requested.ddgst) {
+    return { fes: TermReqFes.UnsupportedParameter, fei: 11, message: `digests 0x${resp.dgst.toString(16)} differ from the ones requested` };
+  }
+  const m = resp.maxh2cdata;
+  if (m < 4096 || m % 4 !== 0) return { fes: TermReqFes.UnsupportedParameter, fei: 12, message: `MAXH2CDATA ${m} below 4096 or not a multiple of 4` };
+  return undefined;
+}
+
 /** The 8-byte common header, and the base of every PDU view. */
 export class PduHeaderView extends StructView {
   static readonly SIZE: number = 8;

@@ -168,4 +168,25 @@ describe('PRPs (NVMe Base 2.0 §4.3.1)', () => {
       }),
     );
   });
+
+  it('terminates on a self-chaining list (last qword of a page pointing at itself)', () => {
+    const self = 0x2000 - 8;
+    const mem = new Uint8Array(8);
+    new PrpListView(mem).setEntry(0, self);
+    expect(() => walkPrps(0x1000, self, 4 * PAGE, PAGE, () => mem, () => undefined)).toThrow(PrpError);
+  });
+
+  it('either covers the length or throws PrpError for garbage lists (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4096, maxLength: 4096 }), fc.integer({ min: 1, max: 40 * 512 }), fc.nat(511), (garbage, length, prp2Slot) => {
+        let total = 0;
+        try {
+          walkPrps(0x1000, 0x100000 + prp2Slot * 8, length, 512, (addr, bytes) => garbage.subarray(addr % 4096 & ~7, (addr % 4096 & ~7) + bytes), (_a, l) => (total += l));
+          expect(total).toBe(length);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PrpError);
+        }
+      }),
+    );
+  });
 });

@@ -30,6 +30,8 @@ import {
   SglDescriptorType,
   SglSubtype,
   DigestEnable,
+  checkIcReq,
+  checkIcResp,
 } from '../src/index.js';
 import type { Crc32c } from '../src/index.js';
 import { bytesAt, hex } from './helpers.js';
@@ -106,6 +108,31 @@ describe('ICReq / ICResp', () => {
     again.hdgstEnable = true;
     again.maxh2cdata = 0x20000;
     expect(hex(again.bytes())).toBe(hex(b));
+  });
+});
+
+describe('ICReq / ICResp checks', () => {
+  it('accepts what Linux sends and rejects other versions', () => {
+    const req = new IcReqView(new Uint8Array(128)).init();
+    expect(checkIcReq(req)).toBeUndefined();
+    req.pfv = 1;
+    expect(checkIcReq(req)).toMatchObject({ fes: TermReqFes.UnsupportedParameter, fei: 8 });
+    req.pfv = 0;
+    req.hpda = 32;
+    expect(checkIcReq(req)).toMatchObject({ fei: 10 });
+  });
+
+  it('checks ICResp like the Linux host: CPDA, digests, MAXH2CDATA', () => {
+    const r = new IcRespView(new Uint8Array(128)).init();
+    r.maxh2cdata = 0x20000;
+    r.hdgstEnable = true;
+    expect(checkIcResp(r, { hdgst: true, ddgst: false })).toBeUndefined();
+    expect(checkIcResp(r, { hdgst: false, ddgst: false })).toMatchObject({ fei: 11 });
+    r.maxh2cdata = 4094;
+    expect(checkIcResp(r, { hdgst: true, ddgst: false })).toMatchObject({ fei: 12 });
+    r.maxh2cdata = 4096;
+    r.cpda = 40;
+    expect(checkIcResp(r, { hdgst: true, ddgst: false })).toMatchObject({ fei: 10 });
   });
 });
 
