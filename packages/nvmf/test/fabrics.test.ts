@@ -312,7 +312,7 @@ describe('Disconnect and teardown', () => {
     req.sqeBytes.set(propGet(0, true));
     req.sqeBytes.writeUInt16LE(0x4242, 2);
     const done = new Promise<number>((resolve) => {
-      req.transportData = { resolve: (c) => resolve(c.status), buf: undefined };
+      req.transportData = { resolve: (c) => { resolve(c.status); }, buf: undefined };
     });
     qp.fail(req, 0x0011);
     expect(await done).toBe(0x0011);
