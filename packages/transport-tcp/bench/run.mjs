@@ -1,0 +1,190 @@
+// NVMe/TCP bench: 4 KiB random reads at QD 128 and QD 1 through the nvmu target (null bdev, in
+// a child process) driven by @nvmu/client's callback path over 127.0.0.1, next to a minimal raw
+// TCP request/response pair (64-byte request, 4 KiB + 16-byte response, same QD, also in a child
+// process) as the ceiling, in the same run. Needs `pnpm run build` first (uses dist/).
+// Env: BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 1), BENCH_DIGESTS=1.
+import { spawn } from 'node:child_process';
+import { connect as netConnect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+
+import { connect } from '@nvmu/client';
+
+import '../dist/host.js';
+
+const here = import.meta.dirname;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const DIGESTS = process.env.BENCH_DIGESTS === '1';
+const NQN = 'nqn.2026-11.io.nvmu:bench';
+const BLOCKS = 1 << 21; // null bdev: 1 GiB of 512-byte blocks
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function child(script, args) {
+  const p = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const rl = createInterface({ input: p.stdout });
+  const [line] = await once(rl, 'line');
+  return { proc: p, info: JSON.parse(line) };
+}
+
+async function stop(c) {
+  c.proc.stdin.end();
+  if (c.proc.exitCode === null) await once(c.proc, 'exit');
+}
+
+/** Latency samples in a preallocated array; percentiles at the end. */
+class Lat {
+  constructor(n = 4_000_000) {
+    this.a = new Float64Array(n);
+    this.n = 0;
+  }
+  add(us) {
+    if (this.n < this.a.length) this.a[this.n++] = us;
+  }
+  summary() {
+    const s = this.a.subarray(0, this.n).sort();
+    const pct = (p) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+    let sum = 0;
+    for (let i = 0; i < s.length; i++) sum += s[i];
+    return { avg: sum / s.length, p50: pct(50), p99: pct(99) };
+  }
+}
+
+function rand(max) {
+  return Math.floor(Math.random() * max);
+}
+
+/** Drive `qd` outstanding 4 KiB reads through the client's callback path. */
+async function runNvmu(ns, qpair, qd, seconds) {
+  const nlb = 4096 / ns.blockSize;
+  const maxLba = ns.blockCount - nlb;
+  const lat = new Lat();
+  const bufs = Array.from({ length: qd }, () => Buffer.alloc(4096));
+  const start = new Float64Array(qd);
+  let done = 0;
+  let measuring = false;
+  let stopping = false;
+  let outstanding = 0;
+  let finish;
+  const finished = new Promise((r) => (finish = r));
+  const submit = (i) => {
+    start[i] = performance.now();
+    outstanding++;
+    qpair.submitRead(ns, rand(maxLba / nlb) * nlb, nlb, bufs[i], cb, i);
+  };
+  const cb = (err, i) => {
+    outstanding--;
+    if (err) throw err;
+    if (measuring) {
+      done++;
+      lat.add((performance.now() - start[i]) * 1000);
+    }
+    if (!stopping) submit(i);
+    else if (outstanding === 0) finish();
+  };
+  for (let i = 0; i < qd; i++) submit(i);
+  await new Promise((r) => setTimeout(r, WARMUP * 1000));
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  stopping = true;
+  await finished;
+  return { iops: done / elapsed, ...lat.summary() };
+}
+
+/** Drive `qd` outstanding 64-byte requests against the raw server (responses come in order). */
+async function runRaw(port, qd, seconds) {
+  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true });
+  await once(sock, 'connect');
+  const REQ = 64;
+  const RESP = 4096 + 16;
+  const req = Buffer.alloc(REQ, 1);
+  const lat = new Lat();
+  const ring = new Float64Array(qd);
+  let head = 0;
+  let tail = 0;
+  let outstanding = 0;
+  let pending = 0;
+  let done = 0;
+  let measuring = false;
+  let stopping = false;
+  let finish;
+  const finished = new Promise((r) => (finish = r));
+  const send = () => {
+    ring[tail] = performance.now();
+    tail = (tail + 1) % qd;
+    outstanding++;
+    sock.write(req);
+  };
+  sock.on('data', (d) => {
+    pending += d.length;
+    let n = 0;
+    while (pending >= RESP) {
+      pending -= RESP;
+      outstanding--;
+      const t = ring[head];
+      head = (head + 1) % qd;
+      if (measuring) {
+        done++;
+        lat.add((performance.now() - t) * 1000);
+      }
+      n++;
+    }
+    if (!stopping) {
+      sock.cork();
+      for (let i = 0; i < n; i++) send();
+      process.nextTick(() => sock.uncork());
+    } else if (outstanding === 0) finish();
+  });
+  for (let i = 0; i < qd; i++) send();
+  await new Promise((r) => setTimeout(r, WARMUP * 1000));
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  stopping = true;
+  await finished;
+  sock.destroy();
+  return { iops: done / elapsed, ...lat.summary() };
+}
+
+const tport = await freePort();
+const target = await child(join(here, '../test/fixtures/target-child.mjs'), ['127.0.0.1', String(tport), 'null', NQN]);
+const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1']);
+const ctrl = await connect(`trtype:tcp traddr:127.0.0.1 trsvcid:${tport} subnqn:${NQN}${DIGESTS ? ' hdgst:1 ddgst:1' : ''}`, {
+  reconnect: false,
+  ioQueueSize: 256,
+  ioTimeoutMs: 0,
+});
+const ns = ctrl.namespaces[0];
+const qpair = await ctrl.allocIoQPair({ queueSize: 256 });
+
+const rows = [];
+for (const qd of [128, 1]) {
+  const n = await runNvmu(ns, qpair, qd, SECONDS);
+  const r = await runRaw(raw.info.port, qd, SECONDS);
+  rows.push({ qd, n, r });
+}
+await ctrl.close();
+await stop(target);
+await stop(raw);
+
+const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`\nNVMe/TCP 4 KiB random read, null bdev, loopback, ${SECONDS} s per run${DIGESTS ? ', header+data digests' : ''} (node ${process.version})`);
+console.log('workload        | nvmu IOPS  | avg µs | p50 µs | p99 µs || raw IOPS   | avg µs | p50 µs | p99 µs || nvmu/raw');
+for (const { qd, n, r } of rows) {
+  console.log(
+    `4k randread QD${String(qd).padEnd(4)}| ${f(n.iops).padStart(10)} | ${f(n.avg, 1).padStart(6)} | ${f(n.p50, 1).padStart(6)} | ${f(n.p99, 1).padStart(6)} || ${f(r.iops).padStart(10)} | ${f(r.avg, 1).padStart(6)} | ${f(r.p50, 1).padStart(6)} | ${f(r.p99, 1).padStart(6)} || ${f(n.iops / r.iops, 2)}`,
+  );
+}
