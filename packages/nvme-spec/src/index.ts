@@ -104,6 +104,7 @@ export {
   verifyDataDigest,
   checkPduHeader,
   isPduHeaderProblem,
+  newPduLayout,
   checkIcReq,
   checkIcResp,
   PduHeaderView,

@@ -211,9 +211,11 @@ export interface PduHeaderCheckOptions {
 /**
  * Check the 8-byte common header at `offset` against the rules of NVMe/TCP 1.0 §3.6.2 and the
  * negotiated digests. Returns the layout, or the problem to report in a TermReq. Never throws
- * for bytes received from a peer (needs 8 bytes, else reports an invalid header).
+ * for bytes received from a peer (needs 8 bytes, else reports an invalid header). Pass `out`
+ * (a reused object) to have the layout written there instead of allocated: the hot path then
+ * allocates only when a peer misbehaves.
  */
-export function checkPduHeader(buf: Uint8Array, offset: number, opts: PduHeaderCheckOptions): PduLayout | PduHeaderProblem {
+export function checkPduHeader(buf: Uint8Array, offset: number, opts: PduHeaderCheckOptions, out?: PduLayout): PduLayout | PduHeaderProblem {
   if (offset < 0 || offset + 8 > buf.byteLength) {
     return { fes: TermReqFes.InvalidHeaderField, fei: 0, message: 'common header truncated' };
   }
@@ -236,11 +238,11 @@ export function checkPduHeader(buf: Uint8Array, offset: number, opts: PduHeaderC
   const isTerm = type === PduType.H2CTermReq || type === PduType.C2HTermReq;
   if (isTerm) {
     if (plen > TCP_TERM_REQ_MAX_LENGTH) return { fes: TermReqFes.InvalidHeaderField, fei: 4, message: `TermReq PLEN ${plen} above 152` };
-    return { type, hlen, hdgstOffset: -1, dataOffset: plen > hlen ? hlen : -1, dataLength: plen - hlen, ddgstOffset: -1, plen };
+    return layout(out, type, hlen, -1, plen > hlen ? hlen : -1, plen - hlen, -1, plen);
   }
   if (plen === headerEnd) {
     if (pdo !== 0 && pdo !== headerEnd) return { fes: TermReqFes.InvalidHeaderField, fei: 3, message: `PDO ${pdo} on a PDU without data` };
-    return { type, hlen, hdgstOffset: hasH ? hlen : -1, dataOffset: -1, dataLength: 0, ddgstOffset: -1, plen };
+    return layout(out, type, hlen, hasH ? hlen : -1, -1, 0, -1, plen);
   }
   if (!pduTypeHasDataDigest(type)) return { fes: TermReqFes.InvalidHeaderField, fei: 4, message: `PLEN ${plen} too long for PDU type ${type}` };
   if ((flags & PduFlags.DDGSTF) !== 0 !== hasD) return { fes: TermReqFes.InvalidHeaderField, fei: 1, message: 'DDGSTF does not match the negotiated data digest' };
@@ -251,7 +253,24 @@ export function checkPduHeader(buf: Uint8Array, offset: number, opts: PduHeaderC
   if (opts.maxDataLength !== undefined && dataLength > opts.maxDataLength) {
     return { fes: TermReqFes.DataTransferLimitExceeded, fei: 4, message: `PDU data ${dataLength} above ${opts.maxDataLength}` };
   }
-  return { type, hlen, hdgstOffset: hasH ? hlen : -1, dataOffset: pdo, dataLength, ddgstOffset: hasD ? plen - 4 : -1, plen };
+  return layout(out, type, hlen, hasH ? hlen : -1, pdo, dataLength, hasD ? plen - 4 : -1, plen);
+}
+
+function layout(out: PduLayout | undefined, type: number, hlen: number, hdgstOffset: number, dataOffset: number, dataLength: number, ddgstOffset: number, plen: number): PduLayout {
+  if (out === undefined) return { type, hlen, hdgstOffset, dataOffset, dataLength, ddgstOffset, plen };
+  out.type = type;
+  out.hlen = hlen;
+  out.hdgstOffset = hdgstOffset;
+  out.dataOffset = dataOffset;
+  out.dataLength = dataLength;
+  out.ddgstOffset = ddgstOffset;
+  out.plen = plen;
+  return out;
+}
+
+/** A fresh `PduLayout` to pass to `checkPduHeader` as `out`. */
+export function newPduLayout(): PduLayout {
+  return { type: 0, hlen: 0, hdgstOffset: -1, dataOffset: -1, dataLength: 0, ddgstOffset: -1, plen: 0 };
 }
 
 /** Narrow the result of `checkPduHeader`. */

@@ -32,6 +32,7 @@ import {
   DigestEnable,
   checkIcReq,
   checkIcResp,
+  newPduLayout,
 } from '../src/index.js';
 import type { Crc32c } from '../src/index.js';
 import { bytesAt, hex } from './helpers.js';
@@ -180,6 +181,9 @@ describe('CapsuleCmd / CapsuleResp', () => {
     expect(verifyDataDigest(crc, buf)).toBe(false);
     const layout = checkPduHeader(buf, 0, { hdgst: true, ddgst: true });
     expect(layout).toEqual({ type: 4, hlen: 72, hdgstOffset: 72, dataOffset: 76, dataLength: 512, ddgstOffset: 76 + 512, plen });
+    const out = newPduLayout();
+    expect(checkPduHeader(buf, 0, { hdgst: true, ddgst: true }, out)).toBe(out);
+    expect(out).toEqual(layout);
   });
 
   it('encodes a CapsuleResp carrying an error CQE', () => {
