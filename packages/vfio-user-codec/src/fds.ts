@@ -1,4 +1,4 @@
-import { HeaderFlags, IrqSetFlags, RegionInfoFlags } from './constants.js';
+import { HeaderFlags, IoFdType, IrqSetFlags, RegionInfoFlags } from './constants.js';
 import type { VfioUserMessage } from './types.js';
 
 const NONE: readonly number[] = Object.freeze([0]);
@@ -14,7 +14,8 @@ const ONE: readonly number[] = Object.freeze([1]);
  * - DEVICE_SET_IRQS request with DATA_EVENTFD: `count`, or 0 for a run of -1 (de-assign;
  *   QEMU's client sends -1 runs without fds).
  * - DEVICE_GET_REGION_INFO reply with MMAP: 1 (the region's fd).
- * - DEVICE_GET_REGION_IO_FDS reply: max(fd_index) + 1, 0 when no sub-region is present.
+ * - DEVICE_GET_REGION_IO_FDS reply: max(fd_index) + 1 (shadow_mem_fd_index counts for
+ *   libvfio-user's IOEVENTFD_SHADOW entries), 0 when no sub-region is present.
  * - VERSION reply with twin_socket.supported and fd_index: fd_index + 1.
  * - Everything else, and every error reply: 0.
  */
@@ -33,7 +34,11 @@ export function expectedFdCounts(msg: VfioUserMessage): readonly number[] {
     case 'region-io-fds': {
       if (body.subRegions.length === 0) return NONE;
       let max = 0;
-      for (const s of body.subRegions) max = Math.max(max, s.fdIndex);
+      for (const s of body.subRegions) {
+        max = Math.max(max, s.fdIndex);
+        // libvfio-user's shadow ioeventfds also send the shadow memory fd.
+        if (s.type === IoFdType.IOEVENTFD_SHADOW) max = Math.max(max, s.shadowMemFdIndex);
+      }
       return [max + 1];
     }
     case 'version': {

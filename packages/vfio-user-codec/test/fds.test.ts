@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Command,
   Errno,
+  IoFdType,
   IrqSetFlags,
   RegionInfoFlags,
   expectedFdCounts,
@@ -53,6 +54,9 @@ describe('file descriptors per message', () => {
     const m = makeReply({ msgId: 1, command: Command.DEVICE_GET_REGION_IO_FDS }, regionIoFdsReply({ index: 0, subRegions: [sub(0), sub(2), sub(2)] }));
     expect(m.body).toMatchObject({ argsz: 136, count: 3, entrySize: 40 });
     expect(expectedFdCounts(m)).toEqual([3]);
+    const shadow = { ...sub(0), type: IoFdType.IOEVENTFD_SHADOW, shadowMemFdIndex: 4 };
+    const withShadow = makeReply({ msgId: 1, command: Command.DEVICE_GET_REGION_IO_FDS }, regionIoFdsReply({ index: 0, subRegions: [sub(1), shadow], entrySize: 48 }));
+    expect(expectedFdCounts(withShadow)).toEqual([5]);
     const none = makeReply({ msgId: 1, command: Command.DEVICE_GET_REGION_IO_FDS }, regionIoFdsReply({ index: 0, subRegions: [] }));
     expect(expectedFdCounts(none)).toEqual([0]);
   });
