@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { cpioNewc } from './cpio.js';
 import { EXIT_MARKER, START_MARKER } from './guest-init.js';
 import { detectAccel, findExecutable, findKernel, type Accel, type KernelImage } from './host.js';
-import { buildInitramfs } from './initramfs.js';
+import { buildInitramfs, defaultCacheDir } from './initramfs.js';
+import { bootableKernel } from './vmlinux.js';
 
 /** A host port forwarded into the guest (QEMU user networking `hostfwd`). */
 export interface HostForward {
@@ -97,6 +98,8 @@ export interface GuestResult {
   readonly error?: string;
   /** The accelerator used. */
   readonly accel: Accel;
+  /** The kernel file QEMU booted (an extracted vmlinux for PVH boot, or the bzImage). */
+  readonly kernelPath: string;
 }
 
 /** A guest that is running: watch its output, talk to its forwarded ports, then stop it. */
@@ -220,7 +223,9 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const qemu = qemuBinary(opts);
   const kernel = opts.kernel ?? findKernel();
   const accel = opts.accel === undefined || opts.accel === 'auto' ? detectAccel() : opts.accel;
-  const image = await buildInitramfs({ kernel, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) });
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const image = await buildInitramfs({ kernel, cacheDir });
+  const kernelPath = bootableKernel(kernel, cacheDir);
 
   const forwards: ResolvedForward[] = [];
   for (const f of opts.forwards ?? []) {
@@ -277,7 +282,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
       ? ['-object', `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`, '-machine', 'memory-backend=mem']
       : []),
     '-kernel',
-    kernel.path,
+    kernelPath,
     '-initrd',
     initrd,
     '-append',
@@ -413,6 +418,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
           durationMs: Math.round(performance.now() - t0),
           bootMs,
           accel,
+          kernelPath,
           ...(error === undefined ? {} : { error }),
         });
         for (const w of waiters) w();

@@ -29,3 +29,4 @@ export {
   type NvmeConnectOptions,
   type NvmetTcpTargetOptions,
 } from './scripts.js';
+export { bootableKernel, kernelHasPvh } from './vmlinux.js';

@@ -120,10 +120,10 @@ function runBuilder(env: NodeJS.ProcessEnv): Promise<void> {
 
 const PRUNE_AGE_MS = 7 * 24 * 3600 * 1000;
 
-/** Removes images (~100 MB each) unused for a week; each use refreshes an image's mtime. */
+/** Removes images (~100 MB each) and extracted kernels unused for a week; each use refreshes an image's mtime. */
 function pruneCache(cacheDir: string, keep: string): void {
   for (const name of readdirSync(cacheDir)) {
-    if (!name.startsWith('initramfs-')) continue;
+    if (!name.startsWith('initramfs-') && !name.startsWith('vmlinux-')) continue;
     const p = join(cacheDir, name);
     if (p === keep) continue;
     try {
