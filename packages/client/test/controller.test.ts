@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { NvmeCommandError, connect, type Controller } from '../src/index.js';
+import { NQN, pattern, startTarget, type TestTarget } from './helpers/target.js';
+
+let t: TestTarget | undefined;
+const ctrls: Controller[] = [];
+afterEach(async () => {
+  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
+  await t?.close();
+  t = undefined;
+});
+
+async function open(opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
+  t ??= await startTarget();
+  const c = await connect(t.trid, { reconnect: false, hostnqn: 'nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f', ...opts });
+  ctrls.push(c);
+  return c;
+}
+
+describe('bring-up through the loopback transport and the nvmf core', () => {
+  it('connects, enables and identifies the controller', async () => {
+    const c = await open();
+    expect(c.state).toBe('ready');
+    expect(c.cntlid).toBeGreaterThan(0);
+    expect(c.cntlid).toBeLessThan(0xfff0);
+    const id = await c.identifyController();
+    expect(id.subnqn).toBe(NQN);
+    expect(id.sn).toBe('NVMUCLIENT01');
+    expect(id.mn).toBe('nvmu client test');
+    expect(id.cntlid).toBe(c.cntlid);
+    expect(id.cntrltype).toBe(1);
+    expect(id.kas).toBeGreaterThan(0);
+    expect(c.cap?.mqes).toBeGreaterThan(0);
+    expect(c.vs).toBeGreaterThanOrEqual(0x00010300);
+    expect(c.maxIoQueues).toBeGreaterThan(0);
+    expect(c.maxTransferSize).toBeGreaterThan(0);
+  });
+
+  it('lists the namespace with its block size and size', async () => {
+    const c = await open();
+    expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
+    const ns = c.namespaces[0]!;
+    expect(ns.blockSize).toBe(512);
+    expect(ns.blockCount).toBe(8192);
+    expect(ns.size).toBe(8192 * 512);
+    expect(c.namespace(1)).toBe(ns);
+  });
+
+  it('sends the host NQN it was given (the subsystem admits only that host)', async () => {
+    t = await startTarget({ allowAnyHost: false });
+    t.subsystem.addHost('nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f');
+    const c = await open();
+    expect(c.hostnqn).toBe('nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f');
+    expect(c.hostid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const err = await open({ hostnqn: 'nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-00000000dead' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NvmeCommandError);
+    const e = err as NvmeCommandError;
+    expect(e.statusName).toBe('ConnectInvalidHost');
+    expect(e.sct).toBe(1);
+    expect(e.sc).toBe(0x84);
+    expect(e.command.opcodeName).toBe('Fabrics.Connect');
+    expect(e.command.qid).toBe(0);
+  });
+
+  it('keeps data intact through write and read', async () => {
+    const c = await open();
+    const ns = c.namespaces[0]!;
+    const data = pattern(4096, 7);
+    await ns.write(16, data);
+    expect(Buffer.from(await ns.read(16, 8)).equals(data)).toBe(true);
+  });
+});
