@@ -142,3 +142,50 @@ export class AbortCommandView extends SqeView {
     this.setU16(42, v);
   }
 }
+
+/** Format NVM CDW10 (§5.23, Figure 301). */
+export interface FormatNvm {
+  /** LBA format index (LBAFU:LBAFL, bits 13:12 and 3:0). */
+  lbaf: number;
+  /** Metadata Settings: metadata as part of an extended LBA (bit 4). */
+  mset: boolean;
+  /** Protection Information type (bits 7:5). */
+  pi: number;
+  /** Protection Information Location: first bytes of metadata (bit 8). */
+  pil: boolean;
+  /** Secure Erase Settings (bits 11:9): 0 none, 1 user data erase, 2 cryptographic erase. */
+  ses: number;
+}
+export function decodeFormatNvm(cdw10: number): FormatNvm {
+  return {
+    lbaf: (cdw10 & 0xf) | (((cdw10 >>> 12) & 0x3) << 4),
+    mset: ((cdw10 >>> 4) & 1) === 1,
+    pi: (cdw10 >>> 5) & 0x7,
+    pil: ((cdw10 >>> 8) & 1) === 1,
+    ses: (cdw10 >>> 9) & 0x7,
+  };
+}
+export function encodeFormatNvm(f: Partial<FormatNvm>): number {
+  const lbaf = f.lbaf ?? 0;
+  return (
+    (lbaf & 0xf) |
+    (f.mset === true ? 1 << 4 : 0) |
+    (((f.pi ?? 0) & 0x7) << 5) |
+    (f.pil === true ? 1 << 8 : 0) |
+    (((f.ses ?? 0) & 0x7) << 9) |
+    (((lbaf >> 4) & 0x3) << 12)
+  );
+}
+
+/** Firmware Commit CDW10 (§5.11): FS slot 2:0, CA commit action 5:3, BPID 31. */
+export interface FirmwareCommit {
+  fs: number;
+  ca: number;
+  bpid: boolean;
+}
+export function decodeFirmwareCommit(cdw10: number): FirmwareCommit {
+  return { fs: cdw10 & 0x7, ca: (cdw10 >>> 3) & 0x7, bpid: cdw10 >>> 31 === 1 };
+}
+export function encodeFirmwareCommit(f: Partial<FirmwareCommit>): number {
+  return (((f.fs ?? 0) & 0x7) | (((f.ca ?? 0) & 0x7) << 3) | (f.bpid === true ? 0x80000000 : 0)) >>> 0;
+}

@@ -35,6 +35,7 @@ export {
   sqTailDoorbell,
   cqHeadDoorbell,
   decodeDoorbell,
+  shadowDoorbellOffset,
   decodeCap,
   encodeCap,
   CapCss,
@@ -217,6 +218,18 @@ export type {
   InterruptVectorConfig,
   AsyncEvent,
 } from './features.js';
-export { CreateIoCqCommandView, CreateIoSqCommandView, QueuePriority, DeleteIoQueueCommandView, AbortCommandView } from './admin.js';
+export {
+  CreateIoCqCommandView,
+  CreateIoSqCommandView,
+  QueuePriority,
+  DeleteIoQueueCommandView,
+  AbortCommandView,
+  decodeFormatNvm,
+  encodeFormatNvm,
+  decodeFirmwareCommit,
+  encodeFirmwareCommit,
+} from './admin.js';
+export type { FormatNvm, FirmwareCommit } from './admin.js';
+export { describeSqe, describeCqe } from './describe.js';
 export { DsmRangeView, DsmAttribute, Prinfo } from './nvm.js';
 export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';

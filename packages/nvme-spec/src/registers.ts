@@ -360,3 +360,11 @@ export function applyIntmc(mask: number, written: number): number {
 export function memoryPageSize(mps: number): number {
   return 2 ** (12 + mps);
 }
+
+/**
+ * Offset of a queue's slot in the Doorbell Buffer Config shadow doorbell and EventIdx buffers
+ * (NVMe Base 2.0 §5.8): the buffers mirror the doorbell registers without the 1000h base.
+ */
+export function shadowDoorbellOffset(qid: number, cq: boolean, dstrd: number): number {
+  return (2 * qid + (cq ? 1 : 0)) * (4 << dstrd);
+}
