@@ -93,3 +93,11 @@ export function detectAccel(): Accel {
     return 'tcg';
   }
 }
+
+/**
+ * Whether interop tests should be skipped: NVMU_SKIP_INTEROP=1. Without it, tests that boot
+ * guests run and fail with a clear message when QEMU or the kernel is missing.
+ */
+export function interopSkipped(): boolean {
+  return process.env.NVMU_SKIP_INTEROP === '1';
+}

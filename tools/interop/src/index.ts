@@ -11,7 +11,7 @@ export {
   type ResolvedForward,
   type RunningGuest,
 } from './guest.js';
-export { detectAccel, findKernel, type Accel, type KernelImage } from './host.js';
+export { detectAccel, findKernel, interopSkipped, type Accel, type KernelImage } from './host.js';
 export {
   AUTOLOAD_MODULES,
   buildInitramfs,

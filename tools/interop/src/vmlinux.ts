@@ -72,7 +72,14 @@ export function bootableKernel(kernel: KernelImage, cacheDir: string): string {
     utimesSync(out, now, now);
     return out;
   }
-  const elf = extractVmlinux(readFileSync(kernel.path));
+  let image: Buffer;
+  try {
+    image = readFileSync(kernel.path);
+  } catch (e) {
+    // Debian installs /boot/vmlinuz-* mode 0600: QEMU could not read it either.
+    throw new Error(`cannot read ${kernel.path} (${(e as Error).message}): run as root, or make it readable`);
+  }
+  const elf = extractVmlinux(image);
   if (elf === undefined) return kernel.path;
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

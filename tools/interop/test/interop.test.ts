@@ -6,11 +6,11 @@
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findKernel } from '../src/host.js';
+import { findKernel, interopSkipped } from '../src/host.js';
 import { guestScripts as g } from '../src/scripts.js';
 import { runGuest, startGuest, type GuestResult, type RunningGuest } from '../src/guest.js';
 
-const skip = process.env.NVMU_SKIP_INTEROP === '1';
+const skip = interopSkipped();
 const TEST_TIMEOUT = 180_000;
 
 /** Everything a failed assertion needs to be understood. */
