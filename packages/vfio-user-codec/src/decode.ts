@@ -74,7 +74,8 @@ function xferLimit(ctx: Ctx, count: number | bigint, field: string): void {
   }
 }
 
-const EMPTY: MessageBody = { kind: 'empty' };
+/** Shared by every empty body; frozen so no caller can change it for the others. */
+const EMPTY: MessageBody = Object.freeze({ kind: 'empty' as const });
 
 function empty(ctx: Ctx): MessageBody {
   if (ctx.len !== 0) fail(ctx, 'BODY_LENGTH_MISMATCH', 'size', `expected no payload, got ${ctx.len} bytes`);
