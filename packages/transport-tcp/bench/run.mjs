@@ -2,7 +2,8 @@
 // a child process) driven by @nvmu/client's callback path over 127.0.0.1, next to a minimal raw
 // TCP request/response pair (64-byte request, 4 KiB + 16-byte response, same QD, also in a child
 // process) as the ceiling, in the same run. Needs `pnpm run build` first (uses dist/).
-// Env: BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 1), BENCH_DIGESTS=1.
+// Env: BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 1), BENCH_DIGESTS=1,
+// BENCH_QDS (default 128,1), BENCH_TARGET_NODE_ARGS (node flags for the target process).
 import { spawn } from 'node:child_process';
 import { connect as netConnect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,8 +29,8 @@ async function freePort() {
   return port;
 }
 
-async function child(script, args) {
-  const p = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function child(script, args, nodeArgs = []) {
+  const p = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const rl = createInterface({ input: p.stdout });
   const [line] = await once(rl, 'line');
   return { proc: p, info: JSON.parse(line) };
@@ -160,7 +161,9 @@ async function runRaw(port, qd, seconds) {
 }
 
 const tport = await freePort();
-const target = await child(join(here, '../test/fixtures/target-child.mjs'), ['127.0.0.1', String(tport), 'null', NQN]);
+// BENCH_TARGET_NODE_ARGS: extra node flags for the target process (e.g. --cpu-prof).
+const targetArgs = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const target = await child(join(here, '../test/fixtures/target-child.mjs'), ['127.0.0.1', String(tport), 'null', NQN], targetArgs);
 const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1']);
 const ctrl = await connect(`trtype:tcp traddr:127.0.0.1 trsvcid:${tport} subnqn:${NQN}${DIGESTS ? ' hdgst:1 ddgst:1' : ''}`, {
   reconnect: false,
@@ -171,7 +174,8 @@ const ns = ctrl.namespaces[0];
 const qpair = await ctrl.allocIoQPair({ queueSize: 256 });
 
 const rows = [];
-for (const qd of [128, 1]) {
+const QDS = (process.env.BENCH_QDS ?? '128,1').split(',').map(Number);
+for (const qd of QDS) {
   const n = await runNvmu(ns, qpair, qd, SECONDS);
   const r = await runRaw(raw.info.port, qd, SECONDS);
   rows.push({ qd, n, r });
