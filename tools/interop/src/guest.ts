@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFile, copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,28 @@ function envFile(vars: Record<string, string>): string {
   return text;
 }
 
+/**
+ * Run directories (a ~100 MB initrd copy each) are removed when their guest ends; a Node process
+ * killed outright leaves its own behind. Those of processes that no longer exist go here.
+ */
+async function removeStaleRunDirs(): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^nvmu-guest-(\d+)-/.exec(name);
+    if (m === null) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Whether util-linux setpriv can tie QEMU's life to ours (PR_SET_PDEATHSIG). */
 let setprivPath: string | null | undefined;
 function setpriv(): string | null {
@@ -237,7 +259,8 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   const nonce = randomBytes(8).toString('hex');
   const hostid = opts.hostid ?? randomUUID();
   const hostnqn = opts.hostnqn ?? `nqn.2014-08.org.nvmexpress:uuid:${hostid}`;
-  const runDir = await mkdtemp(join(tmpdir(), 'nvmu-guest-'));
+  await removeStaleRunDirs();
+  const runDir = await mkdtemp(join(tmpdir(), `nvmu-guest-${process.pid}-`));
   const initrd = join(runDir, 'initrd');
   const consoleFile = join(runDir, 'console.log');
   try {
