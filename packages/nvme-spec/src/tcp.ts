@@ -48,6 +48,8 @@ export const TCP_COMMON_HEADER_LENGTH = 8;
 export const TCP_DIGEST_LENGTH = 4;
 /** Largest TermReq PDU (header + offending PDU header excerpt): 152 bytes. */
 export const TCP_TERM_REQ_MAX_LENGTH = 152;
+/** Most error data (the offending PDU's header) a TermReq carries. */
+export const TCP_TERM_REQ_MAX_DATA = 128;
 /** Well-known NVMe/TCP port for I/O controllers, and for discovery (NVMe/TCP 1.0 §7.4.8). */
 export const TCP_PORT = 4420;
 export const TCP_DISCOVERY_PORT = 8009;
@@ -202,7 +204,7 @@ export interface PduHeaderCheckOptions {
   hdgst: boolean;
   /** Data digests negotiated. */
   ddgst: boolean;
-  /** Data alignment this side asked for (CPDA for a target receiving, HPDA for a host), 0 = none. */
+  /** Data alignment this side asked for (CPDA for a target receiving, HPDA for a host); 0 = none checked. */
   pda?: number;
   /** Largest data a PDU may carry (e.g. MAXH2CDATA, in-capsule size); checked when given. */
   maxDataLength?: number;
@@ -246,8 +248,10 @@ export function checkPduHeader(buf: Uint8Array, offset: number, opts: PduHeaderC
   }
   if (!pduTypeHasDataDigest(type)) return { fes: TermReqFes.InvalidHeaderField, fei: 4, message: `PLEN ${plen} too long for PDU type ${type}` };
   if ((flags & PduFlags.DDGSTF) !== 0 !== hasD) return { fes: TermReqFes.InvalidHeaderField, fei: 1, message: 'DDGSTF does not match the negotiated data digest' };
-  const align = ((opts.pda ?? 0) + 1) * 4;
-  if (pdo < headerEnd || pdo % align !== 0) return { fes: TermReqFes.InvalidHeaderField, fei: 3, message: `PDO ${pdo} (header ends at ${headerEnd}, alignment ${align})` };
+  // With PDA 0 any PDO past the header is taken (as SPDK does); otherwise it must be aligned.
+  const pda = opts.pda ?? 0;
+  const align = (pda + 1) * 4;
+  if (pdo < headerEnd || (pda > 0 && pdo % align !== 0)) return { fes: TermReqFes.InvalidHeaderField, fei: 3, message: `PDO ${pdo} (header ends at ${headerEnd}, alignment ${align})` };
   const dataLength = plen - pdo - (hasD ? 4 : 0);
   if (dataLength <= 0) return { fes: TermReqFes.InvalidHeaderField, fei: 4, message: `PLEN ${plen} leaves no data after PDO ${pdo}` };
   if (opts.maxDataLength !== undefined && dataLength > opts.maxDataLength) {
@@ -473,12 +477,16 @@ export class TermReqView extends PduHeaderView {
   override get byteLength(): number {
     return TermReqView.SIZE;
   }
-  /** Fill a TermReq header of `type` (H2C or C2H) carrying `dataLength` bytes of error data. */
+  /**
+   * Fill a TermReq header of `type` (H2C or C2H) carrying `dataLength` bytes of error data: the
+   * header of the PDU in error, at most 128 bytes, right after this header. PDO stays 0 (as SPDK
+   * sends it); SPDK's target rejects an H2CTermReq without error data, so include it.
+   */
   init(type: typeof PduType.H2CTermReq | typeof PduType.C2HTermReq, fes: number, fei: number, dataLength = 0): this {
     this.clear();
     this.setU8(0, type);
     this.setU8(2, 24);
-    this.setU8(3, dataLength > 0 ? 24 : 0);
+    this.setU8(3, 0);
     this.setU32(4, 24 + dataLength);
     this.fes = fes;
     this.fei = fei;

@@ -95,7 +95,7 @@ describe('register map (NVMe Base 2.0 Fig. 35)', () => {
         expect(encodeCsts(decodeCsts(v))).toBe(v & 0x7f);
         expect(encodeAqa(decodeAqa(v))).toBe((v & 0x0fff0fff) >>> 0);
         expect(encodeVs(decodeVs(v))).toBe(v);
-        expect(encodeCmbloc(decodeCmbloc(v))).toBe((v & 0xfffff1f7) >>> 0);
+        expect(encodeCmbloc(decodeCmbloc(v))).toBe((v & 0xfffff3f7) >>> 0);
         expect(encodeCmbsz(decodeCmbsz(v))).toBe((v & 0xffffff1f) >>> 0);
       }),
     );

@@ -251,6 +251,9 @@ describe('data PDUs, R2T, TermReq', () => {
   it('encodes a C2HTermReq with FES/FEI at bytes 8 and 10', () => {
     const t = new TermReqView(new Uint8Array(24)).init(PduType.C2HTermReq, TermReqFes.HeaderDigestError, 0xdeadbeef, 0);
     expect(hex(t.bytes())).toBe(hex(bytesAt(24, [[0, [0x03, 0, 24, 0, 24, 0, 0, 0]], [8, [0x03, 0x00, 0xef, 0xbe, 0xad, 0xde]]])));
+    t.init(PduType.H2CTermReq, TermReqFes.InvalidHeaderField, 2, 72);
+    expect(hex(t.bytes())).toBe(hex(bytesAt(24, [[0, [0x02, 0, 24, 0, 96, 0, 0, 0]], [8, [0x01, 0x00, 0x02, 0, 0, 0]]])));
+    expect(checkPduHeader(new Uint8Array([...t.bytes(), ...new Uint8Array(72)]), 0, { hdgst: true, ddgst: true })).toMatchObject({ dataOffset: 24, dataLength: 72 });
   });
 });
 
@@ -273,7 +276,8 @@ describe('checkPduHeader', () => {
     expect(bad([0x05, 0, 24, 0, 20, 0, 0, 0])).toEqual([TermReqFes.InvalidHeaderField, 4]); // PLEN < HLEN
     expect(bad([0x05, 0, 24, 0, 30, 0, 0, 0])).toEqual([TermReqFes.InvalidHeaderField, 4]); // CapsuleResp with data
     expect(bad([0x06, 0, 24, 20, 40, 0, 0, 0])).toEqual([TermReqFes.InvalidHeaderField, 3]); // PDO inside header
-    expect(bad([0x06, 0, 24, 26, 40, 0, 0, 0], { ...opts, pda: 0 })).toEqual([TermReqFes.InvalidHeaderField, 3]); // PDO misaligned
+    expect(bad([0x06, 0, 24, 28, 40, 0, 0, 0], { ...opts, pda: 1 })).toEqual([TermReqFes.InvalidHeaderField, 3]); // PDO not 8-aligned
+    expect(bad([0x06, 0, 24, 26, 40, 0, 0, 0])).toMatchObject({ dataOffset: 26, dataLength: 14 }); // PDA 0: any PDO past the header
     expect(bad([0x06, 0, 24, 24, 0x18, 0x10, 0, 0], { ...opts, maxDataLength: 2048 })).toEqual([TermReqFes.DataTransferLimitExceeded, 4]);
     expect(bad([0x06, 0x02, 24, 24, 0x18, 0x10, 0, 0])).toEqual([TermReqFes.InvalidHeaderField, 1]); // DDGSTF not negotiated
   });
