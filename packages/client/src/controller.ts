@@ -741,12 +741,12 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
    */
   async reset(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') throw new NvmeCommandAbortedError('closed', undefined);
-    if (this.state === 'ready') this.startReset('reset', undefined);
+    if (this.state === 'ready') this.startReset('reset', undefined, true);
     await this.resetTask;
     await this.whenReady();
   }
 
-  private startReset(reason: AbortReason, cause: Error | undefined): void {
+  private startReset(reason: AbortReason, cause: Error | undefined, manual = false): void {
     if (this.state !== 'ready') return;
     this.state = 'resetting';
     this.ready = new Promise<void>((resolve, reject) => {
@@ -755,18 +755,22 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     });
     this.ready.catch(() => undefined); // observed through whenReady(); never unhandled
     this.emit('resetting', cause);
-    this.resetTask = this.runReset(reason, cause);
+    this.resetTask = this.runReset(reason, cause, manual);
   }
 
-  private async runReset(reason: AbortReason, cause: Error | undefined): Promise<void> {
+  /**
+   * Tears down and brings up again. A failure-triggered reset retries per the `reconnect`
+   * policy (none when it is false); a manual `reset()` always makes one attempt.
+   */
+  private async runReset(reason: AbortReason, cause: Error | undefined, manual: boolean): Promise<void> {
     this.stopTimers();
     await this.teardown(reason);
     const policy = this.opts.reconnect;
     const deadline = Date.now() + (policy === false ? 0 : policy.ctrlLossTimeoutMs);
+    const maxAttempts = policy === false ? (manual ? 1 : 0) : Infinity;
     let lastError: Error = cause ?? new Error('controller reset');
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (this.state !== 'resetting') return; // closed meanwhile
-      if (policy === false && attempt > 0) break;
       try {
         await this.bringUp();
         if ((this.state as ControllerState) !== 'resetting') return;
@@ -782,7 +786,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       if (policy === false || Date.now() + policy.delayMs > deadline) break;
       await sleep(policy.delayMs);
     }
-    if ((this.state as ControllerState) !== 'resetting') return;
+    if ((this.state) !== 'resetting') return;
     this.state = 'failed';
     for (const qp of this.ioQPairs) qp.wakeWaiters();
     this.readyReject?.(lastError);
@@ -805,9 +809,23 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   // ---- shutdown ----
 
   /**
-   * Clean shutdown (NVMe Base 2.0 §3.6.2): I/O qpairs disconnected, CC.SHN = 01b, wait for
-   * CSTS.SHST = 10b (RTD3E-independent 5 s bound, as Linux's shutdown_timeout), then every
-   * connection closed. Idempotent.
+   * Shutdown notification (NVMe Base 2.0 §3.6.2): frees the I/O qpairs (Fabrics Disconnect),
+   * sets CC.SHN = 01b and waits for CSTS.SHST = 10b (a 5 s bound, as Linux's shutdown_timeout).
+   * The admin queue stays connected, so registers can still be read; `close()` ends it.
+   * Rejects if the controller does not report the shutdown complete.
+   */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    if (this.state !== 'ready' && this.state !== 'closing') throw new Error(`cannot shut down a controller that is ${this.state}`);
+    this.stopTimers();
+    for (const qp of [...this.ioQPairs]) await this.freeIoQPair(qp);
+    const cc = decodeCc(Number(await this.getProperty(Register.CC, 4)));
+    await this.setProperty(Register.CC, BigInt(encodeCc({ ...cc, shn: ShutdownNotification.Normal })), 4);
+    await this.waitCsts((v) => decodeCsts(v).shst === ShutdownStatus.Complete, timeoutMs, 'CSTS.SHST=10b');
+  }
+
+  /**
+   * Clean shutdown (see {@link shutdown}, best effort), then every connection closed and all
+   * outstanding commands failed with reason 'closed'. Idempotent.
    */
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
@@ -815,16 +833,14 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     this.state = 'closing';
     this.stopTimers();
     this.readyReject?.(new NvmeCommandAbortedError('closed', undefined));
-    for (const qp of [...this.ioQPairs]) await this.freeIoQPair(qp);
     if (wasReady && this.admin.state === 'connected') {
       try {
-        const cc = decodeCc(Number(await this.getProperty(Register.CC, 4)));
-        await this.setProperty(Register.CC, BigInt(encodeCc({ ...cc, shn: ShutdownNotification.Normal })), 4);
-        await this.waitCsts((v) => decodeCsts(v).shst === ShutdownStatus.Complete, 5000, 'CSTS.SHST=10b');
+        await this.shutdown();
       } catch {
-        // Shutdown is best effort: the connection goes away next either way.
+        // Shutdown is best effort: the connections go away next either way.
       }
     }
+    for (const qp of [...this.ioQPairs]) await this.freeIoQPair(qp);
     await this.teardown('closed');
     this.admin.markClosed();
     for (const ns of this.nsMap.values()) ns.active = false;

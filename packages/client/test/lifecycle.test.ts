@@ -1,0 +1,182 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MallocBdev } from '@nvmu/nvmf';
+import { Register, decodeCsts } from '@nvmu/nvme-spec';
+import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '../src/index.js';
+import { NQN, once, pattern, startTarget, type TestTarget } from './helpers/target.js';
+
+let t: TestTarget | undefined;
+const ctrls: Controller[] = [];
+afterEach(async () => {
+  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
+  await t?.close();
+  t = undefined;
+});
+
+async function open(opts: Parameters<typeof connect>[1] = {}, targetOpts: Parameters<typeof startTarget>[0] = {}): Promise<Controller> {
+  t ??= await startTarget(targetOpts);
+  const c = await connect(t.trid, { reconnect: false, ...opts });
+  ctrls.push(c);
+  return c;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('asynchronous events', () => {
+  it('sees a namespace added, resized and removed on the target', async () => {
+    const c = await open();
+    expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
+
+    const bdev = new MallocBdev({ name: 'm2', blockSize: 4096, numBlocks: 256 });
+    t!.target.addBdev(bdev);
+    const added = once<Namespace>(c, 'namespaceAdded');
+    t!.subsystem.addNamespace({ bdev, nsid: 2 });
+    const ns2 = await added;
+    expect(ns2.nsid).toBe(2);
+    expect(ns2.blockSize).toBe(4096);
+    expect(ns2.blockCount).toBe(256);
+    expect(c.namespaces.map((n) => n.nsid)).toEqual([1, 2]);
+    const data = pattern(4096, 2);
+    await ns2.write(3, data);
+    expect(Buffer.from(await ns2.read(3, 1)).equals(data)).toBe(true);
+
+    const changed = once<Namespace>(c, 'namespaceChanged');
+    bdev.resize(512);
+    expect(await changed).toBe(ns2);
+    expect(ns2.blockCount).toBe(512);
+
+    const removed = once<Namespace>(c, 'namespaceRemoved');
+    await t!.subsystem.removeNamespace(2);
+    expect(await removed).toBe(ns2);
+    expect(ns2.active).toBe(false);
+    expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
+  });
+});
+
+describe('keep-alive', () => {
+  it('keeps an idle controller alive past several KATO periods', async () => {
+    const c = await open({ kato: 200 });
+    let resets = 0;
+    c.on('resetting', () => resets++);
+    await sleep(900);
+    expect(resets).toBe(0);
+    expect(c.state).toBe('ready');
+    await expect(c.namespaces[0]!.read(0, 1)).resolves.toBeDefined();
+  });
+});
+
+describe('reset and reconnect', () => {
+  it('reconnects after the connections drop, failing what was in flight', async () => {
+    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const ns = c.namespaces[0]!;
+    const data = pattern(4096, 42);
+    await ns.write(0, data);
+    const qp = await c.allocIoQPair({ queueSize: 8 });
+    const oldCntlid = c.cntlid;
+
+    const resetting = once<Error | undefined>(c, 'resetting');
+    const reset = once(c, 'reset');
+    const inflight = ns.read(0, 8, undefined, { qpair: qp });
+    expect(t!.loopback.dropConnections()).toBeGreaterThanOrEqual(3);
+    const err = await inflight.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NvmeCommandAbortedError);
+    expect((err as NvmeCommandAbortedError).reason).toBe('disconnected');
+    expect(await resetting).toBeInstanceOf(Error);
+    await reset;
+    expect(c.state).toBe('ready');
+    expect(c.cntlid).not.toBe(oldCntlid);
+    // The same qpair object works again, and so does the default one.
+    expect(qp.state).toBe('connected');
+    expect(Buffer.from(await ns.read(0, 8, undefined, { qpair: qp })).equals(data)).toBe(true);
+    expect(c.namespaces[0]).toBe(ns);
+  });
+
+  it('promise calls made while resetting wait for the reconnect', async () => {
+    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const ns = c.namespaces[0]!;
+    const reset = once(c, 'reset');
+    t!.loopback.dropConnections();
+    expect(c.state).toBe('resetting');
+    const data = pattern(512, 5);
+    await ns.write(9, data);
+    await reset;
+    expect(Buffer.from(await ns.read(9, 1)).equals(data)).toBe(true);
+  });
+
+  it('resets on demand', async () => {
+    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const before = c.cntlid;
+    await c.reset();
+    expect(c.state).toBe('ready');
+    expect(c.cntlid).not.toBe(before);
+    await expect(c.namespaces[0]!.read(0, 1)).resolves.toBeDefined();
+  });
+
+  it('resets when a command times out', async () => {
+    const c = await open({ ioTimeoutMs: 100, reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } }, { errors: true });
+    const ns = c.namespaces[0]!;
+    t!.errorBdev!.inject({ op: 'read', action: 'drop', count: 1 });
+    const reset = once(c, 'reset');
+    const err = await ns.read(0, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NvmeCommandAbortedError);
+    expect((err as NvmeCommandAbortedError).reason).toBe('timeout');
+    await reset;
+    await expect(ns.read(0, 1)).resolves.toBeDefined();
+    t!.errorBdev!.releaseDropped(); // let the target drain the lost read on close
+  });
+
+  it('fails the controller when reconnecting is off', async () => {
+    const c = await open({ reconnect: false });
+    const failed = once<Error>(c, 'failed');
+    t!.loopback.dropConnections();
+    expect(await failed).toBeInstanceOf(Error);
+    expect(c.state).toBe('failed');
+    await expect(c.namespaces[0]!.read(0, 1)).rejects.toThrow();
+  });
+
+  it('gives up after ctrlLossTimeoutMs when the target is gone', async () => {
+    const c = await open({ reconnect: { delayMs: 20, ctrlLossTimeoutMs: 150 } });
+    const failed = once<Error>(c, 'failed');
+    await t!.close();
+    t = undefined;
+    expect((await failed).message).toMatch(/loopback/);
+    expect(c.state).toBe('failed');
+  });
+});
+
+describe('shutdown', () => {
+  it('sets CC.SHN, sees CSTS.SHST complete, then closes every connection', async () => {
+    const c = await open();
+    await c.allocIoQPair();
+    expect(t!.loopback.connectionCount).toBe(3);
+    await c.shutdown();
+    const csts = decodeCsts(Number(await c.getProperty(Register.CSTS, 4)));
+    expect(csts.shst).toBe(2);
+    expect(t!.loopback.connectionCount).toBe(1); // only the admin queue is left
+    const closed = once(c, 'closed');
+    await c.close();
+    await closed;
+    expect(c.state).toBe('closed');
+    expect(t!.loopback.connectionCount).toBe(0);
+    await expect(c.identifyController()).rejects.toBeInstanceOf(NvmeCommandAbortedError);
+    await c.close(); // idempotent
+  });
+});
+
+describe('discovery', () => {
+  it('reads the discovery log and connects to what it lists', async () => {
+    t = await startTarget();
+    const entries = await discover(`trtype:loopback traddr:${t.traddr}`);
+    const mine = entries.find((e) => e.subnqn === NQN);
+    expect(mine).toBeDefined();
+    expect(mine!.trtype).toBe(0xfe);
+    expect(mine!.adrfam).toBe(0xfe);
+    expect(mine!.subtype).toBe(2);
+    expect(mine!.traddr).toBe(t.traddr);
+    expect(mine!.cntlid).toBe(0xffff);
+    expect(mine!.trid).toEqual({ trtype: 'loopback', adrfam: 'intra-host', traddr: t.traddr, subnqn: NQN });
+    expect(t.loopback.connectionCount).toBe(0);
+    const c = await connect(mine!.trid, { reconnect: false });
+    ctrls.push(c);
+    expect(c.namespaces.length).toBe(1);
+  });
+});
