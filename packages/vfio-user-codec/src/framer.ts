@@ -91,13 +91,33 @@ export class VfioUserFramer {
 
   /**
    * Feeds a chunk and calls `onMessage` for each message it completes. Messages before a bad
-   * one are delivered before the VfioUserProtocolError is thrown.
+   * one are delivered before the VfioUserProtocolError is thrown. `onMessage` must not throw:
+   * an error from it propagates and the rest of the chunk is lost to the framer.
    */
   feed(chunk: Uint8Array, onMessage: (msg: VfioUserMessage) => void): void {
+    this.#run(chunk, (buf, offset, length) => {
+      onMessage(this.#decode(buf, offset, length));
+    });
+  }
+
+  /**
+   * Frames without decoding bodies, for a hot path that decodes with decodeRegionDataInto and
+   * friends: `onFrame` gets each whole message as (buf, offset, length, header). The header
+   * object is reused and valid only during the call; the bytes are the chunk's own when the
+   * message sits inside one chunk. Only the header checks (size, type, limit) happen here:
+   * the body is checked when the frame is decoded.
+   */
+  feedFrames(chunk: Uint8Array, onFrame: (buf: Buffer, offset: number, length: number, header: MessageHeader) => void): void {
+    this.#run(chunk, (buf, offset, length) => {
+      onFrame(buf, offset, length, this.#header);
+    });
+  }
+
+  #run(chunk: Uint8Array, emit: (buf: Buffer, offset: number, length: number) => void): void {
     if (this.#failed !== null) throw this.#failed;
     const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     try {
-      this.#feed(data, onMessage);
+      this.#feed(data, emit);
     } catch (err) {
       if (err instanceof VfioUserProtocolError) this.#failed = err;
       throw err;
@@ -124,7 +144,7 @@ export class VfioUserFramer {
     return h.size;
   }
 
-  #feed(data: Buffer, onMessage: (msg: VfioUserMessage) => void): void {
+  #feed(data: Buffer, emit: (buf: Buffer, offset: number, length: number) => void): void {
     let pos = 0;
     const end = data.length;
 
@@ -150,16 +170,16 @@ export class VfioUserFramer {
       if (this.#partialLen < partial.length) return;
       this.#partial = null;
       this.#partialLen = 0;
-      onMessage(this.#decode(partial, 0, partial.length));
+      emit(partial, 0, partial.length);
     }
 
     // Whole messages inside this chunk are decoded in place.
     while (end - pos >= HEADER_SIZE) {
       const size = this.#readHeader(data, pos);
       if (end - pos < size) break;
-      const msg = this.#decode(data, pos, size);
+      const at = pos;
       pos += size;
-      onMessage(msg);
+      emit(data, at, size);
     }
 
     // Keep the start of the next message.

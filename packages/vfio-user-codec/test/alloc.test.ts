@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Command,
   HeaderFlags,
+  VfioUserFramer,
   createDmaMapView,
   createHeader,
   createRegionDataView,
@@ -87,6 +88,22 @@ describe('allocation-free decode', () => {
     for (let i = 0; i < 1000; i++) decodeDmaMapInto(buf, 64, mapLen, view);
     expect(stop()).toBe(0);
     expect(view).toEqual({ header: { msgId: 8, command: 2, size: 48, flags: 0, errno: 0 }, flags: 3, offset: 0n, address: 0x1_0000_0000n, size: 0x8000_0000n });
+  });
+
+  it('framing whole messages with feedFrames and decoding them allocates no Buffer', () => {
+    const one = Buffer.from(buf.subarray(0, writeLen));
+    const chunk = Buffer.concat([one, one, one, one]);
+    const framer = new VfioUserFramer();
+    const view = createRegionDataView();
+    let seen = 0;
+    const onFrame = (b: Buffer, offset: number, length: number): void => {
+      seen += decodeRegionDataInto(b, offset, length, view).count;
+    };
+    const stop = spyAllocations();
+    for (let i = 0; i < 250; i++) framer.feedFrames(chunk, onFrame);
+    expect(stop()).toBe(0);
+    expect(seen).toBe(250 * 4 * 4);
+    expect(framer.bufferedBytes).toBe(0);
   });
 
   it('the spy does see allocations (the test can fail)', () => {

@@ -96,6 +96,33 @@ describe('round trip', () => {
   });
 });
 
+describe('feedFrames', () => {
+  it('gives the frames that push decodes, for any split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 6 }).chain((msgs) => {
+          const bytes = Buffer.concat(msgs.map((m) => encodeMessage(m)));
+          return fc.tuple(fc.constant(msgs), fc.constant(bytes), chunking(bytes.length));
+        }),
+        ([msgs, bytes, cuts]) => {
+          const framer = new VfioUserFramer({ maxDataXferSize: MAX_XFER });
+          const decoded: VfioUserMessage[] = [];
+          for (const chunk of split(bytes, cuts)) {
+            framer.feedFrames(chunk, (buf, offset, length, header) => {
+              expect(header.size).toBe(length);
+              expect(buf.readUInt16LE(offset + 2)).toBe(header.command);
+              decoded.push(decodeMessage(buf, offset, length, { maxDataXferSize: MAX_XFER }));
+            });
+          }
+          expect(decoded).toEqual(msgs);
+          expect(framer.bufferedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('garbage', () => {
   it('random bytes in any chunking decode or fail with VfioUserProtocolError, the same way for every split', () => {
     fc.assert(
