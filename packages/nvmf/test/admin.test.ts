@@ -27,14 +27,14 @@ describe('Identify', () => {
     expect(d.readUInt32LE(80)).toBe(0x10400);
     expect(d.readUInt32LE(92) & (1 << 8)).not.toBe(0); // OAES namespace attribute notices
     expect(d[259]).toBe(3); // AERL
-    expect(d[261] & 0x04).toBe(0x04); // LPA extended data
+    expect(d[261]! & 0x04).toBe(0x04); // LPA extended data
     expect(d[512]).toBe(0x66);
     expect(d[513]).toBe(0x44);
     expect(d.readUInt32LE(516)).toBe(32); // NN
     expect(d.readUInt16LE(520)).toBe(0x1d); // ONCS: Compare, DSM, Write Zeroes, Save/Select
     expect(d[525]).toBe(0x07); // VWC present + broadcast flush
     expect(d.readUInt32LE(536)).toBe(1 | (1 << 20)); // SGLS: core + transport bits
-    expect(d[76] & 0x2).toBe(0x2); // CMIC multi-controller
+    expect(d[76]! & 0x2).toBe(0x2); // CMIC multi-controller
   });
 
   it('namespace: size, LBA format, identifiers; inactive NSID is zeros; NSID 0 and > NN are invalid', async () => {
@@ -190,7 +190,7 @@ describe('Get Log Page', () => {
     expect(log[52 + 16]).toBe(0x03); // inaccessible
     expect(log.readUInt32LE(52 + 32)).toBe(4);
     const id = (await f.host.identify(1)).data;
-    expect(id[76] & 0x08).toBe(0x08);
+    expect(id[76]! & 0x08).toBe(0x08);
   });
 });
 

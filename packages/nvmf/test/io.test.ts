@@ -145,7 +145,7 @@ describe('Flush, Write Zeroes, Dataset Management, Compare', () => {
     const q = f.host.io[1]!;
     expect((await q.submit(ioCmd(0x05, 1, 100, 4), { data, iovSplit: 300 })).status).toBe(0);
     const other = Buffer.from(data);
-    other[2047] ^= 1;
+    other[2047] = other[2047]! ^ 1;
     const r = await q.submit(ioCmd(0x05, 1, 100, 4), { data: other });
     expect([r.sct, r.sc]).toEqual([2, 0x85]);
     expect((await q.submit(ioCmd(0x05, 1, 4095, 2), { data: Buffer.alloc(1024) })).sc).toBe(0x80);
