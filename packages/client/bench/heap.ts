@@ -1,0 +1,113 @@
+/**
+ * Heap growth over 1 M I/Os on the callback path: @nvmu/client → @nvmu/transport-loopback →
+ * @nvmu/nvmf with a null bdev, 4 KiB random reads at queue depth 127 (one qpair of 128 entries).
+ * Run with `npm run bench` (node --expose-gc). Prints the heap before and after (after a full
+ * GC each time), bytes per I/O, the number of GCs during the run, and IOPS. The goal is a flat
+ * heap: nothing retained per I/O, and little allocated.
+ *
+ * Environment: BENCH_IOS (default 1000000), BENCH_QD (default 127), BENCH_BS (default 4096).
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { NullBdev, Target } from '@nvmu/nvmf';
+import { connect, type NvmeError } from '../dist/index.js';
+// The loopback package is built by the bench script and imported from its dist (see
+// test/helpers/target.ts for why it is not a dependency of the client).
+import { LoopbackTargetTransport } from '../../transport-loopback/dist/index.js';
+import '../../transport-loopback/dist/host.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc');
+
+const IOS = Number(process.env.BENCH_IOS ?? 1_000_000);
+const QD = Number(process.env.BENCH_QD ?? 127);
+const BS = Number(process.env.BENCH_BS ?? 4096);
+const WARMUP = Math.min(100_000, IOS);
+
+const target = new Target();
+const loopback = new LoopbackTargetTransport();
+await target.addTransport(loopback);
+const nqn = 'nqn.2026-01.io.nvmu:bench';
+const sub = target.createSubsystem({ nqn, allowAnyHost: true });
+const blocks = 1 << 20;
+const bdev = new NullBdev({ name: 'null0', blockSize: BS, numBlocks: blocks });
+target.addBdev(bdev);
+sub.addNamespace({ bdev });
+const addr = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: 'bench', trsvcid: '' };
+await target.listen(addr);
+await sub.addListener(addr);
+sub.start();
+
+const ctrl = await connect(`trtype:loopback traddr:bench subnqn:${nqn}`, { reconnect: false, defaultIoQPair: false });
+const ns = ctrl.namespaces[0];
+if (ns === undefined) throw new Error('no namespace');
+const qp = await ctrl.allocIoQPair({ queueSize: QD + 1 });
+
+// One buffer per slot of the queue, allocated once.
+const bufs: Buffer[] = Array.from({ length: QD }, () => Buffer.alloc(BS));
+let submitted = 0;
+let completed = 0;
+let limit = 0;
+let failures = 0;
+let finish: () => void = () => undefined;
+let seed = 0x9e3779b9;
+
+function nextLba(): number {
+  // xorshift32: a random LBA without allocating.
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  seed >>>= 0;
+  return seed % blocks;
+}
+
+// One callback for every I/O; the context is the buffer index.
+function onDone(err: NvmeError | undefined, i: number): void {
+  if (err !== undefined) failures++;
+  completed++;
+  if (submitted < limit) {
+    submitted++;
+    qp.submitRead(ns!, nextLba(), 1, bufs[i]!, onDone, i);
+  } else if (completed === limit) finish();
+}
+
+function run(n: number): Promise<void> {
+  submitted = 0;
+  completed = 0;
+  limit = n;
+  return new Promise((resolve) => {
+    finish = resolve;
+    for (let i = 0; i < QD && submitted < limit; i++) {
+      submitted++;
+      qp.submitRead(ns, nextLba(), 1, bufs[i]!, onDone, i);
+    }
+  });
+}
+
+await run(WARMUP);
+gc();
+gc();
+const before = process.memoryUsage();
+let gcs = 0;
+const obs = new PerformanceObserver((list) => {
+  gcs += list.getEntries().length;
+});
+obs.observe({ entryTypes: ['gc'] });
+const t0 = process.hrtime.bigint();
+await run(IOS);
+const t1 = process.hrtime.bigint();
+obs.disconnect();
+gc();
+gc();
+const after = process.memoryUsage();
+
+const seconds = Number(t1 - t0) / 1e9;
+const mib = (n: number): string => (n / 1048576).toFixed(2);
+const delta = after.heapUsed - before.heapUsed;
+console.log(`@nvmu/client callback path, loopback + nvmf null bdev, ${BS}-byte random reads, QD ${QD}, ${IOS} I/Os`);
+console.log(`heap used before: ${mib(before.heapUsed)} MiB, after: ${mib(after.heapUsed)} MiB, growth: ${delta} bytes (${(delta / IOS).toFixed(3)} bytes/I/O)`);
+console.log(`external before: ${mib(before.external)} MiB, after: ${mib(after.external)} MiB`);
+console.log(`GCs during the run: ${gcs} (${((gcs * 1e6) / IOS).toFixed(1)} per million I/Os)`);
+console.log(`IOPS: ${Math.round(IOS / seconds).toLocaleString('en-US')} (${seconds.toFixed(2)} s, ${((seconds * 1e6) / IOS).toFixed(2)} µs/I/O), failures: ${failures}`);
+
+await ctrl.close();
+await target.close();
