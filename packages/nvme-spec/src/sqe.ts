@@ -142,6 +142,12 @@ export class SqeView extends StructView {
   set sgl1Address(v: number) {
     this.setU64(24, v);
   }
+  get sgl1AddressBig(): bigint {
+    return this.u64Big(24);
+  }
+  set sgl1AddressBig(v: bigint) {
+    this.setU64Big(24, v);
+  }
   /** SGL1 length (bytes 35:32) for non-keyed descriptors. */
   get sgl1Length(): number {
     return this.u32(32);
