@@ -1,4 +1,164 @@
-// Placeholder until the daemon issue lands: the target core and NVMe/TCP are being built first.
-export function main(): void {
-  console.log('nvmu target daemon: not built yet. The daemon lands after @nvmu/nvmf and @nvmu/transport-tcp.');
+/**
+ * The nvmu target daemon, first slice: it serves one subsystem with a file-backed namespace over
+ * NVMe/TCP (with the discovery subsystem on the same listener). JSON-RPC management, SPDK JSON
+ * config files and the vfio-user endpoint arrive with the daemon issue.
+ */
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FileBdev, Target, type TransportLogger } from '@nvmu/nvmf';
+import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
+
+export interface DaemonOptions {
+  /** Folder for namespace images; data survives restarts. */
+  dataDir: string;
+  /** NVMe/TCP listen address and port. */
+  traddr: string;
+  trsvcid: string;
+  /** Subsystem NQN. */
+  nqn: string;
+  /** Size of a new namespace image in bytes (an existing image keeps its size). */
+  sizeBytes: number;
+  blockSize: 512 | 4096;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULTS: DaemonOptions = {
+  dataDir: process.env.NVMU_DATA_DIR ?? join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'nvmu'),
+  traddr: '127.0.0.1',
+  trsvcid: '4420',
+  nqn: 'nqn.2026-01.io.nvmu:cnode1',
+  sizeBytes: 1 << 30,
+  blockSize: 512,
+  logLevel: 'info',
+};
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** One JSON object a line on stderr: structured logs a collector can read. */
+export function jsonLogger(min: DaemonOptions['logLevel']): TransportLogger {
+  const floor = LEVELS.indexOf(min);
+  const emit = (level: (typeof LEVELS)[number]) => (msg: string, fields?: Record<string, unknown>) => {
+    if (LEVELS.indexOf(level) < floor) return;
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'data-dir': { type: 'string' },
+      listen: { type: 'string', short: 'l' },
+      nqn: { type: 'string', short: 'n' },
+      size: { type: 'string' },
+      'block-size': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const opts = { ...DEFAULTS };
+  if (values['data-dir'] !== undefined) opts.dataDir = values['data-dir'];
+  if (values.listen !== undefined) {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(values.listen);
+    if (m === null) throw new Error(`--listen ${values.listen}: expected ADDRESS:PORT, e.g. 127.0.0.1:4420 or [::1]:4420`);
+    opts.traddr = m[1] ?? '';
+    opts.trsvcid = m[2] ?? '';
+  }
+  if (values.nqn !== undefined) opts.nqn = values.nqn;
+  if (values.size !== undefined) {
+    const m = /^(\d+)([KMGT]?)i?B?$/i.exec(values.size);
+    if (m === null) throw new Error(`--size ${values.size}: expected bytes with an optional K/M/G/T suffix`);
+    const unit = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[(m[2] ?? '').toUpperCase()] ?? 1;
+    opts.sizeBytes = Number(m[1]) * unit;
+  }
+  if (values['block-size'] !== undefined) {
+    const bs = Number(values['block-size']);
+    if (bs !== 512 && bs !== 4096) throw new Error(`--block-size ${values['block-size']}: 512 or 4096`);
+    opts.blockSize = bs;
+  }
+  if (values['log-level'] !== undefined) {
+    const l = values['log-level'];
+    if (!(LEVELS as readonly string[]).includes(l)) throw new Error(`--log-level ${l}: one of ${LEVELS.join(', ')}`);
+    opts.logLevel = l as DaemonOptions['logLevel'];
+  }
+  return opts;
+}
+
+export interface RunningDaemon {
+  target: Target;
+  options: DaemonOptions;
+  /** Stop accepting, close every connection (completing what is in flight), flush and close images. */
+  stop(): Promise<void>;
+}
+
+/** Start the default target: one subsystem, one file-backed namespace, NVMe/TCP with discovery. */
+export async function startDaemon(options: DaemonOptions, logger: TransportLogger = jsonLogger(options.logLevel)): Promise<RunningDaemon> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const target = new Target({ logger });
+  try {
+    await target.addTransport(new TcpTargetTransport());
+    const bdev = await FileBdev.open({ name: 'nvmu0', path: join(dataDir, 'nvmu0.img'), size: options.sizeBytes, blockSize: options.blockSize });
+    target.addBdev(bdev);
+    const sub = target.createSubsystem({ nqn: options.nqn, allowAnyHost: true, model: 'nvmu', serial: 'NVMU0001' });
+    sub.addNamespace({ bdev });
+    const adrfam = options.traddr.includes(':') ? 'ipv6' : 'ipv4';
+    const addr = { trtype: 'tcp', adrfam, traddr: options.traddr, trsvcid: options.trsvcid } as const;
+    await target.listen(addr);
+    await sub.addListener(addr);
+    sub.start();
+    logger.info('serving', { nqn: options.nqn, image: bdev.name, dataDir, traddr: options.traddr, trsvcid: options.trsvcid });
+  } catch (e) {
+    await target.close();
+    throw e;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    target,
+    options,
+    stop: () => (stopping ??= target.close()),
+  };
+}
+
+export function connectHelp(o: DaemonOptions): string {
+  const a = o.traddr.includes(':') ? `[${o.traddr}]` : o.traddr;
+  return [
+    `nvmu target serving ${o.nqn} on NVMe/TCP ${a}:${o.trsvcid} (data in ${resolve(o.dataDir)})`,
+    '',
+    'Connect from this machine:',
+    `  nvme discover -t tcp -a ${o.traddr} -s ${o.trsvcid}`,
+    `  nvme connect  -t tcp -a ${o.traddr} -s ${o.trsvcid} -n ${o.nqn}`,
+    'From a QEMU guest with user networking, use -a 10.0.2.2.',
+    `With nvmu's own tools: nvmu identify -r 'trtype:tcp traddr:${o.traddr} trsvcid:${o.trsvcid} subnqn:${o.nqn}'`,
+    '',
+    'Ctrl-C stops it cleanly.',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let options: DaemonOptions;
+  try {
+    options = parseDaemonArgs(argv);
+  } catch (e) {
+    console.error(`nvmu-target: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const daemon = await startDaemon(options);
+  console.log(connectHelp(options));
+  const shutdown = (signal: string): void => {
+    console.error(`nvmu-target: ${signal}, shutting down`);
+    daemon.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(`nvmu-target: shutdown failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => { shutdown('SIGINT'); });
+  process.once('SIGTERM', () => { shutdown('SIGTERM'); });
 }

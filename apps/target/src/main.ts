@@ -1,4 +1,7 @@
 #!/usr/bin/env node
 import { main } from './index.js';
 
-main();
+main().catch((e: unknown) => {
+  console.error(`nvmu-target: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
