@@ -38,8 +38,7 @@ await sub.addListener(addr);
 sub.start();
 
 const ctrl = await connect(`trtype:loopback traddr:bench subnqn:${nqn}`, { reconnect: false, defaultIoQPair: false });
-const ns = ctrl.namespaces[0];
-if (ns === undefined) throw new Error('no namespace');
+const ns = ctrl.namespaces[0]!;
 const qp = await ctrl.allocIoQPair({ queueSize: QD + 1 });
 
 // One buffer per slot of the queue, allocated once.
@@ -66,7 +65,7 @@ function onDone(err: NvmeError | undefined, i: number): void {
   completed++;
   if (submitted < limit) {
     submitted++;
-    qp.submitRead(ns!, nextLba(), 1, bufs[i]!, onDone, i);
+    qp.submitRead(ns, nextLba(), 1, bufs[i]!, onDone, i);
   } else if (completed === limit) finish();
 }
 
