@@ -258,7 +258,8 @@ export const guestScripts = {
 
   /**
    * A short fio run with `--verify=crc32c` (libaio, O_DIRECT): writes for up to `runtimeS`,
-   * then reads everything written back and checks it. Prints fio's summary.
+   * reading back and checking every 64 blocks written (`--verify_backlog`). Fails unless fio
+   * succeeded and actually read data back. Prints fio's summary.
    */
   fioVerify(o: FioVerifyOptions): string {
     const args = [
@@ -274,11 +275,22 @@ export const guestScripts = {
       `--runtime=${o.runtimeS ?? 2}`,
       '--verify=crc32c',
       '--do_verify=1',
+      // Verify as it goes: when --runtime cuts the write phase short, fio skips the final
+      // verify pass, so without a backlog a slow target would be "verified" with no reads.
+      '--verify_backlog=64',
       '--verify_fatal=1',
       '--group_reporting',
       '--eta=never',
     ];
-    return `${args.join(' ')} || nvmu_fail "fio verify on ${o.dev}"\necho "fio verify passed"\n`;
+    return [
+      `${args.join(' ')} > /tmp/nvmu-fio.log 2>&1; nvmu_rc=$?`,
+      'cat /tmp/nvmu-fio.log',
+      `[ "$nvmu_rc" = 0 ] || nvmu_fail "fio verify on ${o.dev} (status $nvmu_rc)"`,
+      // "issued rwts: total=<reads>,<writes>,…": verify reads count as reads.
+      `grep -Eq 'issued rwts: total=[1-9]' /tmp/nvmu-fio.log || nvmu_fail "fio read nothing back to verify on ${o.dev}"`,
+      'echo "fio verify passed"',
+      '',
+    ].join('\n');
   },
 
   /** Prints a line the host waits for (`guest.waitFor(/^READY$/m)`). */

@@ -70,6 +70,7 @@ describe.skipIf(skip)('guest under QEMU', () => {
       expect(r.guestOutput).toMatch(/^\/dev\/nvme\d+n\d+ /m);
       expect(r.guestOutput).toContain('dd pattern check passed');
       expect(r.guestOutput).toMatch(/err= 0/);
+      expect(r.guestOutput).toMatch(/issued rwts: total=[1-9]\d*,[1-9]/);
       expect(r.guestOutput).toContain('fio verify passed');
       expect(r.guestOutput).toMatch(/disconnected 1 controller/);
       expect(r.guestOutput).toMatch(/^HOST-FLOW-DONE$/m);
