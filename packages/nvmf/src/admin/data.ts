@@ -19,8 +19,3 @@ export function returnData(req: CoreRequest, data: Uint8Array, len: number): num
   return S.Success;
 }
 
-/** Write an ASCII field padded with spaces (SN, MN, FR; NVMe Base 2.0 §1.5 ASCII strings). */
-export function putAscii(buf: Buffer, off: number, len: number, v: string, pad = 0x20): void {
-  buf.fill(pad, off, off + len);
-  buf.write(v.slice(0, len), off, 'ascii');
-}

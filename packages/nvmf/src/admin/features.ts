@@ -6,7 +6,7 @@
 import { type Controller, ctrlrOf } from '../controller-access.js';
 import type { CommandEnv } from '../env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { FeatureId as F } from '../spec-gaps.js';
+import { FeatureId as F, FeatureCapabilities, FeatureSelect } from '@nvmu/nvme-spec';
 import { S } from '../status.js';
 import { returnData } from './data.js';
 
@@ -86,9 +86,9 @@ export function getFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
   const sel = (cdw10 >>> 8) & 7;
   if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return S.InvalidField;
   if (sel > 3) return S.InvalidField;
-  if (sel === 3) {
-    // Supported capabilities: bit 2 changeable (bit 0 saveable and bit 1 namespace specific: never).
-    req.cqeView.setUint32(0, fid === F.HostIdentifier ? 0 : 1 << 2, true);
+  if (sel === FeatureSelect.SupportedCapabilities) {
+    // Changeable (never saveable, never namespace specific here).
+    req.cqeView.setUint32(0, fid === F.HostIdentifier ? 0 : FeatureCapabilities.Changeable, true);
     return S.Success;
   }
   if (fid === F.HostIdentifier) {
@@ -96,7 +96,7 @@ export function getFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
     if ((cdw11 & 1) === 0) return S.InvalidField;
     return returnData(req, c.hostid, 16);
   }
-  const v = value(c, fid, cdw11, sel !== 0);
+  const v = value(c, fid, cdw11, sel !== FeatureSelect.Current);
   if (v === undefined) return S.InvalidField;
   req.cqeView.setUint32(0, v >>> 0, true);
   return S.Success;

@@ -5,113 +5,116 @@
  * (INTEROP.md): ICDOFF 0, SGLS bits 1:0 set, MAXCMD non-zero, KAS non-zero, IOCCSZ >= 4,
  * IORCSZ >= 1 (from the transport), CNTLID equal to Connect's, CNTRLTYPE.
  */
+import {
+  Cns,
+  Csi,
+  IDENTIFY_DATA_SIZE,
+  IdentifyControllerView,
+  IdentifyNamespaceView,
+  NidType,
+  encodeNsIdDescriptors,
+  encodeNsList,
+  type NsIdDescriptor,
+} from '@nvmu/nvme-spec';
 import { type Controller, ctrlrOf } from '../controller-access.js';
 import { CTRLR_LIMITS, NVME_VERSION, mdtsFor } from '../controller.js';
 import type { CommandEnv } from '../env.js';
 import type { Namespace } from '../namespace.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { Cns, IdCtrl, IdNs, NidType } from '../spec-gaps.js';
-import { S } from '../status.js';
-import { putAscii, returnData } from './data.js';
 
-const IDENTIFY_SIZE = 4096;
+import { S } from '../status.js';
+import { returnData } from './data.js';
+
+const IDENTIFY_SIZE = IDENTIFY_DATA_SIZE;
 const NSID_ALL = 0xffffffff;
 
 export function buildIdentifyController(ctrlr: Controller): Buffer {
   const b = Buffer.alloc(IDENTIFY_SIZE);
+  const id = new IdentifyControllerView(b);
   const sub = ctrlr.subsystem;
   const opts = ctrlr.transport.options;
   const tf = ctrlr.transport.identifyFields();
   const disc = ctrlr.isDiscovery;
-  putAscii(b, IdCtrl.SN, 20, sub.serial);
-  putAscii(b, IdCtrl.MN, 40, sub.model);
-  putAscii(b, IdCtrl.FR, 8, sub.firmwareRevision);
-  b[IdCtrl.RAB] = 6;
+  id.sn = sub.serial;
+  id.mn = sub.model;
+  id.fr = sub.firmwareRevision;
+  id.rab = 6;
   // CMIC bit 1: more than one controller may be attached (dynamic model); bit 3: ANA reporting.
-  b[IdCtrl.CMIC] = disc ? 0 : (1 << 1) | (sub.anaReporting ? 1 << 3 : 0);
-  b[IdCtrl.MDTS] = mdtsFor(opts.maxIoSize);
-  b.writeUInt16LE(ctrlr.cntlid, IdCtrl.CNTLID);
-  b.writeUInt32LE(NVME_VERSION, IdCtrl.VER);
+  id.cmic = disc ? 0 : (1 << 1) | (sub.anaReporting ? 1 << 3 : 0);
+  id.mdts = mdtsFor(opts.maxIoSize);
+  id.cntlid = ctrlr.cntlid;
+  id.ver = NVME_VERSION;
   // OAES: bit 8 Namespace Attribute notices, bit 11 ANA change, bit 31 discovery log change.
-  const oaes = disc ? 1 << 31 : (1 << 8) | (sub.anaReporting ? 1 << 11 : 0);
-  b.writeUInt32LE(oaes >>> 0, IdCtrl.OAES);
-  b.writeUInt32LE(1, IdCtrl.CTRATT); // bit 0: 128-bit Host Identifier (required on fabrics)
-  b[IdCtrl.CNTRLTYPE] = disc ? 2 : 1;
-  b[IdCtrl.ACL] = 3;
-  b[IdCtrl.AERL] = CTRLR_LIMITS.aerl;
-  b[IdCtrl.FRMW] = 0x03; // slot 1 read-only, 1 slot
-  b[IdCtrl.LPA] = 0x06; // bit 1 Commands Supported and Effects log, bit 2 extended data (LPO offsets)
-  b[IdCtrl.ELPE] = CTRLR_LIMITS.elpe;
-  b.writeUInt16LE(0x0157, IdCtrl.WCTEMP);
-  b.writeUInt16LE(0x0175, IdCtrl.CCTEMP);
-  b.writeUInt16LE(CTRLR_LIMITS.kas, IdCtrl.KAS);
+  id.oaes = (disc ? 1 << 31 : (1 << 8) | (sub.anaReporting ? 1 << 11 : 0)) >>> 0;
+  id.ctratt = 1; // bit 0: 128-bit Host Identifier (required on fabrics)
+  id.cntrltype = disc ? 2 : 1;
+  id.acl = 3;
+  id.aerl = CTRLR_LIMITS.aerl;
+  id.frmw = 0x03; // slot 1 read-only, 1 slot
+  id.lpa = 0x06; // bit 1 Commands Supported and Effects log, bit 2 extended data (LPO offsets)
+  id.elpe = CTRLR_LIMITS.elpe;
+  id.wctemp = 0x0157;
+  id.cctemp = 0x0175;
+  id.kas = CTRLR_LIMITS.kas;
   if (!disc && sub.anaReporting) {
-    b[IdCtrl.ANATT] = 10;
-    b[IdCtrl.ANACAP] = 0x1f; // reports optimized, non-optimized, inaccessible, persistent loss, change
-    b.writeUInt32LE(128, IdCtrl.ANAGRPMAX);
-    b.writeUInt32LE(128, IdCtrl.NANAGRPID);
+    id.anatt = 10;
+    id.anacap = 0x1f; // reports optimized, non-optimized, inaccessible, persistent loss, change
+    id.anagrpmax = 128;
+    id.nanagrpid = 128;
   }
-  b[IdCtrl.SQES] = 0x66;
-  b[IdCtrl.CQES] = 0x44;
-  b.writeUInt16LE(Math.min(disc ? opts.maxAdminQueueDepth : opts.maxQueueDepth, 0xffff) || 1, IdCtrl.MAXCMD);
-  b.writeUInt32LE(disc ? 0 : sub.maxNamespaces, IdCtrl.NN);
+  id.sqes = 0x66;
+  id.cqes = 0x44;
+  id.maxcmd = Math.min(disc ? opts.maxAdminQueueDepth : opts.maxQueueDepth, 0xffff) || 1;
+  id.nn = disc ? 0 : sub.maxNamespaces;
   // ONCS: bit 0 Compare, bit 2 Dataset Management, bit 3 Write Zeroes, bit 4 Save/Select in Features.
-  b.writeUInt16LE(disc ? 0 : 0x1d, IdCtrl.ONCS);
+  id.oncs = disc ? 0 : 0x1d;
   // VWC: bit 0 present, bits 2:1 = 11b Flush with NSID FFFFFFFFh supported.
-  b[IdCtrl.VWC] = disc ? 0 : 0x07;
+  id.vwc = disc ? 0 : 0x07;
   // SGLS bits 1:0 = 01b: SGLs supported, no alignment requirement; the transport adds its bits.
-  b.writeUInt32LE((tf.sgls | 1) >>> 0, IdCtrl.SGLS);
-  b.write(sub.nqn, IdCtrl.SUBNQN, 'utf8');
-  b.writeUInt32LE(tf.ioccsz, IdCtrl.IOCCSZ);
-  b.writeUInt32LE(tf.iorcsz, IdCtrl.IORCSZ);
-  b.writeUInt16LE(tf.icdoff, IdCtrl.ICDOFF);
-  b[IdCtrl.FCATT] = tf.fcatt;
-  b[IdCtrl.MSDBD] = tf.msdbd;
+  id.sgls = (tf.sgls | 1) >>> 0;
+  id.subnqn = sub.nqn;
+  id.ioccsz = tf.ioccsz;
+  id.iorcsz = tf.iorcsz;
+  id.icdoff = tf.icdoff;
+  id.fcatt = tf.fcatt;
+  id.msdbd = tf.msdbd;
   // Power state 0: 25 W max (centiwatts), entry/exit latencies as nvmet.
-  b.writeUInt16LE(0x09c4, IdCtrl.PSD0);
-  b.writeUInt32LE(0x10, IdCtrl.PSD0 + 4);
-  b.writeUInt32LE(0x4, IdCtrl.PSD0 + 8);
+  id.setPsdMp(0, 0x09c4);
+  id.setPsdEnlat(0, 0x10);
+  id.setPsdExlat(0, 0x4);
   return b;
 }
 
 export function buildIdentifyNamespace(ns: Namespace, anaReporting: boolean): Buffer {
   const b = Buffer.alloc(IDENTIFY_SIZE);
-  const blocks = BigInt(ns.numBlocks);
-  b.writeBigUInt64LE(blocks, IdNs.NSZE);
-  b.writeBigUInt64LE(blocks, IdNs.NCAP);
-  b.writeBigUInt64LE(blocks, IdNs.NUSE);
-  b[IdNs.NLBAF] = 0; // one LBA format (0's based)
-  b[IdNs.FLBAS] = 0;
-  b[IdNs.NMIC] = 1; // may be attached to more than one controller
+  const id = new IdentifyNamespaceView(b);
+  id.nsze = ns.numBlocks;
+  id.ncap = ns.numBlocks;
+  id.nuse = ns.numBlocks;
+  id.nlbaf = 0; // one LBA format (0's based)
+  id.formatIndex = 0;
+  id.shared = true; // NMIC bit 0: may be attached to more than one controller
   // DLFEAT: bit 3 Write Zeroes may deallocate, bits 2:0 = 001b deallocated blocks read as zeros.
-  b[IdNs.DLFEAT] = 0x09;
-  if (anaReporting) b.writeUInt32LE(ns.anaGroupId, IdNs.ANAGRPID);
-  b.set(ns.nguid, IdNs.NGUID);
-  b.set(ns.eui64, IdNs.EUI64);
-  b.writeUInt32LE(Math.log2(ns.blockSize) << 16, IdNs.LBAF0); // LBADS, no metadata, RP 0
+  id.dlfeat = 0x09;
+  if (anaReporting) id.anagrpid = ns.anaGroupId;
+  id.nguid = ns.nguid;
+  id.eui64 = ns.eui64;
+  id.setLbaf(0, { ms: 0, lbads: Math.log2(ns.blockSize), rp: 0 });
   return b;
 }
 
 function buildActiveNsList(ctrlr: Controller, after: number): Buffer {
   const b = Buffer.alloc(IDENTIFY_SIZE);
-  const ids = [...ctrlr.subsystem.namespaces.keys()].filter((n) => n > after).sort((x, y) => x - y);
-  for (let i = 0; i < ids.length && i < 1024; i++) b.writeUInt32LE(ids[i] ?? 0, i * 4);
+  encodeNsList(b, [...ctrlr.subsystem.namespaces.keys()].filter((n) => n > after).sort((x, y) => x - y));
   return b;
 }
 
 function buildNsDescriptors(ns: Namespace): Buffer {
   const b = Buffer.alloc(IDENTIFY_SIZE);
-  let o = 0;
-  const put = (type: number, id: Uint8Array): void => {
-    b[o] = type;
-    b[o + 1] = id.byteLength;
-    b.set(id, o + 4);
-    o += 4 + id.byteLength;
-  };
-  if (ns.eui64.some((x) => x !== 0)) put(NidType.Eui64, ns.eui64);
-  put(NidType.Nguid, ns.nguid);
-  put(NidType.Uuid, ns.uuidBytes);
-  put(NidType.Csi, Uint8Array.of(0)); // NVM command set
+  const descs: NsIdDescriptor[] = [];
+  if (ns.eui64.some((x) => x !== 0)) descs.push({ nidt: NidType.Eui64, nid: ns.eui64 });
+  descs.push({ nidt: NidType.Nguid, nid: ns.nguid }, { nidt: NidType.Uuid, nid: ns.uuidBytes }, { nidt: NidType.Csi, nid: Uint8Array.of(Csi.Nvm) });
+  encodeNsIdDescriptors(b, descs);
   return b;
 }
 
@@ -136,20 +139,20 @@ export function identify(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): num
     case Cns.ActiveNamespaceList:
       if (nsid >= 0xfffffffe) return S.InvalidNamespaceOrFormat;
       return returnData(req, buildActiveNsList(ctrlr, nsid), IDENTIFY_SIZE);
-    case Cns.NamespaceIdDescriptors: {
+    case Cns.NamespaceIdDescriptorList: {
       const ns = sub.namespaces.get(nsid);
       if (ns === undefined) return S.InvalidNamespaceOrFormat;
       return returnData(req, buildNsDescriptors(ns), IDENTIFY_SIZE);
     }
     case Cns.IoCommandSetNamespace: {
-      if (csi !== 0) return S.InvalidField;
+      if (csi !== Csi.Nvm) return S.InvalidField;
       if (!sub.namespaces.has(nsid)) return S.InvalidNamespaceOrFormat;
       return returnData(req, Buffer.alloc(0), IDENTIFY_SIZE); // NVM CS specific namespace: no PI/ELBAs
     }
     case Cns.IoCommandSetController:
       // NVM command set specific controller (VSL, WZSL, WUSL, DMRL, DMRSL, DMSL): 0 = no limits
       // beyond MDTS. Linux 6.1 asks on every namespace scan (INTEROP.md).
-      if (csi !== 0) return S.InvalidField;
+      if (csi !== Csi.Nvm) return S.InvalidField;
       return returnData(req, Buffer.alloc(0), IDENTIFY_SIZE);
     default:
       return S.InvalidField;
