@@ -94,10 +94,18 @@ export function describeMismatch(words: Uint32Array, blockWords: number, b: numb
   const o = b * blockWords;
   const foundLba = (words[o] ?? 0) + (words[o + 1] ?? 0) * TWO_32;
   const foundSeed = words[o + 2] ?? 0;
+  const stamped = words[o + 2] === seed >>> 0 && words[o + 3] === nsid >>> 0;
   let what: string;
-  if (bad <= 1) what = `holds LBA ${foundLba} instead`;
-  else if (bad === 2) what = `was written with seed ${foundSeed}, expected ${seed}`;
-  else if (bad === 3) what = `belongs to nsid ${words[o + 3] ?? 0}`;
+  if (bad <= 1 && stamped) what = `holds LBA ${foundLba} instead`;
+  else if (bad <= 3 && words[o + 3] === nsid >>> 0 && foundLba === block) what = `was written with seed ${foundSeed}, expected ${seed}`;
+  else if (bad <= 3 && foundLba === block && words[o + 2] === seed >>> 0) what = `belongs to nsid ${words[o + 3] ?? 0}`;
+  else if (bad <= 3) what = `carries no --verify stamp (first words ${hexWords(words, o, 4)})`;
   else what = `differs at byte ${bad * 4}`;
   return { nsid, lba: block, byteOffset: bad * 4, foundLba, foundSeed, message: `verify mismatch: nsid ${nsid} LBA ${block} ${what}` };
+}
+
+function hexWords(words: Uint32Array, o: number, n: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push((words[o + i] ?? 0).toString(16).padStart(8, '0'));
+  return parts.join(' ');
 }

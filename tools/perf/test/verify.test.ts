@@ -37,3 +37,18 @@ describe('verify pattern', () => {
     expect(m.byteOffset).toBe(8);
   });
 });
+
+describe('describeMismatch', () => {
+  it('names what the block holds', () => {
+    const words = new Uint32Array(128);
+    stampBlocks(words, 128, 5, 1, 9, 2);
+    expect(describeMismatch(words, 128, 0, 5, 9, 3).message).toBe('verify mismatch: nsid 3 LBA 5 belongs to nsid 2');
+    words[1] = 0xffffffff;
+    expect(describeMismatch(words, 128, 0, 5, 9, 2).message).toBe('verify mismatch: nsid 2 LBA 5 holds LBA 18446744069414584000 instead');
+    words.fill(0x01020304);
+    expect(describeMismatch(words, 128, 0, 5, 9, 2).message).toBe('verify mismatch: nsid 2 LBA 5 carries no --verify stamp (first words 01020304 01020304 01020304 01020304)');
+    stampBlocks(words, 128, 5, 1, 9, 2);
+    words[100] = 0;
+    expect(describeMismatch(words, 128, 0, 5, 9, 2).message).toBe('verify mismatch: nsid 2 LBA 5 differs at byte 400');
+  });
+});
