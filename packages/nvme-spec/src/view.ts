@@ -29,17 +29,24 @@ export abstract class StructView {
   protected dv: DataView;
   /** Absolute byte offset of this structure inside `dv` (buf.byteOffset + offset). */
   protected base: number;
-  /** The buffer given to the constructor or the last `attach()`. */
-  buf: Uint8Array;
-  /** Offset given to the constructor or the last `attach()`, relative to `buf`. */
-  offset: number;
+  private attachedBuf: Uint8Array;
+  private attachedOffset: number;
 
   constructor(buf: Uint8Array, offset = 0) {
-    this.buf = buf;
-    this.offset = offset;
+    this.attachedBuf = buf;
+    this.attachedOffset = offset;
     this.check(buf, offset);
     this.dv = new DataView(buf.buffer);
     this.base = buf.byteOffset + offset;
+  }
+
+  /** The buffer given to the constructor or the last `attach()`. */
+  get buf(): Uint8Array {
+    return this.attachedBuf;
+  }
+  /** Offset given to the constructor or the last `attach()`, relative to `buf`. */
+  get offset(): number {
+    return this.attachedOffset;
   }
 
   /** Number of bytes the structure occupies (the static SIZE of the concrete class). */
@@ -49,8 +56,8 @@ export abstract class StructView {
   attach(buf: Uint8Array, offset = 0): this {
     this.check(buf, offset);
     if (buf.buffer !== this.dv.buffer) this.dv = new DataView(buf.buffer);
-    this.buf = buf;
-    this.offset = offset;
+    this.attachedBuf = buf;
+    this.attachedOffset = offset;
     this.base = buf.byteOffset + offset;
     return this;
   }
