@@ -248,6 +248,13 @@ export class SqeView extends StructView {
   set dtype(v: number) {
     this.setU8(50, (this.u8(50) & 0x0f) | ((v & 0xf) << 4));
   }
+  /** Storage Tag Check (CDW12 bit 24). */
+  get stc(): boolean {
+    return this.bit(51, 0);
+  }
+  set stc(v: boolean) {
+    this.setBit(51, 0, v);
+  }
   /** Deallocate (Write Zeroes CDW12 bit 25). */
   get deac(): boolean {
     return this.bit(51, 1);

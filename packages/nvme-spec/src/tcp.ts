@@ -350,6 +350,23 @@ export class PduHeaderView extends StructView {
     return (this.u8(1) & PduFlags.DDGSTF) !== 0;
   }
   /**
+   * Bytes of data this PDU carries, from its header: PLEN - PDO - data digest; 0 without data.
+   * TermReq PDUs (PDO 0) carry PLEN - HLEN bytes of error data after the header.
+   */
+  get dataLength(): number {
+    const plen = this.u32(4);
+    const type = this.u8(0);
+    if (type === PduType.H2CTermReq || type === PduType.C2HTermReq) return Math.max(0, plen - this.u8(2));
+    const pdo = this.u8(3);
+    if (pdo === 0) return 0;
+    return Math.max(0, plen - pdo - ((this.u8(1) & PduFlags.DDGSTF) !== 0 ? TCP_DIGEST_LENGTH : 0));
+  }
+  /** Offset of the data from the PDU start (PDO, or HLEN for TermReq error data). */
+  get dataOffset(): number {
+    const type = this.u8(0);
+    return type === PduType.H2CTermReq || type === PduType.C2HTermReq ? this.u8(2) : this.u8(3);
+  }
+  /**
    * Fill the common header for a PDU of `type` with `dataLength` bytes of data, setting HDGSTF /
    * DDGSTF, PDO and PLEN; `extraFlags` adds type specific flags (LAST_PDU, SUCCESS).
    */

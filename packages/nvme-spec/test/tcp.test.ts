@@ -171,6 +171,7 @@ describe('CapsuleCmd / CapsuleResp', () => {
     expect(p.pdo).toBe(76);
     expect(p.plen).toBe(76 + 512 + 4);
     expect(p.flags).toBe(PduFlags.HDGSTF | PduFlags.DDGSTF);
+    expect([p.dataOffset, p.dataLength]).toEqual([76, 512]);
     buf.set(data, p.pdo);
     writeHeaderDigest(crc, buf);
     writeDataDigest(crc, buf);
@@ -252,6 +253,7 @@ describe('data PDUs, R2T, TermReq', () => {
     const t = new TermReqView(new Uint8Array(24)).init(PduType.C2HTermReq, TermReqFes.HeaderDigestError, 0xdeadbeef, 0);
     expect(hex(t.bytes())).toBe(hex(bytesAt(24, [[0, [0x03, 0, 24, 0, 24, 0, 0, 0]], [8, [0x03, 0x00, 0xef, 0xbe, 0xad, 0xde]]])));
     t.init(PduType.H2CTermReq, TermReqFes.InvalidHeaderField, 2, 72);
+    expect([t.dataOffset, t.dataLength]).toEqual([24, 72]);
     expect(hex(t.bytes())).toBe(hex(bytesAt(24, [[0, [0x02, 0, 24, 0, 96, 0, 0, 0]], [8, [0x01, 0x00, 0x02, 0, 0, 0]]])));
     expect(checkPduHeader(new Uint8Array([...t.bytes(), ...new Uint8Array(72)]), 0, { hdgst: true, ddgst: true })).toMatchObject({ dataOffset: 24, dataLength: 72 });
   });
