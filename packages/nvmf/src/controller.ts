@@ -247,6 +247,7 @@ export class Controller implements QPairOwner {
       else this.csts |= 2; // CFS: Controller Fatal Status
     } else if (wasEn && !en) {
       this.reset('controller-reset');
+      this.cc = value >>> 0;
     }
     const oldShn = (old >>> 14) & 3;
     const shn = (value >>> 14) & 3;
@@ -377,21 +378,31 @@ export class Controller implements QPairOwner {
     this.startKeepAlive();
   }
 
+  /**
+   * The timeout actually enforced: KATO rounded up to the Keep Alive granularity (KAS × 100 ms,
+   * NVMe Base 2.0 §3.9), as Linux nvmet rounds up to whole seconds.
+   */
+  get katoEnforced(): number {
+    const g = CTRLR_LIMITS.kas * 100;
+    return Math.ceil(this.kato / g) * g;
+  }
+
   private startKeepAlive(): void {
     if (this.kato === 0) return;
+    const timeout = this.katoEnforced;
     const check = (): void => {
       this.kaTimer = undefined;
       if (this.state !== 'live') return;
       const idle = Date.now() - this.lastKeepAlive;
-      if (idle >= this.kato) {
+      if (idle >= timeout) {
         this.logger.warn('keep-alive timeout', { cntlid: this.cntlid, subnqn: this.subsystem.nqn, kato: this.kato });
         this.destroy('keep-alive-timeout');
         return;
       }
-      this.kaTimer = setTimeout(check, this.kato - idle);
+      this.kaTimer = setTimeout(check, timeout - idle);
       this.kaTimer.unref();
     };
-    this.kaTimer = setTimeout(check, this.kato);
+    this.kaTimer = setTimeout(check, timeout);
     this.kaTimer.unref();
   }
 
