@@ -25,6 +25,7 @@ import type {
   SubRegionIoFd,
   VfioUserMessage,
 } from './types.js';
+import { readU64 } from './u64.js';
 import { parseVersionData } from './version.js';
 
 /** State of one body decode: where the payload is and which message it belongs to. */
@@ -55,7 +56,7 @@ function u32(ctx: Ctx, at: number): number {
   return ctx.buf.readUInt32LE(ctx.p + at);
 }
 function u64(ctx: Ctx, at: number): bigint {
-  return ctx.buf.readBigUInt64LE(ctx.p + at);
+  return readU64(ctx.buf, ctx.p + at);
 }
 
 function atLeast(ctx: Ctx, n: number, field: string): void {

@@ -11,6 +11,7 @@ import type {
   SubRegionIoFd,
   VfioUserMessage,
 } from './types.js';
+import { writeU64 } from './u64.js';
 import { serializeVersionData } from './version.js';
 
 type Kind = MessageBody['kind'];
@@ -142,8 +143,8 @@ function writeCaps(caps: readonly RegionCap[], buf: Buffer, p: number): void {
       buf.writeUInt32LE(cap.areas.length, at + 8);
       buf.writeUInt32LE(0, at + 12);
       cap.areas.forEach((area: SparseMmapArea, j) => {
-        buf.writeBigUInt64LE(area.offset, at + 16 + j * 16);
-        buf.writeBigUInt64LE(area.size, at + 24 + j * 16);
+        writeU64(buf, area.offset, at + 16 + j * 16);
+        writeU64(buf, area.size, at + 24 + j * 16);
       });
     } else if (cap.kind === 'type') {
       buf.writeUInt32LE(cap.type, at + 8);
@@ -156,17 +157,17 @@ function writeCaps(caps: readonly RegionCap[], buf: Buffer, p: number): void {
 }
 
 function writeSubRegion(s: SubRegionIoFd, entrySize: 40 | 48, buf: Buffer, at: number): void {
-  buf.writeBigUInt64LE(s.offset, at);
-  buf.writeBigUInt64LE(s.size, at + 8);
+  writeU64(buf, s.offset, at);
+  writeU64(buf, s.size, at + 8);
   buf.writeUInt32LE(s.fdIndex, at + 16);
   buf.writeUInt32LE(s.type, at + 20);
   buf.writeUInt32LE(s.flags, at + 24);
   buf.writeUInt32LE(s.shadowMemFdIndex, at + 28);
   if (entrySize === 48) {
-    buf.writeBigUInt64LE(s.shadowOffset, at + 32);
-    buf.writeBigUInt64LE(s.value, at + 40);
+    writeU64(buf, s.shadowOffset, at + 32);
+    writeU64(buf, s.value, at + 40);
   } else {
-    buf.writeBigUInt64LE(s.value, at + 32);
+    writeU64(buf, s.value, at + 32);
   }
 }
 
@@ -175,25 +176,25 @@ function writeFeatureData(data: FeatureData, buf: Buffer, at: number): void {
     case 'none':
       return;
     case 'migration':
-      buf.writeBigUInt64LE(data.flags, at);
+      writeU64(buf, data.flags, at);
       return;
     case 'mig-device-state':
       buf.writeUInt32LE(data.deviceState, at);
       buf.writeUInt32LE(data.dataFd, at + 4);
       return;
     case 'dma-logging-control':
-      buf.writeBigUInt64LE(data.pageSize, at);
+      writeU64(buf, data.pageSize, at);
       buf.writeUInt32LE(data.ranges.length, at + 8);
       buf.writeUInt32LE(data.reserved, at + 12);
       data.ranges.forEach((r, i) => {
-        buf.writeBigUInt64LE(r.iova, at + 16 + i * 16);
-        buf.writeBigUInt64LE(r.length, at + 24 + i * 16);
+        writeU64(buf, r.iova, at + 16 + i * 16);
+        writeU64(buf, r.length, at + 24 + i * 16);
       });
       return;
     case 'dma-logging-report':
-      buf.writeBigUInt64LE(data.iova, at);
-      buf.writeBigUInt64LE(data.length, at + 8);
-      buf.writeBigUInt64LE(data.pageSize, at + 16);
+      writeU64(buf, data.iova, at);
+      writeU64(buf, data.length, at + 8);
+      writeU64(buf, data.pageSize, at + 16);
       buf.set(data.bitmap, at + 24);
       return;
     case 'raw':
@@ -217,28 +218,28 @@ function writeBody(body: MessageBody, buf: Buffer, p: number, options: EncodeOpt
     case 'dma-map':
       buf.writeUInt32LE(32, p);
       buf.writeUInt32LE(body.flags, p + 4);
-      buf.writeBigUInt64LE(body.offset, p + 8);
-      buf.writeBigUInt64LE(body.address, p + 16);
-      buf.writeBigUInt64LE(body.size, p + 24);
+      writeU64(buf, body.offset, p + 8);
+      writeU64(buf, body.address, p + 16);
+      writeU64(buf, body.size, p + 24);
       return;
     case 'dma-unmap':
       buf.writeUInt32LE(body.argsz, p);
       buf.writeUInt32LE(body.flags, p + 4);
-      buf.writeBigUInt64LE(body.address, p + 8);
-      buf.writeBigUInt64LE(body.size, p + 16);
+      writeU64(buf, body.address, p + 8);
+      writeU64(buf, body.size, p + 16);
       if (body.bitmap !== null) {
-        buf.writeBigUInt64LE(body.bitmap.pgsize, p + 24);
-        buf.writeBigUInt64LE(body.bitmap.size, p + 32);
+        writeU64(buf, body.bitmap.pgsize, p + 24);
+        writeU64(buf, body.bitmap.size, p + 32);
       }
       return;
     case 'dma-unmap-reply':
       buf.writeUInt32LE(body.argsz, p);
       buf.writeUInt32LE(body.flags, p + 4);
-      buf.writeBigUInt64LE(body.address, p + 8);
-      buf.writeBigUInt64LE(body.size, p + 16);
+      writeU64(buf, body.address, p + 8);
+      writeU64(buf, body.size, p + 16);
       if (body.bitmap !== null) {
-        buf.writeBigUInt64LE(body.bitmap.pgsize, p + 24);
-        buf.writeBigUInt64LE(BigInt(body.bitmap.data.length), p + 32);
+        writeU64(buf, body.bitmap.pgsize, p + 24);
+        writeU64(buf, BigInt(body.bitmap.data.length), p + 32);
         buf.set(body.bitmap.data, p + 40);
       }
       return;
@@ -254,8 +255,8 @@ function writeBody(body: MessageBody, buf: Buffer, p: number, options: EncodeOpt
       buf.writeUInt32LE(body.flags, p + 4);
       buf.writeUInt32LE(body.index, p + 8);
       buf.writeUInt32LE(body.capOffset, p + 12);
-      buf.writeBigUInt64LE(body.size, p + 16);
-      buf.writeBigUInt64LE(body.offset, p + 24);
+      writeU64(buf, body.size, p + 16);
+      writeU64(buf, body.offset, p + 24);
       if (body.kind === 'region-info') writeCaps(body.caps, buf, p);
       return;
     case 'region-io-fds-request':
@@ -283,37 +284,37 @@ function writeBody(body: MessageBody, buf: Buffer, p: number, options: EncodeOpt
       if (body.data !== null) buf.set(body.data, p + 20);
       return;
     case 'region-access':
-      buf.writeBigUInt64LE(body.offset, p);
+      writeU64(buf, body.offset, p);
       buf.writeUInt32LE(body.region, p + 8);
       buf.writeUInt32LE(body.count, p + 12);
       return;
     case 'region-data':
-      buf.writeBigUInt64LE(body.offset, p);
+      writeU64(buf, body.offset, p);
       buf.writeUInt32LE(body.region, p + 8);
       buf.writeUInt32LE(body.data.length, p + 12);
       buf.set(body.data, p + 16);
       return;
     case 'dma-access':
-      buf.writeBigUInt64LE(body.address, p);
-      buf.writeBigUInt64LE(body.count, p + 8);
+      writeU64(buf, body.address, p);
+      writeU64(buf, body.count, p + 8);
       return;
     case 'dma-data':
-      buf.writeBigUInt64LE(body.address, p);
+      writeU64(buf, body.address, p);
       if (options.dmaLayout === 'qemu') {
         // QEMU's VFIOUserDMARW: u32 count @8, data @12, 4 bytes of tail padding.
         buf.writeUInt32LE(body.data.length, p + 8);
         buf.set(body.data, p + 12);
         buf.fill(0, p + 12 + body.data.length, p + 16 + body.data.length);
       } else {
-        buf.writeBigUInt64LE(BigInt(body.data.length), p + 8);
+        writeU64(buf, BigInt(body.data.length), p + 8);
         buf.set(body.data, p + 16);
       }
       return;
     case 'region-write-multi':
-      buf.writeBigUInt64LE(BigInt(body.writes.length), p);
+      writeU64(buf, BigInt(body.writes.length), p);
       body.writes.forEach((w, i) => {
         const at = p + 8 + i * WRITE_MULTI_ENTRY_SIZE;
-        buf.writeBigUInt64LE(w.offset, at);
+        writeU64(buf, w.offset, at);
         buf.writeUInt32LE(w.region, at + 8);
         buf.writeUInt32LE(w.count, at + 12);
         buf.fill(0, at + 16, at + 16 + WRITE_MULTI_DATA_SIZE);
@@ -321,7 +322,7 @@ function writeBody(body: MessageBody, buf: Buffer, p: number, options: EncodeOpt
       });
       return;
     case 'region-write-multi-reply':
-      buf.writeBigUInt64LE(body.wrCnt, p);
+      writeU64(buf, body.wrCnt, p);
       return;
     case 'device-feature':
       buf.writeUInt32LE(body.argsz, p);

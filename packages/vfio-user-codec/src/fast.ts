@@ -8,6 +8,7 @@ import { CapabilityDefaults, Command, HEADER_SIZE, HeaderFlags } from './constan
 import { VfioUserProtocolError } from './errors.js';
 import { createHeader, decodeHeader } from './header.js';
 import type { MessageHeader } from './types.js';
+import { readU64, writeU64 } from './u64.js';
 
 /** A REGION_WRITE request or REGION_READ reply, with its data as a place in the source buffer. */
 export interface RegionDataView {
@@ -103,9 +104,9 @@ export function decodeDmaMapInto(buf: Buffer, offset: number, length: number, ou
   if (argsz !== 32) throw new VfioUserProtocolError('BAD_ARGSZ', 'argsz', `DMA_MAP argsz must be the 32-byte structure size, got ${argsz}`, 'EINVAL', h.command, h.msgId);
   if (len !== 32) throw new VfioUserProtocolError('BODY_LENGTH_MISMATCH', 'size', `payload is ${len} bytes, the structure is 32`, 'EINVAL', h.command, h.msgId);
   out.flags = buf.readUInt32LE(p + 4);
-  out.offset = buf.readBigUInt64LE(p + 8);
-  out.address = buf.readBigUInt64LE(p + 16);
-  out.size = buf.readBigUInt64LE(p + 24);
+  out.offset = readU64(buf, p + 8);
+  out.address = readU64(buf, p + 16);
+  out.size = readU64(buf, p + 24);
   return out;
 }
 
@@ -143,7 +144,12 @@ export function encodeRegionDataInto(
   buf.writeUInt32LE(Math.floor(regionOffset / 0x1_0000_0000), at + 20);
   buf.writeUInt32LE(region, at + 24);
   buf.writeUInt32LE(dataLength, at + 28);
-  buf.set(dataOffset === 0 && dataLength === src.length ? src : src.subarray(dataOffset, dataOffset + dataLength), at + 32);
+  if (dataLength <= 16) {
+    // Register-sized writes: a loop beats TypedArray.set's call overhead.
+    for (let i = 0; i < dataLength; i++) buf[at + 32 + i] = src[dataOffset + i] ?? 0;
+  } else {
+    buf.set(dataOffset === 0 && dataLength === src.length ? src : src.subarray(dataOffset, dataOffset + dataLength), at + 32);
+  }
   return size;
 }
 
@@ -162,8 +168,8 @@ export function encodeDmaMapInto(
   header(buf, at, msgId, Command.DMA_MAP, 48, headerFlags);
   buf.writeUInt32LE(32, at + 16);
   buf.writeUInt32LE(mapFlags >>> 0, at + 20);
-  buf.writeBigUInt64LE(fileOffset, at + 24);
-  buf.writeBigUInt64LE(address, at + 32);
-  buf.writeBigUInt64LE(size, at + 40);
+  writeU64(buf, fileOffset, at + 24);
+  writeU64(buf, address, at + 32);
+  writeU64(buf, size, at + 40);
   return 48;
 }

@@ -16,6 +16,7 @@ import {
   decodeMessage,
   decodeRegionDataInto,
   encodeDmaMapInto,
+  encodeMessage,
   encodeRegionDataInto,
 } from '../src/index.js';
 
@@ -144,5 +145,11 @@ describe('allocation-free decode', () => {
     const reply = Buffer.alloc(64);
     const n = encodeRegionDataInto(reply, 0, 9, Command.REGION_READ, HeaderFlags.TYPE_REPLY, 0x1c, 0, Buffer.from([9, 8, 7, 6, 5]), 1, 3);
     expect(decodeMessage(reply, 0, n).body).toEqual({ kind: 'region-data', offset: 0x1cn, region: 0, data: new Uint8Array([8, 7, 6]) });
+    // Longer data goes through TypedArray.set; the bytes are those of encodeMessage.
+    const big = Buffer.from(Array.from({ length: 50 }, (_, i) => i));
+    const out = Buffer.alloc(128);
+    const m2 = encodeRegionDataInto(out, 0, 3, Command.REGION_WRITE, 0, 0x2000, 1, big, 5, 40);
+    const expected = encodeMessage({ msgId: 3, command: Command.REGION_WRITE, flags: 0, errno: 0, body: { kind: 'region-data', offset: 0x2000n, region: 1, data: big.subarray(5, 45) } });
+    expect(out.subarray(0, m2).equals(expected)).toBe(true);
   });
 });

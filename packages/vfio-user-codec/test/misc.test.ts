@@ -102,6 +102,13 @@ describe('encoder misuse', () => {
     expect(encodeMessageInto(msg, Buffer.alloc(20), 4)).toBe(16);
   });
 
+  it('refuses 64-bit values outside 0..2^64-1', () => {
+    const map = (address: bigint) => makeRequest(1, Command.DMA_MAP, { kind: 'dma-map', flags: 0, offset: 0n, address, size: 1n });
+    expect(() => encodeMessage(map(-1n))).toThrow(RangeError);
+    expect(() => encodeMessage(map(1n << 64n))).toThrow(RangeError);
+    expect(encodeMessage(map((1n << 64n) - 1n)).subarray(32, 40).toString('hex')).toBe('ffffffffffffffff');
+  });
+
   it('raw bodies write any bytes, for tests and unknown commands', () => {
     const bytes = encodeMessage(makeRequest(1, Command.DMA_MAP, { kind: 'raw', data: new Uint8Array([1, 2]) }));
     expect(bytes.toString('hex')).toBe('0100020012000000000000000000000' + '00102');
