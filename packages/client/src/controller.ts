@@ -275,11 +275,13 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   /** @internal First bring-up, from `connect()`. Cleans up on failure. */
   async init(): Promise<void> {
     try {
+      this.startTickTimer();
       await this.bringUp();
       this.state = 'ready';
       this.startTimers();
     } catch (e) {
       this.state = 'closed';
+      this.stopTimers();
       await this.teardown('closed');
       this.admin.markClosed();
       throw e;
@@ -680,13 +682,20 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
 
   // ---- keep-alive and timeouts ----
 
-  private startTimers(): void {
-    this.stopTimers();
+  /** The command-timeout clock; runs during bring-up too, so a silent target fails it. */
+  private startTickTimer(): void {
+    if (this.tickTimer !== undefined) return;
     this.tickTimer = setInterval(() => {
       this.admin.checkTimeouts();
       for (const qp of this.ioQPairs) qp.checkTimeouts();
     }, this.tickMs);
     this.tickTimer.unref();
+  }
+
+  private startTimers(): void {
+    this.startTickTimer();
+    if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
     const kato = this.opts.kato;
     if (kato > 0 && (this.data?.kas ?? 1) !== 0) {
       // Linux and SPDK send Keep Alive at half the timeout (NVMe Base 2.0 §3.9).
@@ -731,6 +740,9 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   /** @internal QPairOwner. */
   qpairTimedOut(qp: QPair): void {
     if (this.state === 'ready') this.startReset('timeout', new Error(`a command on qpair ${qp.qid} timed out`));
+    // During bring-up the failed command fails the bring-up, which tears the connections down
+    // (so a late CQE cannot meet a reused CID).
+    else if (this.state === 'connecting' || this.state === 'resetting') qp.abortAll('timeout');
   }
 
   // ---- reset and reconnect ----
@@ -772,6 +784,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (this.state !== 'resetting') return; // closed meanwhile
       try {
+        this.startTickTimer();
         await this.bringUp();
         if ((this.state as ControllerState) !== 'resetting') return;
         this.state = 'ready';
@@ -781,6 +794,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
         return;
       } catch (e) {
         lastError = toError(e);
+        this.stopTimers();
         await this.teardown('reset');
       }
       if (policy === false || Date.now() + policy.delayMs > deadline) break;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev } from '@nvmu/nvmf';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
 import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '../src/index.js';
-import { NQN, once, pattern, startTarget, type TestTarget } from './helpers/target.js';
+import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './helpers/target.js';
 
 let t: TestTarget | undefined;
 const ctrls: Controller[] = [];
@@ -162,6 +162,27 @@ describe('shutdown', () => {
   });
 });
 
+describe('bring-up against a silent target', () => {
+  it('fails connect with a timeout when a Property Get is never answered', async () => {
+    t = await startTarget();
+    let swallowed = 0;
+    registerInterposer('silent-prop', (qid, sqe) => {
+      // Lose the first Property Get (fabrics opcode 7Fh, FCTYPE 04h).
+      if (qid === 0 && sqe[0] === 0x7f && sqe[4] === 0x04 && swallowed === 0) {
+        swallowed++;
+        return 'swallow';
+      }
+      return 'pass';
+    });
+    const err = await connect(`trtype:silent-prop traddr:${t.traddr} subnqn:${NQN}`, { adminTimeoutMs: 100, reconnect: false }).catch((e: unknown) => e);
+    expect(swallowed).toBe(1);
+    expect(err).toBeInstanceOf(NvmeCommandAbortedError);
+    expect((err as NvmeCommandAbortedError).reason).toBe('timeout');
+    expect((err as NvmeCommandAbortedError).command?.opcodeName).toBe('Fabrics.PropertyGet');
+    expect(t.loopback.connectionCount).toBe(0);
+  });
+});
+
 describe('discovery', () => {
   it('reads the discovery log and connects to what it lists', async () => {
     t = await startTarget();
@@ -178,5 +199,30 @@ describe('discovery', () => {
     const c = await connect(mine!.trid, { reconnect: false });
     ctrls.push(c);
     expect(c.namespaces.length).toBe(1);
+  });
+
+  it('reads the log again when GENCTR changed while it was being read', async () => {
+    const target = (t = await startTarget());
+    const extra = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `${target.traddr}-b`, trsvcid: '' };
+    let logReads = 0;
+    let changed = false;
+    registerInterposer('genctr-race', (qid, sqe) => {
+      // Get Log Page 70h with a non-zero offset: the entries are being read. Change the log now,
+      // as another host adding a port would.
+      if (qid === 0 && sqe[0] === 0x02 && sqe[40] === 0x70) {
+        logReads++;
+        if (!changed && Buffer.from(sqe).readUInt32LE(48) !== 0) {
+          changed = true;
+          void target.target.listen(extra).then(() => target.subsystem.addListener(extra));
+        }
+      }
+      return 'pass';
+    });
+    const entries = await discover(`trtype:genctr-race traddr:${target.traddr}`);
+    expect(changed).toBe(true);
+    // header + entries + header, twice at least (the first pass saw GENCTR move).
+    expect(logReads).toBeGreaterThanOrEqual(6);
+    const mine = entries.filter((e) => e.subnqn === NQN).map((e) => e.traddr).sort();
+    expect(mine).toEqual([target.traddr, extra.traddr].sort());
   });
 });

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorBdev, MallocBdev, NullBdev, Target, type Bdev, type ListenAddress, type Subsystem } from '@nvmu/nvmf';
-import { LoopbackTargetTransport } from '../../../transport-loopback/src/index.js';
+import { registerHostTransport } from '../../src/index.js';
+import { LoopbackTargetTransport, loopbackHostTransportFactory } from '../../../transport-loopback/src/index.js';
 import '../../../transport-loopback/src/host.js';
 
 export const NQN = 'nqn.2026-01.io.nvmu:client-test';
@@ -74,4 +75,41 @@ export function pattern(size: number, seed: number): Buffer {
 /** Resolves when `emitter` emits `event` (first argument). */
 export function once<T>(emitter: { once(event: string, fn: (arg: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+/** What an interposed transport does with one submitted command. */
+export type SubmitVerdict = 'pass' | 'swallow';
+
+/**
+ * Registers trtype `name`: the loopback transport with a hook in front of every submission, so
+ * a test can lose a command (a silent target) or act on the target between two commands.
+ * Transport IDs use `trtype:<name> traddr:<loopback name>`.
+ */
+export function registerInterposer(name: string, onSubmit: (qid: number, sqe: Uint8Array) => SubmitVerdict): void {
+  registerHostTransport({
+    trtype: name,
+    kind: 'fabrics',
+    async open(trid, opts) {
+      const inner = await loopbackHostTransportFactory.open({ ...trid, trtype: 'loopback' }, opts);
+      return {
+        kind: 'fabrics',
+        trid,
+        maxTransferSize: inner.maxTransferSize,
+        close: () => inner.close(),
+        async connectQPair(o) {
+          const q = await inner.connectQPair(o);
+          return {
+            qid: q.qid,
+            queueSize: q.queueSize,
+            inCapsuleDataSize: q.inCapsuleDataSize,
+            submit(sqe, data, off, len, dir) {
+              if (onSubmit(o.qid, sqe) === 'swallow') return;
+              q.submit(sqe, data, off, len, dir);
+            },
+            close: () => q.close(),
+          };
+        },
+      };
+    },
+  });
 }
