@@ -1219,6 +1219,80 @@ export class IdentifyControllerNvmView extends StructView {
   }
 }
 
+/**
+ * I/O Command Set Independent Identify Namespace (CNS 08h, NVMe Base 2.0 Figure 280). Linux asks
+ * for it on namespace scans of controllers reporting VER >= 2.0.
+ */
+export class IdentifyNamespaceIndependentView extends StructView {
+  static readonly SIZE = IDENTIFY_DATA_SIZE;
+  get byteLength(): number {
+    return IDENTIFY_DATA_SIZE;
+  }
+  /** Namespace Features: bit 3 UID reuse, bit 4 rotational media, bit 5 VWC not present (byte 0). */
+  get nsfeat(): number {
+    return this.u8(0);
+  }
+  set nsfeat(v: number) {
+    this.setU8(0, v);
+  }
+  /** Namespace Multi-path I/O and Namespace Sharing Capabilities: bit 0 shared (byte 1). */
+  get nmic(): number {
+    return this.u8(1);
+  }
+  set nmic(v: number) {
+    this.setU8(1, v);
+  }
+  /** Reservation Capabilities (byte 2). */
+  get rescap(): number {
+    return this.u8(2);
+  }
+  set rescap(v: number) {
+    this.setU8(2, v);
+  }
+  /** Format Progress Indicator (byte 3). */
+  get fpi(): number {
+    return this.u8(3);
+  }
+  set fpi(v: number) {
+    this.setU8(3, v);
+  }
+  /** ANA Group Identifier (bytes 7:4). */
+  get anagrpid(): number {
+    return this.u32(4);
+  }
+  set anagrpid(v: number) {
+    this.setU32(4, v);
+  }
+  /** Namespace Attributes: bit 0 write protected (byte 8). */
+  get nsattr(): number {
+    return this.u8(8);
+  }
+  set nsattr(v: number) {
+    this.setU8(8, v);
+  }
+  /** NVM Set Identifier (bytes 11:10). */
+  get nvmsetid(): number {
+    return this.u16(10);
+  }
+  set nvmsetid(v: number) {
+    this.setU16(10, v);
+  }
+  /** Endurance Group Identifier (bytes 13:12). */
+  get endgid(): number {
+    return this.u16(12);
+  }
+  set endgid(v: number) {
+    this.setU16(12, v);
+  }
+  /** Namespace Status: bit 0 namespace ready (Linux skips a namespace that is not ready) (byte 14). */
+  get nstat(): number {
+    return this.u8(14);
+  }
+  set nstat(v: number) {
+    this.setU8(14, v);
+  }
+}
+
 /** Maximum entries of a namespace list (CNS 02h) or the Changed Namespace List log page. */
 export const NS_LIST_MAX = 1024;
 

@@ -135,6 +135,7 @@ export {
   IdentifyControllerView,
   IdentifyNamespaceView,
   IdentifyControllerNvmView,
+  IdentifyNamespaceIndependentView,
   NS_LIST_MAX,
   encodeNsList,
   encodeChangedNsOverflow,

@@ -4,6 +4,7 @@ import {
   IdentifyControllerView,
   IdentifyNamespaceView,
   IdentifyControllerNvmView,
+  IdentifyNamespaceIndependentView,
   ControllerType,
   Sgls,
   Oncs,
@@ -235,6 +236,15 @@ describe('CNS 02h / 03h / 06h', () => {
     v.dmrsl = 0xffff;
     v.dmsl = 0x1_0000_0000;
     expect([...v.bytes().subarray(0, 16)]).toEqual([0, 6, 0, 1, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+  });
+
+  it('has the I/O command set independent namespace fields (CNS 08h)', () => {
+    const v = new IdentifyNamespaceIndependentView(new Uint8Array(4096));
+    v.nmic = 1;
+    v.anagrpid = 2;
+    v.nstat = 1;
+    v.endgid = 3;
+    expect([...v.bytes().subarray(0, 16)]).toEqual([0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 0]);
   });
 
   it('encodes Identify command fields (CNS, CNTID, NSID, CSI)', () => {
