@@ -1220,8 +1220,10 @@ export class IdentifyControllerNvmView extends StructView {
 }
 
 /**
- * I/O Command Set Independent Identify Namespace (CNS 08h, NVMe Base 2.0 Figure 280). Linux asks
- * for it on namespace scans of controllers reporting VER >= 2.0.
+ * I/O Command Set Independent Identify Namespace (CNS 08h, NVMe Base 2.0 Figure 280). Linux's
+ * namespace scan asks for it when CAP.CRMS.CRIMS is set or the namespace CSI is neither NVM nor
+ * ZNS, and some kernels for every controller reporting VER >= 2.0 (then falling back to CNS 00h
+ * on an NVMe error status): answer it, or fail it with Invalid Field.
  */
 export class IdentifyNamespaceIndependentView extends StructView {
   static readonly SIZE = IDENTIFY_DATA_SIZE;
