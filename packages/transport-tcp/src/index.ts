@@ -2,7 +2,7 @@
 // "@nvmu/transport-tcp/host" to register trtype 'tcp' with @nvmu/client.
 export { TcpTargetTransport, TRTYPE_TCP, ADRFAM_IPV4, ADRFAM_IPV6 } from './target/transport.js';
 export type { TcpTargetTransportOptions } from './target/transport.js';
-export type { TcpReqPhase, TcpReqState } from './target/connection.js';
+export type { TcpReqPhase, TcpReqState, TcpTargetStats } from './target/connection.js';
 export { TcpHostTransport, createTcpHostTransportFactory, tcpHostTransportFactory, NVME_TCP_DEFAULT_PORT } from './host/transport.js';
 export type { TcpHostOptions } from './host/transport.js';
 export { NvmeTcpError } from './host/qpair.js';

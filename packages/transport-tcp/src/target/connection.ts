@@ -111,9 +111,29 @@ export interface TcpTargetConnectionConfig {
   readonly txHighWater: number;
   readonly icTimeoutMs: number;
   readonly onClosed: (conn: TcpTargetConnection) => void;
+  /** Counters shared by every connection of the transport. */
+  readonly stats: TcpTargetStats;
 }
 
 type ConnState = 'ic' | 'live' | 'closing' | 'closed';
+
+/** Transport-wide counters (see `TcpTargetTransport.stats`). */
+export interface TcpTargetStats {
+  /** Connections accepted. */
+  accepted: number;
+  /** Connections whose ICReq was accepted, and those with header / data digests. */
+  icreqs: number;
+  hdgstConnections: number;
+  ddgstConnections: number;
+  /** C2HTermReqs sent (fatal protocol errors), and H2CTermReqs received. */
+  termReqsSent: number;
+  termReqsReceived: number;
+  /** Commands received, R2Ts and C2HData PDUs sent, completions sent with SUCCESS. */
+  capsules: number;
+  r2ts: number;
+  c2hData: number;
+  c2hSuccess: number;
+}
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
   private state: ConnState = 'ic';
@@ -201,6 +221,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
         this.onH2CData(rx);
         return;
       case PduType.H2CTermReq:
+        this.cfg.stats.termReqsReceived++;
         this.cfg.core.logger.warn('nvme-tcp: host sent H2CTermReq', {
           fes: rx.hdr.readUInt16LE(TR_FES),
           peer: this.socket.remoteAddress,
@@ -220,6 +241,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       pduType: rx.type,
       peer: this.socket.remoteAddress,
     });
+    this.cfg.stats.termReqsSent++;
     this.sendTermReq(fes, fei, rx);
     this.shutdown(true);
   }
@@ -258,6 +280,10 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     rv.maxh2cdata = this.cfg.maxH2CData;
 
     this.state = 'live';
+    const st = this.cfg.stats;
+    st.icreqs++;
+    if (this.hdgst) st.hdgstConnections++;
+    if (this.ddgst) st.ddgstConnections++;
     this.rx.connected = true;
     this.rx.hdgst = this.hdgst;
     this.rx.ddgst = this.ddgst;
@@ -298,6 +324,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       return RX_STALL;
     }
     const td = req.transportData;
+    this.cfg.stats.capsules++;
     td.phase = 'capsule';
     td.failStatus = 0;
     td.h2cOffset = 0;
@@ -379,6 +406,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       v.r2tl = len;
       if (this.hdgst) at(td.slots, slot).writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, R2T_HLEN);
       td.r2tEnd = off + len;
+      this.cfg.stats.r2ts++;
       this.tx.write(at(this.hdgst ? td.slotHdr4 : td.slotHdr, slot));
     }
   }
@@ -524,6 +552,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       this.tx.write(h);
       const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(off, off + len);
       const endOfResponse = last && success;
+      this.cfg.stats.c2hData++;
+      if (endOfResponse) this.cfg.stats.c2hSuccess++;
       if (dd) {
         this.tx.write(data);
         const d = at(td.ddgst, i);

@@ -18,7 +18,7 @@ import type {
 } from '@nvmu/nvmf';
 
 import { MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
-import { TcpTargetConnection } from './connection.js';
+import { TcpTargetConnection, type TcpTargetStats } from './connection.js';
 
 /** Options of the TCP target transport (SPDK `nvmf_create_transport -t TCP` equivalents). */
 export interface TcpTargetTransportOptions {
@@ -83,6 +83,18 @@ export class TcpTargetTransport implements TargetTransport {
   private readonly txHighWater: number;
   private readonly icTimeoutMs: number;
   private readonly crc32c: Crc32c;
+  private readonly counters: TcpTargetStats = {
+    accepted: 0,
+    icreqs: 0,
+    hdgstConnections: 0,
+    ddgstConnections: 0,
+    termReqsSent: 0,
+    termReqsReceived: 0,
+    capsules: 0,
+    r2ts: 0,
+    c2hData: 0,
+    c2hSuccess: 0,
+  };
 
   constructor(opts: TcpTargetTransportOptions = {}) {
     const maxIoSize = opts.maxIoSize ?? 128 * 1024;
@@ -207,6 +219,11 @@ export class TcpTargetTransport implements TargetTransport {
     await Promise.all([...stops, ...closes]);
   }
 
+  /** A copy of the transport-wide counters, plus the open connection count. */
+  stats(): Readonly<TcpTargetStats> & { readonly connections: number } {
+    return { ...this.counters, connections: this.conns.size };
+  }
+
   /** Number of open connections (for tests and stats). */
   get connectionCount(): number {
     return this.conns.size;
@@ -228,10 +245,12 @@ export class TcpTargetTransport implements TargetTransport {
       c2hSuccess: this.c2hSuccess,
       txHighWater: this.txHighWater,
       icTimeoutMs: this.icTimeoutMs,
+      stats: this.counters,
       onClosed: (c) => {
         this.conns.delete(c);
       },
     });
     this.conns.add(conn);
+    this.counters.accepted++;
   }
 }

@@ -43,6 +43,12 @@ export class RawConn {
     sock.on('error', () => undefined);
   }
 
+  /** Wrap an accepted socket (a fake controller in host-side tests). */
+  static wrap(sock: Socket): RawConn {
+    sock.setNoDelay(true);
+    return new RawConn(sock);
+  }
+
   static open(port: number, host = '127.0.0.1'): Promise<RawConn> {
     return new Promise((resolve, reject) => {
       const s = connect({ port, host, noDelay: true });

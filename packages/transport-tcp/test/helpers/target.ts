@@ -1,5 +1,5 @@
 /** An in-process nvmu target (the real @nvmu/nvmf core) serving NVMe/TCP on a free port. */
-import { MallocBdev, NullBdev, Target, type ListenAddress } from '@nvmu/nvmf';
+import { MallocBdev, NullBdev, Target, type ListenAddress, type TransportLogger } from '@nvmu/nvmf';
 
 import { TcpTargetTransport, type TcpTargetTransportOptions } from '../../src/target/transport.js';
 import { freePort } from './setup.js';
@@ -10,6 +10,8 @@ export interface RealTarget {
   target: Target;
   tcp: TcpTargetTransport;
   addr: ListenAddress;
+  /** Everything the core and the transport logged at info level and above. */
+  log: string[];
   port: number;
   close(): Promise<void>;
 }
@@ -18,7 +20,14 @@ export async function startTarget(
   host = '127.0.0.1',
   opts: TcpTargetTransportOptions & { bdev?: 'malloc' | 'null'; blocks?: number; port?: number } = {},
 ): Promise<RealTarget> {
-  const target = new Target();
+  const log: string[] = [];
+  const rec =
+    (level: string) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      log.push(`${new Date().toISOString()} ${level} ${msg}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}`);
+    };
+  const logger: TransportLogger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+  const target = new Target({ logger });
   const tcp = new TcpTargetTransport(opts);
   await target.addTransport(tcp);
   const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true, serial: 'NVMUTCP0001', model: 'nvmu tcp test' });
@@ -31,5 +40,5 @@ export async function startTarget(
   await target.listen(addr);
   await sub.addListener(addr);
   sub.start();
-  return { target, tcp, addr, port, close: () => target.close() };
+  return { target, tcp, addr, port, log, close: () => target.close() };
 }
