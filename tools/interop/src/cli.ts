@@ -7,7 +7,8 @@
  *   nvmu-interop build      build (or find) the cached initramfs and print its path
  *   nvmu-interop info       kernel, accelerator, QEMU and cache directory this machine would use
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGuest } from './guest.js';
 import { detectAccel, findExecutable, findKernel } from './host.js';
@@ -24,7 +25,17 @@ prints the script's output and exits with the script's exit status (124 on timeo
 the guest ended without one). --console also prints the kernel console to stderr at the end.
 `;
 
-async function run(argv: string[]): Promise<number> {
+/** Where the CLI reads and writes: the process's streams, or a test's. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Lines from here reach the guest script's stdin; omitted: the script's stdin stays idle. */
+  readonly stdin?: NodeJS.ReadableStream;
+  /** Stop the guest on SIGINT/SIGTERM (the real CLI). */
+  readonly handleSignals?: boolean;
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -40,7 +51,7 @@ async function run(argv: string[]): Promise<number> {
   });
   const file = positionals[0];
   if (values.help === true || file === undefined || positionals.length > 1) {
-    process.stderr.write(USAGE);
+    io.stderr.write(USAGE);
     return values.help === true ? 0 : 2;
   }
   const script = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -60,40 +71,51 @@ async function run(argv: string[]): Promise<number> {
     env,
     kernelArgs: values['kernel-arg'] ?? [],
     modules: values.module ?? [],
-    onOutput: (text) => process.stdout.write(text),
+    onOutput: (text) => io.stdout.write(text),
   });
   const onSignal = (): void => void guest.stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (io.handleSignals === true) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   // The script's stdin is ours: lines typed (or piped) here reach `read` in the guest.
-  if (file !== '-') process.stdin.on('data', (d: Buffer) => { guest.send(d.toString()); });
+  const onInput = (d: Buffer | string): void => {
+    guest.send(d.toString());
+  };
+  const stdin = file === '-' ? undefined : io.stdin;
+  stdin?.on('data', onInput);
   const r = await guest.result;
-  process.stdin.destroy();
+  stdin?.off('data', onInput);
+  if (stdin !== undefined && stdin === process.stdin) process.stdin.destroy();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  if (values.console === true) process.stderr.write(`--- console ---\n${r.output}`);
-  process.stderr.write(
+  if (values.console === true) io.stderr.write(`--- console ---\n${r.output}`);
+  io.stderr.write(
     `nvmu-interop: ${r.error ?? `exit status ${r.exitCode}`} (boot ${r.bootMs ?? '-'} ms, total ${r.durationMs} ms, ${r.accel})\n`,
   );
   if (r.exitCode !== null) return r.exitCode;
-  if (values.console !== true) process.stderr.write(`--- console (tail) ---\n${r.output.slice(-4000)}\n${r.qemuStderr}`);
+  if (values.console !== true) io.stderr.write(`--- console (tail) ---\n${r.output.slice(-4000)}\n${r.qemuStderr}`);
   return r.timedOut ? 124 : 125;
 }
 
-async function main(): Promise<number> {
-  const [cmd, ...rest] = process.argv.slice(2);
+/**
+ * The nvmu-interop command line: `argv` without the node and script paths; resolves with the
+ * exit status.
+ */
+export async function cliMain(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'run':
-      return run(rest);
+      return run(rest, io);
     case 'build': {
       const img = await buildInitramfs();
-      process.stdout.write(`${img.path}\n`);
-      process.stderr.write(`${img.built ? `built in ${img.buildMs} ms` : 'from the cache'} for ${img.kernel.version}\n`);
+      io.stdout.write(`${img.path}\n`);
+      io.stderr.write(`${img.built ? `built in ${img.buildMs} ms` : 'from the cache'} for ${img.kernel.version}\n`);
       return 0;
     }
     case 'info': {
       const k = findKernel();
-      process.stdout.write(
+      io.stdout.write(
         `kernel  ${k.path} (${k.version})\naccel   ${detectAccel()}\nqemu    ${findExecutable('qemu-system-x86_64') ?? 'not found'}\n` +
           `cache   ${defaultCacheDir()}\n`,
       );
@@ -101,20 +123,32 @@ async function main(): Promise<number> {
     }
     case '-h':
     case '--help':
-      process.stdout.write(USAGE);
+      io.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(USAGE);
+      io.stderr.write(USAGE);
       return 2;
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`nvmu-interop: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-  },
-);
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  cliMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, handleSignals: true }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`nvmu-interop: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
