@@ -18,6 +18,8 @@ export interface ControllerSubsystem {
   readonly model: string;
   readonly firmwareRevision: string;
   readonly maxNamespaces: number;
+  /** Controller ID model: 'static' sets Identify FCATT bit 0. */
+  readonly cntlidModel: 'dynamic' | 'static';
   readonly namespaces: ReadonlyMap<number, Namespace>;
   /** ANA reporting on: Identify CMIC bit 3, log page 0Ch. */
   readonly anaReporting: boolean;
@@ -29,6 +31,8 @@ export interface ControllerSubsystem {
   /** 'paused' queues I/O (see Subsystem.pause). */
   readonly state: 'inactive' | 'active' | 'paused';
   queueWhilePaused(req: CoreRequest): void;
+  /** Remove a command queued while paused (Abort); true when it was there. */
+  unqueue(req: CoreRequest): boolean;
   /** In-flight I/O accounting for pause. */
   ioStart(req: CoreRequest): void;
   ioDone(req: CoreRequest): void;

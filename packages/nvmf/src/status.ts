@@ -7,6 +7,7 @@ import {
   FabricsStatus as FS,
   GenericStatus as G,
   MediaStatus as M,
+  PathStatus as P,
   StatusCodeType as SCT,
   makeStatus,
 } from '@nvmu/nvme-spec';
@@ -45,4 +46,8 @@ export const S = {
   ConnectInvalidParameters: spec(FS.ConnectInvalidParameters),
   ConnectInvalidHost: spec(FS.ConnectInvalidHost),
   CompareFailure: makeStatus(SCT.MediaError, M.CompareFailure, true),
+  /** Path errors for ANA states (NVMe Base 2.0 §8.1.3.4): the host retries on another path. */
+  AnaPersistentLoss: makeStatus(SCT.Path, P.AsymmetricAccessPersistentLoss, false),
+  AnaInaccessible: makeStatus(SCT.Path, P.AsymmetricAccessInaccessible, false),
+  AnaTransition: makeStatus(SCT.Path, P.AsymmetricAccessTransition, false),
 } as const;

@@ -174,6 +174,13 @@ export class Subsystem implements ControllerSubsystem {
     this.queued.push(req);
   }
 
+  unqueue(req: CoreRequest): boolean {
+    const i = this.queued.indexOf(req);
+    if (i < 0) return false;
+    this.queued.splice(i, 1);
+    return true;
+  }
+
   /** Count I/O in and out for pause. */
   ioStart(req: CoreRequest): void {
     req.subsysCounted = true;

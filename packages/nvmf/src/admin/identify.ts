@@ -76,7 +76,7 @@ export function buildIdentifyController(ctrlr: Controller): Buffer {
   id.ioccsz = tf.ioccsz;
   id.iorcsz = tf.iorcsz;
   id.icdoff = tf.icdoff;
-  id.fcatt = tf.fcatt;
+  id.fcatt = tf.fcatt | (sub.cntlidModel === 'static' ? 1 : 0); // bit 0: static controller model
   id.msdbd = tf.msdbd;
   // Power state 0: 25 W max (centiwatts), entry/exit latencies as nvmet.
   id.setPsdMp(0, 0x09c4);

@@ -9,6 +9,9 @@ import type { CoreRequest } from '../qpair.js';
 import { S } from '../status.js';
 
 const TWO_32 = 0x1_0000_0000;
+const ANA_INACCESSIBLE = 0x03;
+const ANA_PERSISTENT_LOSS = 0x04;
+const ANA_CHANGE = 0x0f;
 
 /** SLBA from CDW10 (low) and CDW11 (high) (NVM Command Set 1.0 Figure 47). */
 export function slbaOf(req: CoreRequest): number {
@@ -28,6 +31,14 @@ export function lookupNamespace(ctrlr: Controller, req: CoreRequest): Namespace 
   const ns = ctrlr.subsystem.namespaces.get(req.sqeView.getUint32(4, true));
   if (ns === undefined) return S.InvalidNamespaceOrFormat;
   if (!ns.ready) return S.NamespaceNotReady;
+  const sub = ctrlr.subsystem;
+  if (sub.anaReporting) {
+    // ANA states 03h/04h/0Fh refuse I/O with a path status (NVMe Base 2.0 §8.1.3.4, Figure 105).
+    const state = sub.anaGroups.get(ns.anaGroupId);
+    if (state === ANA_INACCESSIBLE) return S.AnaInaccessible;
+    if (state === ANA_PERSISTENT_LOSS) return S.AnaPersistentLoss;
+    if (state === ANA_CHANGE) return S.AnaTransition;
+  }
   return ns;
 }
 
