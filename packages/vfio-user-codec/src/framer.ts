@@ -1,5 +1,6 @@
 import { CapabilityDefaults, HEADER_SIZE } from './constants.js';
 import { decodeMessage } from './decode.js';
+import { expectedFdCounts } from './fds.js';
 import { VfioUserProtocolError } from './errors.js';
 import { createHeader, decodeHeader } from './header.js';
 import type { DecodeOptions, DmaDataLayout, MessageHeader, VfioUserMessage } from './types.js';
@@ -90,13 +91,15 @@ export class VfioUserFramer {
   }
 
   /**
-   * Feeds a chunk and calls `onMessage` for each message it completes. Messages before a bad
+   * Feeds a chunk and calls `onMessage` for each message it completes, with the numbers of
+   * file descriptors the message may carry (expectedFdCounts). Messages before a bad
    * one are delivered before the VfioUserProtocolError is thrown. `onMessage` must not throw:
    * an error from it propagates and the rest of the chunk is lost to the framer.
    */
-  feed(chunk: Uint8Array, onMessage: (msg: VfioUserMessage) => void): void {
+  feed(chunk: Uint8Array, onMessage: (msg: VfioUserMessage, fdCounts: readonly number[]) => void): void {
     this.#run(chunk, (buf, offset, length) => {
-      onMessage(this.#decode(buf, offset, length));
+      const msg = this.#decode(buf, offset, length);
+      onMessage(msg, expectedFdCounts(msg));
     });
   }
 

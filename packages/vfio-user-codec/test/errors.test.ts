@@ -280,6 +280,16 @@ describe('framer', () => {
     }
   });
 
+  it('hands each message over with the fd counts it may carry', () => {
+    const map = encodeMessage(makeRequest(5, Command.DMA_MAP, { kind: 'dma-map', flags: 3, offset: 0n, address: 0n, size: 4096n }));
+    const seen: [number, readonly number[]][] = [];
+    new VfioUserFramer().feed(Buffer.concat([map, write]), (m, fds) => seen.push([m.command, fds]));
+    expect(seen).toEqual([
+      [Command.DMA_MAP, [0, 1]],
+      [Command.REGION_WRITE, [0]],
+    ]);
+  });
+
   it('accepts plain Uint8Array chunks', () => {
     const u = new Uint8Array(write);
     expect(new VfioUserFramer().push(u)).toHaveLength(1);
