@@ -9,11 +9,17 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { NullBdev, Target } from '@nvmu/nvmf';
-import { connect, type NvmeError } from '../dist/index.js';
-// The loopback package is built by the bench script and imported from its dist (see
-// test/helpers/target.ts for why it is not a dependency of the client).
-import { LoopbackTargetTransport } from '../../transport-loopback/dist/index.js';
-import '../../transport-loopback/dist/host.js';
+import type { NvmeError } from '../src/index.js';
+
+// Node runs this file as is (type stripping), so it loads the built code: the client's dist and
+// the loopback package's dist (built by the bench script; see test/helpers/target.ts for why it
+// is not a dependency of the client). Types come from the sources, so type-checking the bench
+// needs no build.
+const clientDist = '../dist/index.js';
+const loopbackDist = '../../transport-loopback/dist/index.js';
+const { connect } = (await import(clientDist)) as typeof import('../src/index.js');
+const { LoopbackTargetTransport, registerLoopbackHostTransport } = (await import(loopbackDist)) as typeof import('../../transport-loopback/src/index.js');
+registerLoopbackHostTransport();
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
