@@ -30,3 +30,4 @@ export {
   type NvmetTcpTargetOptions,
 } from './scripts.js';
 export { bootableKernel, kernelHasPvh } from './vmlinux.js';
+export { cliMain, type CliIo } from './cli.js';
