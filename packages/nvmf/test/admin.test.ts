@@ -98,6 +98,15 @@ describe('Identify', () => {
     expect((await f.host.identify(0x10)).sc).toBe(0x02);
   });
 
+  it('a PRP-only transport gets SGLS exactly as it reports it', async () => {
+    const f = await up();
+    f.tr.identifyOverride = { prpOnly: true, sgls: 0, ioccsz: 0, iorcsz: 0 };
+    const d = (await f.host.identify(1)).data;
+    expect(d.readUInt32LE(536)).toBe(0);
+    f.tr.identifyOverride = {};
+    expect((await f.host.identify(1)).data.readUInt32LE(536) & 3).toBe(1);
+  });
+
   it('fails with Data SGL Length Invalid when the host gives less than 4 KiB', async () => {
     const f = await up();
     const r = await f.host.a.submit(sqe(0x06, 0, { 10: 1 }), { readLen: 1024 });

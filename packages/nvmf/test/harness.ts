@@ -42,6 +42,8 @@ export class TestTransport implements TargetTransport {
   core: TransportCore | undefined;
   readonly listening: ListenAddress[] = [];
   readonly connections = new Set<TestConnection>();
+  /** Overrides of the Identify fields (e.g. prpOnly for a PCIe-style transport). */
+  identifyOverride: Partial<TransportIdentifyFields> = {};
 
   constructor(opts: Partial<TransportOptions> = {}) {
     this.options = {
@@ -71,7 +73,7 @@ export class TestTransport implements TargetTransport {
   }
 
   identifyFields(): TransportIdentifyFields {
-    return { ioccsz: (64 + this.options.inCapsuleDataSize) / 16, iorcsz: 1, icdoff: 0, sgls: 1 << 20, msdbd: 1, fcatt: 0 };
+    return { ioccsz: (64 + this.options.inCapsuleDataSize) / 16, iorcsz: 1, icdoff: 0, sgls: 1 << 20, msdbd: 1, fcatt: 0, ...this.identifyOverride };
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {

@@ -71,7 +71,7 @@ export function buildIdentifyController(ctrlr: Controller): Buffer {
   // VWC: bit 0 present, bits 2:1 = 11b Flush with NSID FFFFFFFFh supported.
   id.vwc = disc ? 0 : 0x07;
   // SGLS bits 1:0 = 01b: SGLs supported, no alignment requirement; the transport adds its bits.
-  id.sgls = (tf.sgls | 1) >>> 0;
+  id.sgls = (tf.prpOnly === true ? tf.sgls : tf.sgls | 1) >>> 0;
   id.subnqn = sub.nqn;
   id.ioccsz = tf.ioccsz;
   id.iorcsz = tf.iorcsz;
