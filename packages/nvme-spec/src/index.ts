@@ -154,6 +154,7 @@ export {
   FirmwareSlotLogView,
   CommandEffects,
   CommandsEffectsLogView,
+  SupportedLogPagesView,
   AnaState,
   ANA_LSP_RGO,
   anaLogSize,

@@ -449,6 +449,24 @@ export class CommandsEffectsLogView extends StructView {
   }
 }
 
+/** Supported Log Pages (LID 00h, NVMe Base 2.0 Figure 204): one dword per LID. */
+export class SupportedLogPagesView extends StructView {
+  static readonly SIZE = 1024;
+  /** LID Supported (bit 0) and Index Offset Supported (bit 1) of each entry. */
+  static readonly LSUPP = 1 << 0;
+  static readonly IOS = 1 << 1;
+  get byteLength(): number {
+    return SupportedLogPagesView.SIZE;
+  }
+  /** Entry for log page `lid` (bytes 4 × lid). */
+  entry(lid: number): number {
+    return this.u32((lid & 0xff) * 4);
+  }
+  setEntry(lid: number, v: number): void {
+    this.setU32((lid & 0xff) * 4, v);
+  }
+}
+
 /** ANA states (Figure 223). */
 export const AnaState = {
   Optimized: 0x1,

@@ -6,6 +6,7 @@ import {
   SmartLogView,
   FirmwareSlotLogView,
   CommandsEffectsLogView,
+  SupportedLogPagesView,
   CommandEffects,
   AnaState,
   anaLogSize,
@@ -110,6 +111,13 @@ describe('log pages', () => {
     expect(c.bytes()[6 * 4]).toBe(1);
     expect(c.bytes()[1024 + 4]).toBe(3);
     expect(c.iocs(NvmOpcode.Write)).toBe(3);
+  });
+
+  it('encodes Supported Log Pages (LID 00h)', () => {
+    const v = new SupportedLogPagesView(new Uint8Array(1024));
+    v.setEntry(LogPageId.Discovery, SupportedLogPagesView.LSUPP | SupportedLogPagesView.IOS);
+    expect(v.bytes()[0x70 * 4]).toBe(3);
+    expect(v.entry(LogPageId.Discovery)).toBe(3);
   });
 
   it('encodes and decodes the ANA log (Figs. 222-223)', () => {
