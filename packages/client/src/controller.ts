@@ -294,6 +294,11 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       hostid: this.hostidBytes,
       connectTimeoutMs: this.opts.connectTimeoutMs,
     });
+    if (this.state === 'closing' || this.state === 'closed') {
+      // close() ran while the association was being opened (a reconnect attempt).
+      await transport.close();
+      throw new NvmeCommandAbortedError('closed', undefined);
+    }
     this.transport = transport;
     if (transport.kind !== 'fabrics') {
       throw new Error(`transport kind '${transport.kind}' is not supported yet (trtype ${this.trid.trtype})`);

@@ -157,6 +157,11 @@ export class QPair implements HostQPairHandler {
 
   /** @internal Attaches a freshly connected transport qpair (before Connect). */
   attach(host: HostQPair): void {
+    if (this.state === 'closed') {
+      // Closed while the connection was being made (close() during a reconnect).
+      void host.close();
+      throw new NvmeCommandAbortedError('closed', undefined);
+    }
     this.host = host;
     this.state = 'connecting';
   }

@@ -203,6 +203,36 @@ describe('callback path and queues', () => {
     expect(() => { qp.submitFlush(ns, () => undefined, 0); }).toThrow(NvmeCommandAbortedError);
   });
 
+  it('never calls back from inside submit, so resubmitting from a callback does not recurse', async () => {
+    const c = await open();
+    const ns = c.namespaces[0]!;
+    const qp = await c.allocIoQPair({ queueSize: 4 });
+    const buf = Buffer.alloc(512);
+    let depth = 0;
+    let maxDepth = 0;
+    let left = 200;
+    await new Promise<void>((resolve, reject) => {
+      const onDone = (err: NvmeError | undefined): void => {
+        if (err !== undefined) {
+          reject(err);
+          return;
+        }
+        if (--left === 0) {
+          resolve();
+          return;
+        }
+        depth++;
+        maxDepth = Math.max(maxDepth, depth);
+        qp.submitRead(ns, left % 100, 1, buf, onDone, 0);
+        depth--;
+      };
+      depth++;
+      qp.submitRead(ns, 0, 1, buf, onDone, 0);
+      depth--;
+    });
+    expect(maxDepth).toBe(1);
+  });
+
   it('keeps a full queue busy, refuses one more, and keeps data intact', async () => {
     const c = await open();
     const ns = c.namespaces[0]!;

@@ -102,6 +102,21 @@ describe('reset and reconnect', () => {
     expect(Buffer.from(await ns.read(9, 1)).equals(data)).toBe(true);
   });
 
+  it('close() during a reconnect wins: no reset, nothing left connected', async () => {
+    const c = await open({ reconnect: { delayMs: 5, ctrlLossTimeoutMs: 5000 } });
+    let resets = 0;
+    c.on('reset', () => resets++);
+    t!.loopback.dropConnections();
+    expect(c.state).toBe('resetting');
+    const pending = c.namespaces[0]!.read(0, 1);
+    await c.close();
+    await expect(pending).rejects.toBeInstanceOf(NvmeCommandAbortedError);
+    await sleep(50);
+    expect(c.state).toBe('closed');
+    expect(resets).toBe(0);
+    expect(t!.loopback.connectionCount).toBe(0);
+  });
+
   it('resets on demand', async () => {
     const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const before = c.cntlid;
