@@ -108,4 +108,14 @@ describe('status', () => {
     expect(f.dnr).toBe(true);
     expect(f.statusName).toBe('ConnectInvalidParameters');
   });
+
+  it('names every status and opcode without throwing (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 255 }), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }), (sct, sc, op) => {
+        expect(statusName(sct, sc, op).length).toBeGreaterThan(0);
+        expect(opcodeName('admin', sc, op).length).toBeGreaterThan(0);
+        expect(opcodeName('nvm', sc, op).length).toBeGreaterThan(0);
+      }),
+    );
+  });
 });
