@@ -141,13 +141,24 @@ export class Subsystem implements ControllerSubsystem {
     }
   }
 
-  /** → inactive: tear down every controller (hosts see their connections close). */
-  async stop(): Promise<void> {
+  /**
+   * → inactive: tear down every controller (hosts see their connections close), then wait for
+   * the I/O still in the bdevs, at most `drainTimeoutMs` (a lost bdev completion must not hang
+   * a shutdown).
+   */
+  async stop(drainTimeoutMs = 5000): Promise<void> {
     if (this.state === 'inactive') return;
     if (this.state === 'paused') this.resume();
     this.state = 'inactive';
     for (const c of [...this._controllers.values()]) c.destroy('controller-destroyed');
-    await this.drainIo();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, drainTimeoutMs);
+      timer.unref();
+    });
+    await Promise.race([this.drainIo(), timeout]);
+    clearTimeout(timer);
+    if (this.ioInflight > 0) this.host.logger.warn('subsystem stopped with I/O still in flight', { nqn: this.nqn, ioInflight: this.ioInflight });
     this.host.discoveryChanged();
   }
 

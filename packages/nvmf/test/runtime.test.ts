@@ -101,3 +101,20 @@ describe('run-time changes', () => {
     expect(() => f.sub.addNamespace({ bdev: b, nsid: 1 })).toThrow(/already in use/);
   });
 });
+
+describe('shutdown with lost I/O', () => {
+  it('stop() gives up waiting for a bdev that never completes after the drain timeout', async () => {
+    const { ErrorBdev } = await import('../src/index.js');
+    const f = await fixture();
+    target = f.target;
+    const eb = new ErrorBdev(new MallocBdev({ name: 'b', blockSize: 512, numBlocks: 8 }));
+    f.sub.addNamespace({ bdev: eb, nsid: 2 });
+    await f.host.bringUp(1);
+    eb.inject({ op: 'read', action: 'drop' });
+    void f.host.read(1, 2, 0, 1, 512);
+    await settle();
+    expect(f.sub.ioInflight).toBe(1);
+    await f.sub.stop(20);
+    expect(f.sub.state).toBe('inactive');
+  });
+});
