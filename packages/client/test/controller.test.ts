@@ -62,6 +62,25 @@ describe('bring-up through the loopback transport and the nvmf core', () => {
     expect(e.command.qid).toBe(0);
   });
 
+  it('takes the host identity from the transport ID keys too', async () => {
+    t = await startTarget({ allowAnyHost: false });
+    const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:12345678-9abc-4def-8123-456789abcdef';
+    t.subsystem.addHost(hostnqn);
+    const c = await connect(`${t.trid} hostnqn:${hostnqn} hostid:12345678-9abc-4def-8123-456789abcdef`, { reconnect: false });
+    ctrls.push(c);
+    expect(c.hostnqn).toBe(hostnqn);
+    expect(c.hostid).toBe('12345678-9abc-4def-8123-456789abcdef');
+  });
+
+  it('gives two hosts two controllers on one subsystem that see each other\'s writes', async () => {
+    const a = await open();
+    const b = await open({ hostnqn: 'nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1c1a-4b8e-9d5e-0a0b0c0d0e0f' });
+    expect(a.cntlid).not.toBe(b.cntlid);
+    const data = pattern(512, 77);
+    await a.namespaces[0]!.write(5, data);
+    expect(Buffer.from(await b.namespaces[0]!.read(5, 1)).equals(data)).toBe(true);
+  });
+
   it('keeps data intact through write and read', async () => {
     const c = await open();
     const ns = c.namespaces[0]!;
