@@ -33,7 +33,19 @@ async function child(script, args, nodeArgs = []) {
   const p = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const rl = createInterface({ input: p.stdout });
   const [line] = await once(rl, 'line');
-  return { proc: p, info: JSON.parse(line) };
+  const c = { proc: p, info: JSON.parse(line), rl };
+  /** CPU time (µs) the child used so far. */
+  c.cpu = async () => {
+    p.stdin.write('cpu\n');
+    const [l] = await once(rl, 'line');
+    return JSON.parse(l).cpu;
+  };
+  return c;
+}
+
+function selfCpu() {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 async function stop(c) {
@@ -71,6 +83,7 @@ async function runNvmu(ns, qpair, qd, seconds) {
   const bufs = Array.from({ length: qd }, () => Buffer.alloc(4096));
   const start = new Float64Array(qd);
   let done = 0;
+  let all = 0;
   let measuring = false;
   let stopping = false;
   let outstanding = 0;
@@ -83,6 +96,7 @@ async function runNvmu(ns, qpair, qd, seconds) {
   };
   const cb = (err, i) => {
     outstanding--;
+    all++;
     if (err) throw err;
     if (measuring) {
       done++;
@@ -100,7 +114,7 @@ async function runNvmu(ns, qpair, qd, seconds) {
   const elapsed = (performance.now() - t0) / 1000;
   stopping = true;
   await finished;
-  return { iops: done / elapsed, ...lat.summary() };
+  return { iops: done / elapsed, all, ...lat.summary() };
 }
 
 /** Drive `qd` outstanding 64-byte requests against the raw server (responses come in order). */
@@ -117,6 +131,7 @@ async function runRaw(port, qd, seconds) {
   let outstanding = 0;
   let pending = 0;
   let done = 0;
+  let all = 0;
   let measuring = false;
   let stopping = false;
   let finish;
@@ -133,6 +148,7 @@ async function runRaw(port, qd, seconds) {
     while (pending >= RESP) {
       pending -= RESP;
       outstanding--;
+      all++;
       const t = ring[head];
       head = (head + 1) % qd;
       if (measuring) {
@@ -157,7 +173,7 @@ async function runRaw(port, qd, seconds) {
   stopping = true;
   await finished;
   sock.destroy();
-  return { iops: done / elapsed, ...lat.summary() };
+  return { iops: done / elapsed, all, ...lat.summary() };
 }
 
 const tport = await freePort();
@@ -176,8 +192,16 @@ const qpair = await ctrl.allocIoQPair({ queueSize: 256 });
 const rows = [];
 const QDS = (process.env.BENCH_QDS ?? '128,1').split(',').map(Number);
 for (const qd of QDS) {
+  let t0 = await target.cpu();
+  let s0 = selfCpu();
   const n = await runNvmu(ns, qpair, qd, SECONDS);
+  n.srvCpu = (await target.cpu()) - t0;
+  n.cliCpu = selfCpu() - s0;
+  t0 = await raw.cpu();
+  s0 = selfCpu();
   const r = await runRaw(raw.info.port, qd, SECONDS);
+  r.srvCpu = (await raw.cpu()) - t0;
+  r.cliCpu = selfCpu() - s0;
   rows.push({ qd, n, r });
 }
 await ctrl.close();
@@ -186,9 +210,11 @@ await stop(raw);
 
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(`\nNVMe/TCP 4 KiB random read, null bdev, loopback, ${SECONDS} s per run${DIGESTS ? ', header+data digests' : ''} (node ${process.version})`);
-console.log('workload        | nvmu IOPS  | avg µs | p50 µs | p99 µs || raw IOPS   | avg µs | p50 µs | p99 µs || nvmu/raw');
+console.log('workload          | nvmu IOPS  | avg µs | p50 µs | p99 µs | tgt/cli CPU µs/IO || raw IOPS   | avg µs | p50 µs | p99 µs | srv/cli CPU µs/IO || IOPS nvmu/raw');
 for (const { qd, n, r } of rows) {
+  const cpu = (x) => `${f(x.srvCpu / x.all, 2)} / ${f(x.cliCpu / x.all, 2)}`.padStart(17);
   console.log(
-    `4k randread QD${String(qd).padEnd(4)}| ${f(n.iops).padStart(10)} | ${f(n.avg, 1).padStart(6)} | ${f(n.p50, 1).padStart(6)} | ${f(n.p99, 1).padStart(6)} || ${f(r.iops).padStart(10)} | ${f(r.avg, 1).padStart(6)} | ${f(r.p50, 1).padStart(6)} | ${f(r.p99, 1).padStart(6)} || ${f(n.iops / r.iops, 2)}`,
+    `4k randread QD${String(qd).padEnd(4)}| ${f(n.iops).padStart(10)} | ${f(n.avg, 1).padStart(6)} | ${f(n.p50, 1).padStart(6)} | ${f(n.p99, 1).padStart(6)} | ${cpu(n)} || ${f(r.iops).padStart(10)} | ${f(r.avg, 1).padStart(6)} | ${f(r.p50, 1).padStart(6)} | ${f(r.p99, 1).padStart(6)} | ${cpu(r)} || ${f(n.iops / r.iops, 2)}`,
   );
 }
+console.log('(CPU µs/IO: CPU time of the serving process and of this driving process per completed I/O, warm-up included.)');

@@ -96,6 +96,8 @@ interface CidState {
   /** `capsule[0, 72 + hd)`: what goes on the wire for a capsule without data. */
   readonly capsuleNoData: Buffer;
   readonly ddgst: Buffer;
+  /** Cached `capsule[0, n)` of the last in-capsule command sent. */
+  txView: Buffer;
   /** nvme-spec view over `capsule` (made once). */
   readonly capsuleView: CapsuleCmdView;
   /** H2CData header slots (lazily made on the first R2T, then reused round-robin). */
@@ -242,13 +244,18 @@ export class TcpHostQPair implements HostQPair, PduHandler {
       this.tx.write(st.capsuleNoData);
       return;
     }
-    this.tx.write(c);
+    // In-capsule data is copied behind the header (at most the granted in-capsule size) so the
+    // whole capsule is one contiguous write.
     const view = this.dataView(st, 0, st.len);
-    this.tx.write(view);
+    const pdo = this.capsulePdo;
+    c.set(view, pdo);
+    let end = pdo + st.len;
     if (dd) {
-      st.ddgst.writeUInt32LE(this.cfg.crc32c(view) >>> 0, 0);
-      this.tx.write(st.ddgst);
+      c.writeUInt32LE(this.cfg.crc32c(view) >>> 0, end);
+      end += DIGEST_LEN;
     }
+    if (st.txView.length !== end) st.txView = c.subarray(0, end);
+    this.tx.write(st.txView);
   }
 
   private dataView(st: CidState, from: number, len: number): Uint8Array {
@@ -362,7 +369,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     this.h2cStride = alignUp(DATA_HLEN + hd, this.cpdaAlign);
     this.h2cSlots = Math.ceil(this.cfg.maxTransferSize / maxh2c) + this.cfg.maxr2t + 2;
     for (let i = 0; i < this.queueSize; i++) {
-      const capsule = Buffer.alloc(this.capsulePdo);
+      const capsule = Buffer.alloc(this.capsulePdo + this.inCapsuleDataSize + DIGEST_LEN);
       this.cids.push({
         active: false,
         dir: DIR_NONE,
@@ -375,6 +382,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         capsuleHdr: capsule.subarray(0, CAPSULE_CMD_HLEN),
         capsuleNoData: capsule.subarray(0, CAPSULE_CMD_HLEN + hd),
         ddgst: Buffer.alloc(DIGEST_LEN),
+        txView: capsule,
         capsuleView: new CapsuleCmdView(capsule),
         h2c: undefined,
         h2cHdr: undefined,

@@ -69,10 +69,16 @@ export type TcpReqPhase = 'idle' | 'capsule' | 'r2t' | 'exec' | 'sending';
 /** The transport's per-request state (`Request.transportData`), built once per pooled request. */
 export interface TcpReqState {
   phase: TcpReqPhase;
-  /** Data buffer; grown (once, kept) when a command needs more than its initial size. */
+  /**
+   * Data buffer, laid out as one whole response so a read that fits one C2HData PDU goes out
+   * in a single write: `[C2HData header + digest + pad (dataOff)] [data] [DDGST] [CapsuleResp]`.
+   * Command data always starts at `dataOff`. Grown (once, kept) when a command needs more.
+   */
   buf: Buffer;
-  /** Cached view `buf[0, viewLen)` so repeated I/O of one size allocates no view. */
+  /** Cached view of the data, `buf[dataOff, dataOff + n)`, so repeated I/O of one size allocates none. */
   view: Buffer;
+  /** Cached view `buf[0, n)` of the last whole response written. */
+  txView: Buffer;
   /** Host-to-controller bytes received so far (H2CData) for an R2T transfer. */
   h2cOffset: number;
   /** End (exclusive) of the data covered by R2Ts sent so far. */
@@ -340,13 +346,14 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       const sglOff = sqe.readUInt32LE(SQE_SGL_ADDR) + sqe.readUInt32LE(SQE_SGL_ADDR + 4) * 0x1_0000_0000;
       this.ensureBuf(td, rx.dataLen);
       rx.dst = td.buf;
-      rx.dstOff = 0;
+      rx.dstOff = this.slotStride;
       if (sglId !== SGL_DATA_BLOCK_OFFSET) {
         td.failStatus = GenericStatus.SglDescriptorTypeInvalid;
       } else if (sglOff + sglLen > rx.dataLen) {
         td.failStatus = sglOff >= rx.dataLen ? GenericStatus.InvalidSglOffset : GenericStatus.DataSglLengthInvalid;
       } else if (sglLen > 0) {
-        req.setData(sglOff === 0 ? this.viewOf(td, sglLen) : td.buf.subarray(sglOff, sglOff + sglLen));
+        const at0 = this.slotStride + sglOff;
+        req.setData(sglOff === 0 ? this.viewOf(td, sglLen) : td.buf.subarray(at0, at0 + sglLen));
       }
       return RX_OK;
     }
@@ -436,7 +443,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       return RX_FATAL;
     }
     rx.dst = td.buf;
-    rx.dstOff = datao;
+    rx.dstOff = this.slotStride + datao;
     this.h2cReq = req;
     return RX_OK;
   }
@@ -482,11 +489,12 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
     const initial = Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
-    const buf = Buffer.allocUnsafe(initial);
+    const buf = Buffer.allocUnsafe(this.bufSizeFor(initial));
     const td: TcpReqState = {
       phase: 'idle',
       buf,
       view: buf,
+      txView: buf,
       h2cOffset: 0,
       r2tEnd: 0,
       failStatus: 0,
@@ -515,10 +523,57 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const n = req.xfer === 'controller-to-host' ? Math.min(req.dataLength, req.length) : 0;
     if (n > 0) {
       const success = status === 0 && this.cfg.c2hSuccess && this.live().sqFlowControlDisabled;
+      if (n <= this.cfg.c2hDataSize) {
+        this.sendWholeResponse(req, n, success);
+        return;
+      }
       this.sendC2HData(req, n, success);
       if (success) return;
     }
     this.sendCapsuleResp(req);
+  }
+
+  /**
+   * A read whose data fits one C2HData PDU: header, data, digest and (unless SUCCESS) the
+   * CapsuleResp are laid out back to back in the request's buffer (the data is already in
+   * place: the core read into it), so the response is one write and one contiguous send.
+   */
+  private sendWholeResponse(req: Request<TcpReqState>, n: number, success: boolean): void {
+    const td = req.transportData;
+    const dd = this.ddgst;
+    const stride = this.slotStride;
+    const h = at(td.slots, 0);
+    const v = at(td.c2h, 0);
+    v.init(this.hdgst, dd, n, true, this.hpda, success);
+    v.cccid = req.cid;
+    v.ttag = 0;
+    v.datao = 0;
+    v.datal = n;
+    if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, 0)) >>> 0, DATA_HLEN);
+    const buf = td.buf;
+    h.copy(buf, 0, 0, stride);
+    let end = stride + n;
+    if (dd) {
+      buf.writeUInt32LE(this.cfg.crc32c(this.viewOf(td, n)) >>> 0, end);
+      end += DIGEST_LEN;
+    }
+    this.cfg.stats.c2hData++;
+    if (success) {
+      this.cfg.stats.c2hSuccess++;
+    } else {
+      const slot = this.slotCount - 1;
+      const r = at(td.slots, slot);
+      td.resp.init(this.hdgst);
+      req.cqeBytes.copy(r, 8, 0, 16);
+      const rlen = CAPSULE_RESP_HLEN + (this.hdgst ? DIGEST_LEN : 0);
+      if (this.hdgst) r.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, slot)) >>> 0, CAPSULE_RESP_HLEN);
+      r.copy(buf, end, 0, rlen);
+      end += rlen;
+    }
+    if (td.txView.length !== end || td.txView.buffer !== buf.buffer || td.txView.byteOffset !== buf.byteOffset) {
+      td.txView = buf.subarray(0, end);
+    }
+    this.tx.write(td.txView, td.onSent);
   }
 
   close(reason: QPairCloseReason): void {
@@ -550,7 +605,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       v.datal = len;
       if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, i)) >>> 0, DATA_HLEN);
       this.tx.write(h);
-      const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(off, off + len);
+      const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(this.slotStride + off, this.slotStride + off + len);
       const endOfResponse = last && success;
       this.cfg.stats.c2hData++;
       if (endOfResponse) this.cfg.stats.c2hSuccess++;
@@ -667,19 +722,27 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     return qp;
   }
 
+  /** Bytes of a request buffer able to hold `n` bytes of data and a whole response around it. */
+  private bufSizeFor(n: number): number {
+    return this.slotStride + n + DIGEST_LEN + CAPSULE_RESP_HLEN + DIGEST_LEN;
+  }
+
   private ensureBuf(td: TcpReqState, n: number): void {
-    if (td.buf.length < n) {
+    if (td.buf.length < this.bufSizeFor(n)) {
       // Grown once per pooled request to the transfer size it met, and kept: no steady-state
       // allocation. Bounded by maxIoSize (checked before) or the in-capsule limit.
-      const size = Math.min(Math.max(n, td.buf.length * 2), Math.max(this.cfg.maxIoSize, ADMIN_IN_CAPSULE));
-      td.buf = Buffer.allocUnsafe(Math.max(size, n));
+      const cur = td.buf.length - this.bufSizeFor(0);
+      const size = Math.min(Math.max(n, cur * 2), Math.max(this.cfg.maxIoSize, ADMIN_IN_CAPSULE));
+      td.buf = Buffer.allocUnsafe(this.bufSizeFor(Math.max(size, n)));
       td.view = td.buf;
+      td.txView = td.buf;
     }
   }
 
   private viewOf(td: TcpReqState, n: number): Buffer {
-    if (td.view.length !== n || td.view.buffer !== td.buf.buffer || td.view.byteOffset !== td.buf.byteOffset) {
-      td.view = td.buf.subarray(0, n);
+    const v = td.view;
+    if (v.length !== n || v.buffer !== td.buf.buffer || v.byteOffset !== td.buf.byteOffset + this.slotStride) {
+      td.view = td.buf.subarray(this.slotStride, this.slotStride + n);
     }
     return td.view;
   }
