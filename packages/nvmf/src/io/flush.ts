@@ -14,7 +14,7 @@ const NSID_ALL = 0xffffffff;
 function flushAllDone(req: CoreRequest, status: number): void {
   if (status !== 0 && req.pendingStatus === 0) req.pendingStatus = status;
   req.aux--;
-  if (req.aux === 0) req.core.complete(req, req.pendingStatus);
+  if (req.aux === 0) ioComplete(req, req.pendingStatus);
 }
 
 export function flush(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
@@ -25,6 +25,9 @@ export function flush(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number
     if (bdevs.size === 0) return S.Success;
     req.aux = bdevs.size;
     req.pendingStatus = 0;
+    // Counted for pause like any I/O (no single namespace to count it against).
+    ctrlr.subsystem.ioStart(req);
+    req.ioOwner = ctrlr.subsystem;
     for (const b of bdevs) b.flush(flushAllDone, req);
     return PENDING;
   }
