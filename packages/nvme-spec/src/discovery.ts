@@ -218,3 +218,33 @@ export function discoveryLogEntryOffset(i: number): number {
 export function discoveryLogSize(numrec: number): number {
   return DISCOVERY_LOG_HEADER_SIZE + numrec * DISCOVERY_LOG_ENTRY_SIZE;
 }
+
+/** nvme-cli / libnvme spellings of TRTYPE (as in `nvme discover` output and `-t`). */
+const TRTYPE_NAMES: Readonly<Record<number, string>> = { 0x01: 'rdma', 0x02: 'fc', 0x03: 'tcp', 0xfe: 'loop' };
+/** nvme-cli spellings of ADRFAM. */
+const ADRFAM_NAMES: Readonly<Record<number, string>> = { 0x01: 'ipv4', 0x02: 'ipv6', 0x03: 'infiniband', 0x04: 'fibre-channel', 0xfe: 'intra-host' };
+/** nvme-cli spellings of SUBTYPE. */
+const SUBTYPE_NAMES: Readonly<Record<number, string>> = {
+  0x01: 'discovery subsystem referral',
+  0x02: 'nvme subsystem',
+  0x03: 'current discovery subsystem',
+};
+
+/** `'tcp'` for 3, …; `'unrecognized'` otherwise. */
+export function trtypeName(trtype: number): string {
+  return TRTYPE_NAMES[trtype] ?? 'unrecognized';
+}
+/** TRTYPE for an nvme-cli transport name (`'tcp'`, `'rdma'`, `'fc'`, `'loop'`), or undefined. */
+export function trtypeFromName(name: string): number | undefined {
+  const n = name.toLowerCase();
+  for (const [k, v] of Object.entries(TRTYPE_NAMES)) if (v === n) return Number(k);
+  return undefined;
+}
+/** `'ipv4'` for 1, …; `'unrecognized'` otherwise. */
+export function adrfamName(adrfam: number): string {
+  return ADRFAM_NAMES[adrfam] ?? 'unrecognized';
+}
+/** `'nvme subsystem'` for 2, …; `'unrecognized'` otherwise. */
+export function subtypeName(subtype: number): string {
+  return SUBTYPE_NAMES[subtype] ?? 'unrecognized';
+}

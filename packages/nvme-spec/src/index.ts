@@ -176,6 +176,10 @@ export {
   DiscoveryLogEntryView,
   discoveryLogEntryOffset,
   discoveryLogSize,
+  trtypeName,
+  trtypeFromName,
+  adrfamName,
+  subtypeName,
 } from './discovery.js';
 export {
   FeatureId,

@@ -21,6 +21,10 @@ import {
   DiscoverySubtype,
   Treq,
   DISCOVERY_NQN,
+  trtypeName,
+  trtypeFromName,
+  adrfamName,
+  subtypeName,
   FeatureId,
   FeatureSelect,
   decodeNumberOfQueues,
@@ -179,6 +183,13 @@ describe('discovery log (NVMe-oF 1.1 Figs. 262-263)', () => {
     const back = new DiscoveryLogEntryView(buf, 1024);
     expect([back.trsvcid, back.traddr, back.subnqn]).toEqual(['4420', '127.0.0.1', 'nqn.2016-06.io.nvmu:cnode1']);
     expect(DISCOVERY_NQN).toBe('nqn.2014-08.org.nvmexpress.discovery');
+  });
+
+  it('names transports, address families and subsystem types like nvme-cli', () => {
+    expect([trtypeName(Trtype.Tcp), trtypeName(Trtype.Loop), trtypeName(9)]).toEqual(['tcp', 'loop', 'unrecognized']);
+    expect([trtypeFromName('TCP'), trtypeFromName('rdma'), trtypeFromName('x')]).toEqual([3, 1, undefined]);
+    expect([adrfamName(Adrfam.Ipv4), adrfamName(Adrfam.Ipv6)]).toEqual(['ipv4', 'ipv6']);
+    expect(subtypeName(DiscoverySubtype.CurrentDiscovery)).toBe('current discovery subsystem');
   });
 
   it('reads NUL-padded addresses from Linux nvmet too', () => {
