@@ -1,1 +1,11 @@
-export const placeholder = true;
+// Public API of @nvmu/cli: the nvmu commands as functions (for tests and scripts).
+export { USAGE, cliMain, discoverCommand, identifyCommand, readCommand, rpcCommand, writeCommand } from './cli.js';
+export { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError } from './common.js';
+export type { CliStreams } from './common.js';
+export { discoveryRecords, formatDiscovery, runDiscover } from './discover.js';
+export type { DiscoveryRecord } from './discover.js';
+export { controllerFields, formatIdentify, identifyJson, namespaceFields, readIdentify } from './identify.js';
+export type { IdentifyResult, LbafRecord, NamespaceJson } from './identify.js';
+export { blocksPerCommand, readBlocks, writeBlocks } from './blockio.js';
+export { DEFAULT_RPC_SOCKET, RpcError, RpcParamsError, RpcTransportError, parseRpcParams, rpcCall } from './rpc.js';
+export type { JsonValue, RpcCallOptions } from './rpc.js';
