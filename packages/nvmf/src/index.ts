@@ -23,7 +23,7 @@ export type { DataDirection, RequestState } from './request.js';
 export { Target, silentLogger } from './target.js';
 export type { TargetOptions, TargetStats } from './target.js';
 export { Subsystem, NvmfConfigError, sameAddress } from './subsystem.js';
-export type { SubsystemOptions, SubsystemState, AnaState } from './subsystem.js';
+export type { SubsystemOptions, SubsystemState, AnaState, SubsystemDescription } from './subsystem.js';
 export { Namespace } from './namespace.js';
 export type { NamespaceOptions, NamespaceState } from './namespace.js';
 export { Controller, AsyncEvent, AecBit, CTRLR_LIMITS, NVME_VERSION } from './controller.js';

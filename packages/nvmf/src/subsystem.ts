@@ -64,6 +64,24 @@ export interface SubsystemHost {
   readonly logger: TransportLogger;
 }
 
+/** A subsystem as SPDK's `nvmf_get_subsystems` JSON-RPC lists it (same field names). */
+export interface SubsystemDescription {
+  nqn: string;
+  subtype: 'NVMe' | 'Discovery';
+  state: SubsystemState;
+  listen_addresses: { trtype: string; adrfam: string; traddr: string; trsvcid: string }[];
+  allow_any_host: boolean;
+  hosts: { nqn: string }[];
+  serial_number: string;
+  model_number: string;
+  max_namespaces: number;
+  min_cntlid: number;
+  max_cntlid: number;
+  ana_reporting: boolean;
+  namespaces: { nsid: number; bdev_name: string; name: string; nguid: string; uuid: string; eui64: string; anagrpid: number }[];
+  controllers: number;
+}
+
 /** True when two listen addresses are the same (all four fields). */
 export function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
   return a.trtype === b.trtype && a.adrfam === b.adrfam && a.traddr === b.traddr && a.trsvcid === b.trsvcid;
@@ -129,6 +147,37 @@ export class Subsystem implements ControllerSubsystem {
     this.nextCntlid = this.minCntlid;
     this.anaReporting = opts.anaReporting ?? false;
     this.host = host;
+  }
+
+  /** SPDK-style description (`nvmf_get_subsystems`). */
+  describe(): SubsystemDescription {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
+    return {
+      nqn: this.nqn,
+      subtype: this.kind === 'discovery' ? 'Discovery' : 'NVMe',
+      state: this.state,
+      listen_addresses: this._listeners.map((l) => ({ trtype: l.trtype, adrfam: l.adrfam, traddr: l.traddr, trsvcid: l.trsvcid })),
+      allow_any_host: this._allowAnyHost,
+      hosts: [...this._hosts].map((nqn) => ({ nqn })),
+      serial_number: this.serial,
+      model_number: this.model,
+      max_namespaces: this.maxNamespaces,
+      min_cntlid: this.minCntlid,
+      max_cntlid: this.maxCntlid,
+      ana_reporting: this.anaReporting,
+      namespaces: [...this._namespaces.values()]
+        .sort((a, b) => a.nsid - b.nsid)
+        .map((n) => ({
+          nsid: n.nsid,
+          bdev_name: n.bdev.name,
+          name: n.bdev.name,
+          nguid: hex(n.nguid),
+          uuid: n.uuid,
+          eui64: hex(n.eui64),
+          anagrpid: n.anaGroupId,
+        })),
+      controllers: this._controllers.size,
+    };
   }
 
   // ---- state ----

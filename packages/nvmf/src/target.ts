@@ -16,7 +16,14 @@ import { PollGroup, type PollGroupStats } from './poll-group.js';
 import { CoreQPair, type CoreRequest, type Dispatch } from './qpair.js';
 import type { ListenAddress } from './request.js';
 import { PENDING, S } from './status.js';
-import { NvmfConfigError, Subsystem, sameAddress, type SubsystemHost, type SubsystemOptions } from './subsystem.js';
+import {
+  NvmfConfigError,
+  Subsystem,
+  sameAddress,
+  type SubsystemDescription,
+  type SubsystemHost,
+  type SubsystemOptions,
+} from './subsystem.js';
 import type {
   DiscoveryEntryFields,
   QPairCreateOptions,
@@ -33,6 +40,20 @@ export interface TargetOptions {
   pollGroups?: number;
   /** Discovery subsystem serial number. */
   discoverySerial?: string;
+}
+
+/** Reject transport options the core cannot serve (CAP.MQES, MDTS, pools). */
+function checkOptions(t: TargetTransport): void {
+  const o = t.options;
+  const int = (v: number, min: number, max: number, what: string): void => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new NvmfConfigError(`${t.trtype} transport: ${what} ${v} out of range ${min}..${max}`);
+  };
+  int(o.maxQueueDepth, 2, 65536, 'maxQueueDepth');
+  int(o.maxAdminQueueDepth, 2, 4096, 'maxAdminQueueDepth');
+  int(o.maxIoQueues, 0, 65535, 'maxIoQueues');
+  int(o.maxIoSize, 4096, 2 ** 31, 'maxIoSize');
+  int(o.inCapsuleDataSize, 0, 2 ** 31, 'inCapsuleDataSize');
+  int(o.ioUnitSize, 1, 2 ** 31, 'ioUnitSize');
 }
 
 /** A logger that drops everything. */
@@ -79,6 +100,7 @@ export class Target implements CommandEnv, SubsystemHost {
   /** Add a transport; it gets its `TransportCore` through `attach`. One per trtype. */
   async addTransport(transport: TargetTransport): Promise<void> {
     if (this._transports.has(transport.trtype)) throw new NvmfConfigError(`a ${transport.trtype} transport is already added`);
+    checkOptions(transport);
     const core: TransportCore = {
       createQPair: <T>(ops: QPairTransportOps<T>, opts: QPairCreateOptions) => this.createQPair(transport, ops, opts),
       logger: this.logger,
@@ -269,6 +291,11 @@ export class Target implements CommandEnv, SubsystemHost {
   }
 
   // ---- statistics and shutdown ----
+
+  /** Every subsystem, the discovery one first, as SPDK's `nvmf_get_subsystems` lists them. */
+  describeSubsystems(): SubsystemDescription[] {
+    return [this.discovery.describe(), ...[...this._subsystems.values()].map((s) => s.describe())];
+  }
 
   getStats(): TargetStats {
     return {

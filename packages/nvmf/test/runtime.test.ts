@@ -118,3 +118,27 @@ describe('shutdown with lost I/O', () => {
     expect(f.sub.state).toBe('inactive');
   });
 });
+
+describe('management views', () => {
+  it('describes subsystems like SPDK nvmf_get_subsystems and validates transport options', async () => {
+    const f = await fixture({ serial: 'S1', model: 'M1', hosts: ['nqn.2026-11.org.example:h1'] });
+    target = f.target;
+    const [disc, s] = f.target.describeSubsystems();
+    expect(disc?.subtype).toBe('Discovery');
+    expect(s).toMatchObject({
+      nqn: NQN,
+      subtype: 'NVMe',
+      state: 'active',
+      allow_any_host: true,
+      hosts: [{ nqn: 'nqn.2026-11.org.example:h1' }],
+      serial_number: 'S1',
+      model_number: 'M1',
+      listen_addresses: [{ trtype: 'test', adrfam: 'intra-host', traddr: 'loop0', trsvcid: '' }],
+    });
+    expect(s?.namespaces).toHaveLength(1);
+    expect(s?.namespaces[0]).toMatchObject({ nsid: 1, bdev_name: 'Malloc0' });
+    const { TestTransport } = await import('./harness.js');
+    const bad = new TestTransport({ maxQueueDepth: 1 });
+    await expect(f.target.addTransport(Object.assign(bad, { trtype: 'bad' }))).rejects.toThrow(/maxQueueDepth/);
+  });
+});
