@@ -77,6 +77,7 @@ describe('discovery controller', () => {
     expect(id.readUInt16LE(514)).toBeGreaterThan(0); // MAXCMD
     expect(id.readUInt16LE(78)).toBe(disc.cntlid);
     expect(id.readUInt32LE(92) >>> 31).toBe(1); // OAES discovery log change
+    expect(id[261]).toBe(0x04); // LPA: no Commands Effects log on a discovery controller
     expect((await disc.identify(0, 1)).sc).toBe(0x02);
     expect((await disc.getLog(0x02, 512)).sc).toBe(0x09);
     expect((await disc.setFeature(0x07, 0)).sc).toBe(0x02);

@@ -51,7 +51,10 @@ export function buildIdentifyController(ctrlr: Controller): Buffer {
   id.acl = 3;
   id.aerl = CTRLR_LIMITS.aerl;
   id.frmw = 0x03; // slot 1 read-only, 1 slot
-  id.lpa = 0x06; // bit 1 Commands Supported and Effects log, bit 2 extended data (LPO offsets)
+  // LPA bit 2: extended data (LPO offsets). Bit 1 (Commands Supported and Effects log) only on I/O
+  // controllers: Linux reads that log when the bit is set and fails a discovery controller's init
+  // if it cannot (a discovery controller serves log 70h only, as nvmet).
+  id.lpa = disc ? 0x04 : 0x06;
   id.elpe = CTRLR_LIMITS.elpe;
   id.wctemp = 0x0157;
   id.cctemp = 0x0175;
