@@ -1062,6 +1062,13 @@ export class IdentifyNamespaceView extends StructView {
   set msrc(v: number) {
     this.setU8(80, v);
   }
+  /** Number of Unique Capability LBA Formats, 0's based (byte 81). */
+  get nulbaf(): number {
+    return this.u8(81);
+  }
+  set nulbaf(v: number) {
+    this.setU8(81, v);
+  }
   /** ANA Group Identifier (bytes 95:92). */
   get anagrpid(): number {
     return this.u32(92);
