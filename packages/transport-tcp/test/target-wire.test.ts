@@ -14,8 +14,11 @@ import { cqeStatus, hostConnect, startMiniTarget, type HostConn, type MiniTarget
 
 let target: MiniTarget;
 let good: HostConn;
+/** C2HTermReqs this test expects the target to have sent so far. */
+let termReqs = 0;
 
 beforeEach(async () => {
+  termReqs = 0;
   target = await startMiniTarget('127.0.0.1', { maxH2CData: 8192, r2tSize: 16384, maxR2T: 2, c2hDataSize: 8192 });
   good = await hostConnect(target.port, '127.0.0.1', { qid: 1 });
 });
@@ -35,6 +38,8 @@ async function goodStillServes(seed: number): Promise<void> {
 
 async function expectTermReq(raw: RawConn, fes: number, fei?: number): Promise<RawPdu> {
   const pdu = await raw.readPdu();
+  termReqs++;
+  expect(target.transport.stats().termReqsSent).toBe(termReqs);
   expect(pdu.type).toBe(PduType.C2HTermReq);
   expect(pdu.hlen).toBe(24);
   const v = new TermReqView(pdu.bytes);
@@ -168,6 +173,44 @@ describe('PDUs the target sends', () => {
       }
       raw.destroy();
     }
+  });
+
+  it('sends one R2T at a time to a host with MAXR2T 0 (Linux)', async () => {
+    const raw = await connected({ maxr2t: 0 });
+    const data = pattern(40960, 6);
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 3, 0, 80), 40960, false)));
+    let off = 0;
+    while (off < 40960) {
+      const r = await raw.readPdu();
+      expect(r.type).toBe(PduType.R2T);
+      expect(r.bytes.readUInt32LE(12)).toBe(off);
+      const len = r.bytes.readUInt32LE(16);
+      // Nothing else may arrive before this R2T is answered.
+      await new Promise((res) => setTimeout(res, 30));
+      expect(raw.pending).toBe(0);
+      for (let o = 0; o < len; o += 8192) raw.send(raw.h2cData(3, r.bytes.readUInt16LE(10), off + o, data.subarray(off + o, off + Math.min(o + 8192, len)), o + 8192 >= len));
+      off += len;
+    }
+    const resp = await raw.readPdu();
+    expect(resp.type).toBe(PduType.CapsuleResp);
+    expect(target.core.disk.subarray(0, 40960).equals(data)).toBe(true);
+    raw.destroy();
+  });
+
+  it('pads C2HData to the host PDU data alignment (HPDA)', async () => {
+    const raw = await RawConn.open(target.port);
+    await raw.icreq({ hpda: 7, hdgst: true }); // 32-byte alignment
+    raw.send(raw.capsule(setSgl(sqeConnect(7, 2, 31), 1024, true), connectData('nqn.test:sub', 'nqn.test:host')));
+    expect((await raw.readPdu()).type).toBe(PduType.CapsuleResp);
+    target.core.disk.set(pattern(1024, 4), 0);
+    raw.send(raw.capsule(setSgl(sqeRw(0x02, 3, 0, 2), 1024, false)));
+    const p = await raw.readPdu();
+    expect(p.type).toBe(PduType.C2HData);
+    expect(p.hlen).toBe(24);
+    expect(p.pdo).toBe(32);
+    expect(p.bytes.subarray(28, 32).every((x) => x === 0)).toBe(true);
+    expect(p.bytes.subarray(32, 32 + 1024).equals(pattern(1024, 4))).toBe(true);
+    raw.destroy();
   });
 
   it('fails a command whose SGL is not one NVMe/TCP uses, and keeps the connection', async () => {
