@@ -31,7 +31,9 @@ import {
   parseDiscoveryHeader,
   parseIdentifyController,
   parseIdentifyNamespace,
+  parseNamespaceIds,
   parseNsidList,
+  type NamespaceIds,
 } from './identify.js';
 import { Namespace, type NamespaceOwner } from './namespace.js';
 import { type CommandResult, QPair, type QPairOwner, directionOf } from './qpair.js';
@@ -144,6 +146,7 @@ const FID_ASYNC_EVENT_CONFIG = 0x0b;
 const CNS_NAMESPACE = 0x00;
 const CNS_CONTROLLER = 0x01;
 const CNS_ACTIVE_NS_LIST = 0x02;
+const CNS_NS_ID_DESCRIPTORS = 0x03;
 // Log pages (NVMe Base 2.0 Figure 202).
 const LID_CHANGED_NS_LIST = 0x04;
 const LID_DISCOVERY = 0x70;
@@ -609,6 +612,16 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     }
   }
 
+  /** Identify CNS 03h; a controller that does not support it gives no identifiers. */
+  private async namespaceIds(nsid: number): Promise<NamespaceIds> {
+    try {
+      return parseNamespaceIds(await this.identify(CNS_NS_ID_DESCRIPTORS, nsid));
+    } catch (e) {
+      if (e instanceof NvmeCommandError) return {};
+      throw e;
+    }
+  }
+
   /**
    * Re-reads the namespace set: every active nsid, or only `changed` ones plus removals. Emits
    * namespaceAdded / namespaceRemoved / namespaceChanged and then namespacesChanged.
@@ -628,14 +641,19 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       const existing = this.nsMap.get(nsid);
       if (existing !== undefined && changed !== undefined && !changed.includes(nsid)) continue;
       const data = parseIdentifyNamespace(await this.identify(CNS_NAMESPACE, nsid));
+      const ids = await this.namespaceIds(nsid);
       if (existing === undefined) {
         const ns = new Namespace(this, nsid, data);
+        ns.ids = ids;
         this.nsMap.set(nsid, ns);
         any = true;
         this.emit('namespaceAdded', ns);
-      } else if (existing.update(data)) {
-        any = true;
-        this.emit('namespaceChanged', existing);
+      } else {
+        existing.ids = ids;
+        if (existing.update(data)) {
+          any = true;
+          this.emit('namespaceChanged', existing);
+        }
       }
     }
     if (any) this.emit('namespacesChanged', this.namespaces);

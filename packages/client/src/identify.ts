@@ -239,3 +239,35 @@ export function parseDiscoveryEntry(data: Uint8Array, offset: number): Discovery
     tsas: Uint8Array.from(b.subarray(offset + 768, offset + 1024)),
   };
 }
+
+/** Namespace identifiers from Identify CNS 03h (NVMe Base 2.0 §5.17.2.3, Figure 274). */
+export interface NamespaceIds {
+  /** IEEE EUI-64 (NIDT 1h), 8 bytes. */
+  readonly eui64?: Uint8Array;
+  /** NGUID (NIDT 2h), 16 bytes. */
+  readonly nguid?: Uint8Array;
+  /** UUID (NIDT 3h), as a lower-case string. */
+  readonly uuid?: string;
+}
+
+/** Decodes a Namespace Identification Descriptor list (4096 bytes; NIDT 0 ends it). */
+export function parseNamespaceIds(data: Uint8Array): NamespaceIds {
+  const b = asBuffer(data);
+  let eui64: Uint8Array | undefined;
+  let nguid: Uint8Array | undefined;
+  let uuid: string | undefined;
+  for (let o = 0; o + 4 <= b.byteLength; ) {
+    const nidt = b[o] ?? 0;
+    const nidl = b[o + 1] ?? 0;
+    if (nidt === 0 || nidl === 0 || o + 4 + nidl > b.byteLength) break;
+    const v = b.subarray(o + 4, o + 4 + nidl);
+    if (nidt === 1 && nidl === 8) eui64 = Uint8Array.from(v);
+    else if (nidt === 2 && nidl === 16) nguid = Uint8Array.from(v);
+    else if (nidt === 3 && nidl === 16) {
+      const h = v.toString('hex');
+      uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    o += 4 + nidl;
+  }
+  return { ...(eui64 && { eui64 }), ...(nguid && { nguid }), ...(uuid !== undefined && { uuid }) };
+}

@@ -6,7 +6,7 @@
  */
 import { MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
 import { NvmeCommandError } from './errors.js';
-import type { NamespaceData } from './identify.js';
+import type { NamespaceData, NamespaceIds } from './identify.js';
 import { CDW12_DEAC, CDW12_FUA, type CommandResult, type NamespaceLike, type QPair } from './qpair.js';
 
 /** What a namespace needs from its controller. */
@@ -50,6 +50,8 @@ export class Namespace implements NamespaceLike {
   blockCount: number;
   /** Identify Namespace, decoded (refreshed on namespace change events). */
   data: NamespaceData;
+  /** Identifiers from the Namespace Identification Descriptor list (empty if unsupported). */
+  ids: NamespaceIds = {};
   /** False once the controller reported the namespace gone. */
   active = true;
   private readonly owner: NamespaceOwner;
@@ -61,6 +63,11 @@ export class Namespace implements NamespaceLike {
     this.data = data;
     this.blockSize = 2 ** data.lbaFormat.lbads;
     this.blockCount = data.nsze;
+  }
+
+  /** The namespace UUID, when the controller reports one. */
+  get uuid(): string | undefined {
+    return this.ids.uuid;
   }
 
   /** Size in bytes. */

@@ -44,6 +44,11 @@ describe('bring-up through the loopback transport and the nvmf core', () => {
     expect(ns.blockCount).toBe(8192);
     expect(ns.size).toBe(8192 * 512);
     expect(c.namespace(1)).toBe(ns);
+    // The core reports the bdev's UUID as NIDT 3h and NGUID as its bytes.
+    const nsOnTarget = t!.subsystem.getNamespace(1)!;
+    expect(ns.uuid).toBe(nsOnTarget.uuid);
+    expect(Buffer.from(ns.ids.nguid!).equals(Buffer.from(nsOnTarget.nguid))).toBe(true);
+    expect(Buffer.from(ns.data.nguid).equals(Buffer.from(nsOnTarget.nguid))).toBe(true);
   });
 
   it('sends the host NQN it was given (the subsystem admits only that host)', async () => {
