@@ -116,6 +116,12 @@ export class QPair implements HostQPairHandler {
   tick = 0;
   /** Ticks after which an outstanding command times out (0 = never). */
   timeoutTicks = 0;
+  /** Commands handed to the transport since creation (counters for tools; never reset). */
+  submittedCount = 0;
+  /** Commands that completed (with any status) or were aborted. */
+  completedCount = 0;
+  /** Of those, the ones that ended with an error. */
+  errorCount = 0;
 
   protected host: HostQPair | undefined;
   protected readonly slots: Slot[];
@@ -220,6 +226,8 @@ export class QPair implements HostQPairHandler {
     const ctx = slot.ctx;
     const done = slot.done;
     this.releaseSlot(slot);
+    this.completedCount++;
+    if (error !== undefined) this.errorCount++;
     try {
       if (done !== undefined) done(error, dw0, dw1);
       else if (cb !== undefined) cb(error, ctx);
@@ -262,6 +270,7 @@ export class QPair implements HostQPairHandler {
     }
     try {
       host.submit(slot.sqeBytes, data, offset, length, dir);
+      this.submittedCount++;
     } catch (e) {
       this.releaseSlot(slot);
       throw e;

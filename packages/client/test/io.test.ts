@@ -198,6 +198,9 @@ describe('callback path and queues', () => {
     await cb((d) => { qp.submitRaw(sqe, one, 0, 512, d, 6); });
     expect(one.equals(data.subarray(0, 512))).toBe(true);
     expect(qp.outstanding).toBe(0);
+    expect(qp.submittedCount).toBe(8);
+    expect(qp.completedCount).toBe(8);
+    expect(qp.errorCount).toBe(1);
     await c.freeIoQPair(qp);
     expect(qp.state).toBe('closed');
     expect(() => { qp.submitFlush(ns, () => undefined, 0); }).toThrow(NvmeCommandAbortedError);
