@@ -32,13 +32,19 @@ async function freePort() {
 async function child(script, args, nodeArgs = []) {
   const p = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const rl = createInterface({ input: p.stdout });
-  const [line] = await once(rl, 'line');
-  const c = { proc: p, info: JSON.parse(line), rl };
+  // JSON lines answer us; anything else (e.g. --trace-gc output) is passed to stderr.
+  const waiters = [];
+  rl.on('line', (l) => {
+    if (l.startsWith('{')) waiters.shift()?.(JSON.parse(l));
+    else process.stderr.write(`[child] ${l}\n`);
+  });
+  const next = () => new Promise((r) => waiters.push(r));
+  const c = { proc: p, info: await next() };
   /** CPU time (µs) the child used so far. */
   c.cpu = async () => {
+    const answer = next();
     p.stdin.write('cpu\n');
-    const [l] = await once(rl, 'line');
-    return JSON.parse(l).cpu;
+    return (await answer).cpu;
   };
   return c;
 }
