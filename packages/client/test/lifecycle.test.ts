@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MallocBdev } from '@nvmu/nvmf';
+import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
+import { LoopbackTargetTransport } from '../../transport-loopback/src/index.js';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
 import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '../src/index.js';
 import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './helpers/target.js';
@@ -49,6 +50,33 @@ describe('asynchronous events', () => {
     expect(await removed).toBe(ns2);
     expect(ns2.active).toBe(false);
     expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
+  });
+});
+
+describe('namespace scan', () => {
+  it('pages through more than 1024 active namespaces', async () => {
+    const target = new Target();
+    await target.addTransport(new LoopbackTargetTransport());
+    const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true, maxNamespaces: 1100 });
+    for (let i = 1; i <= 1030; i++) {
+      const bdev = new NullBdev({ name: `n${i}`, blockSize: 512, numBlocks: 8 + i });
+      target.addBdev(bdev);
+      sub.addNamespace({ bdev, nsid: i });
+    }
+    const addr = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `many-ns-${process.pid}`, trsvcid: '' };
+    await target.listen(addr);
+    await sub.addListener(addr);
+    sub.start();
+    try {
+      const c = await connect(`trtype:loopback traddr:${addr.traddr} subnqn:${NQN}`, { reconnect: false });
+      ctrls.push(c);
+      expect(c.namespaces.length).toBe(1030);
+      expect(c.namespace(1030)?.blockCount).toBe(8 + 1030);
+      expect(c.namespace(1025)?.blockCount).toBe(8 + 1025);
+      await c.close();
+    } finally {
+      await target.close();
+    }
   });
 });
 
