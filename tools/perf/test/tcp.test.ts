@@ -1,0 +1,92 @@
+/** nvmu-perf over NVMe/TCP on 127.0.0.1 (target and host in this process), as shipped in main.ts. */
+import { createServer } from 'node:net';
+import { expect, it } from 'vitest';
+import '@nvmu/transport-tcp/host';
+import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
+import { MallocBdev, Target } from '@nvmu/nvmf';
+import { runPerf } from '../src/run.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => {
+        if (a === null || typeof a === 'string') reject(new Error('no port'));
+        else resolve(a.port);
+      });
+    });
+  });
+}
+
+it('runs randrw with --verify over TCP and closes cleanly', async () => {
+  const port = String(await freePort());
+  const nqn = 'nqn.2026-11.io.nvmu:perf-tcp';
+  const target = new Target();
+  await target.addTransport(new TcpTargetTransport());
+  const sub = target.createSubsystem({ nqn, allowAnyHost: true });
+  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 1024 });
+  target.addBdev(bdev);
+  sub.addNamespace({ bdev, nsid: 1 });
+  const addr = { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: port } as const;
+  await target.listen(addr);
+  await sub.addListener(addr);
+  sub.start();
+  try {
+    const r = await runPerf({
+      trids: [`trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${port} subnqn:${nqn}`],
+      workload: 'randrw',
+      readPercent: 60,
+      ioSize: 8192,
+      queueDepth: 16,
+      qpairsPerNamespace: 2,
+      verify: true,
+      timeSeconds: 10,
+      ioCount: 1000,
+    });
+    expect(r.firstErrors).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.total.ios).toBe(1000);
+    expect(r.verify.blocksChecked).toBeGreaterThan(0);
+    expect(r.namespaces[0]!.name).toBe(`TCP (addr:127.0.0.1:${port} subnqn:${nqn}) NSID 1`);
+    // runPerf shut the controller down: the subsystem has no controllers left.
+    expect(target.getStats().subsystems.find((s) => s.nqn === nqn)?.controllers).toBe(0);
+  } finally {
+    await target.close();
+  }
+});
+
+it('stops early when aborted and still reports what ran', async () => {
+  const port = String(await freePort());
+  const nqn = 'nqn.2026-11.io.nvmu:perf-abort';
+  const target = new Target();
+  await target.addTransport(new TcpTargetTransport());
+  const sub = target.createSubsystem({ nqn, allowAnyHost: true });
+  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 1024 });
+  target.addBdev(bdev);
+  sub.addNamespace({ bdev, nsid: 1 });
+  const addr = { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: port } as const;
+  await target.listen(addr);
+  await sub.addListener(addr);
+  sub.start();
+  try {
+    const ac = new AbortController();
+    let progress = 0;
+    const r = await runPerf(
+      { trids: [`trtype:tcp traddr:127.0.0.1 trsvcid:${port} subnqn:${nqn}`], timeSeconds: 600, queueDepth: 4 },
+      {
+        signal: ac.signal,
+        onProgress: (p) => {
+          expect(p.phase).toBe('run');
+          progress++;
+          ac.abort(); // stop after the first progress report
+        },
+      },
+    );
+    expect(progress).toBeGreaterThanOrEqual(1);
+    expect(r.ok).toBe(true);
+    expect(r.total.ios).toBeGreaterThan(0);
+  } finally {
+    await target.close();
+  }
+});
