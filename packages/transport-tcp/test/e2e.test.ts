@@ -135,6 +135,20 @@ describe('nvmu target ↔ client, queues', () => {
 });
 
 describe('discovery over TCP', () => {
+  it.each([
+    ['0.0.0.0', '127.0.0.1'],
+    ['::', '::1'],
+  ])('reports the local address for a wildcard listener %s (reached through %s)', async (wild, via) => {
+    t = await startTarget(wild);
+    const entries = await discover(`trtype:tcp traddr:${via} trsvcid:${t.port}`);
+    const e = entries.find((x) => x.subnqn === NQN);
+    expect(e?.traddr).toBe(via);
+    expect(e?.adrfam).toBe(via.includes(':') ? 2 : 1);
+    const c = await connect(e!.trid, { reconnect: false });
+    ctrls.push(c);
+    expect(c.namespaces.length).toBe(1);
+  });
+
   it.each(['127.0.0.1', '::1'])('lists the subsystem listener on %s', async (host) => {
     t = await startTarget(host);
     const entries = await discover(`trtype:tcp traddr:${host} trsvcid:${t.port}`);
