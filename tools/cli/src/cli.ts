@@ -26,7 +26,7 @@ commands:
       JSON-RPC 2.0 call to the nvmu daemon (default socket ${DEFAULT_RPC_SOCKET})
 
 <trid> is SPDK's notation, e.g.
-  'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2016-06.io.spdk:cnode1'
+  'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2026-01.io.nvmu:cnode1'
 Exit status: 0 success, 1 failure, 2 bad arguments.
 `;
 

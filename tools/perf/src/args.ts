@@ -75,7 +75,7 @@ export class PerfArgsError extends Error {
 export const USAGE = `usage: nvmu-perf -r <transport ID> [-r ...] [options]
 
   -r <trid>      controller in SPDK notation, repeatable, e.g.
-                 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2016-06.io.spdk:cnode1'
+                 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2026-01.io.nvmu:cnode1'
   -q <depth>     outstanding I/Os per namespace (default 32)
   -o <bytes>     I/O size in bytes, k/m suffixes allowed (default 4096)
   -w <pattern>   read, write, randread, randwrite, rw, randrw (default randread)

@@ -59,12 +59,11 @@ export async function perfMain(argv: readonly string[], io: PerfStreams, signal?
     return 0;
   } catch (e) {
     if (tty && shown.progress) io.stderr.write('\n');
-    if (e instanceof PerfArgsError) {
-      io.stderr.write(`nvmu-perf: ${e.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`nvmu-perf: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    const message = e instanceof Error ? e.message : String(e);
+    // Scripts reading --json get an object even when the run could not start.
+    if (o.json) io.stdout.write(`${JSON.stringify({ version: 1, tool: 'nvmu-perf', ok: false, error: message })}\n`);
+    io.stderr.write(`nvmu-perf: ${message}\n`);
+    return e instanceof PerfArgsError ? 2 : 1;
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
