@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { hostConnect, startMiniTarget, cqeStatus, type MiniTarget } from './helpers/setup.js';
-import { pattern, sqeRw } from './helpers/raw.js';
+import { RawConn, pattern, sqeRw } from './helpers/raw.js';
 import { BLOCK } from './helpers/mini-core.js';
 
 let target: MiniTarget | undefined;
@@ -114,6 +114,14 @@ describe('data paths', () => {
     expect(cqeStatus(await h.cmd(sqeRw(0x02, 2, 0, 64), out, 'c2h'))).toBe(0);
     expect(out.equals(pattern(32768, 5))).toBe(true);
     await h.transport.close();
+  });
+
+  it('drops a connection that never sends its ICReq', async () => {
+    target = await startMiniTarget('127.0.0.1', { icTimeoutMs: 200 });
+    const raw = await RawConn.open(target.port);
+    await raw.waitClosed(3000);
+    expect(raw.pending).toBe(0);
+    expect(target.transport.stats().icreqs).toBe(0);
   });
 
   it('reports a dropped connection to the handler and fails later submits', async () => {

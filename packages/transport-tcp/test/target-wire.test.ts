@@ -377,6 +377,26 @@ describe('bad input: TermReq with the right FES, dropped, the rest keeps serving
 });
 
 describe('backpressure', () => {
+  it('a host overrunning the request pool is throttled, not failed: every command completes', async () => {
+    const raw = await connected();
+    const n = 600; // the pool holds 128
+    const all: Buffer[] = [];
+    for (let i = 0; i < n; i++) all.push(raw.capsule(setSgl(sqeRw(0x02, i, i * 8, 8), 4096, false)));
+    raw.send(Buffer.concat(all));
+    const seen = new Set<number>();
+    while (seen.size < n) {
+      const p = await raw.readPdu(5000);
+      if (p.type === PduType.CapsuleResp) {
+        expect(cqeStatus(p.bytes.subarray(8, 24))).toBe(0);
+        seen.add(p.bytes.readUInt16LE(8 + 12));
+      } else {
+        expect(p.type).toBe(PduType.C2HData);
+      }
+    }
+    expect(seen.size).toBe(n);
+    raw.destroy();
+  });
+
   it('stops reading from a host that does not read its responses, and memory stays bounded', async () => {
     const raw = await connected();
     raw.sock.pause(); // never read: the target's socket write queue fills
