@@ -142,3 +142,25 @@ describe('management views', () => {
     await expect(f.target.addTransport(Object.assign(bad, { trtype: 'bad' }))).rejects.toThrow(/maxQueueDepth/);
   });
 });
+
+describe('poll groups', () => {
+  it('spreads qpairs round robin and counts submitted commands', async () => {
+    const { Target: T, MallocBdev: M } = await import('../src/index.js');
+    const { TestTransport: TT } = await import('./harness.js');
+    const t = new T({ pollGroups: 2 });
+    target = t;
+    const tr = new TT();
+    await t.addTransport(tr);
+    const s = t.createSubsystem({ nqn: NQN, allowAnyHost: true });
+    s.addNamespace({ bdev: new M({ name: 'm', blockSize: 512, numBlocks: 8 }) });
+    await s.addListener(LOOP_ADDR);
+    s.start();
+    const h = new TestHost(tr, NQN);
+    await h.bringUp(3);
+    const stats = t.getStats();
+    expect(stats.pollGroups.map((g) => g.qpairs)).toEqual([2, 2]);
+    const submitted = stats.pollGroups.reduce((n, g) => n + g.submitted, 0);
+    expect(submitted).toBeGreaterThanOrEqual(8); // connects, properties, identify, set features
+    expect(stats.subsystems[0]).toMatchObject({ nqn: NQN, state: 'active', controllers: 1, namespaces: 1, ioInflight: 0 });
+  });
+});
