@@ -9,7 +9,7 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { NullBdev, Target } from '@nvmu/nvmf';
-import type { NvmeError } from '../src/index.js';
+import type { HostQPair, HostQPairHandler, NvmeError, QPair } from '../src/index.js';
 
 // Node runs this file as is (type stripping), so it loads the built code: the client's dist and
 // the loopback package's dist (built by the bench script; see test/helpers/target.ts for why it
@@ -18,7 +18,7 @@ import type { NvmeError } from '../src/index.js';
 const clientDist = '../dist/index.js';
 const loopbackDist = '../../transport-loopback/dist/index.js';
 const { connect } = (await import(clientDist)) as typeof import('../src/index.js');
-const { LoopbackTargetTransport, registerLoopbackHostTransport } = (await import(loopbackDist)) as typeof import('../../transport-loopback/src/index.js');
+const { LoopbackTargetTransport, registerLoopbackHostTransport, loopbackHostTransportFactory } = (await import(loopbackDist)) as typeof import('../../transport-loopback/src/index.js');
 registerLoopbackHostTransport();
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -45,7 +45,8 @@ sub.start();
 
 const ctrl = await connect(`trtype:loopback traddr:bench subnqn:${nqn}`, { reconnect: false, defaultIoQPair: false });
 const ns = ctrl.namespaces[0]!;
-const qp = await ctrl.allocIoQPair({ queueSize: QD + 1 });
+let qp: QPair = await ctrl.allocIoQPair({ queueSize: QD + 1 });
+let qd = QD;
 
 // One buffer per slot of the queue, allocated once.
 const bufs: Buffer[] = Array.from({ length: QD }, () => Buffer.alloc(BS));
@@ -81,7 +82,7 @@ function run(n: number): Promise<void> {
   limit = n;
   return new Promise((resolve) => {
     finish = resolve;
-    for (let i = 0; i < QD && submitted < limit; i++) {
+    for (let i = 0; i < qd && submitted < limit; i++) {
       submitted++;
       qp.submitRead(ns, nextLba(), 1, bufs[i]!, onDone, i);
     }
@@ -113,6 +114,88 @@ console.log(`heap used before: ${mib(before.heapUsed)} MiB, after: ${mib(after.h
 console.log(`external before: ${mib(before.external)} MiB, after: ${mib(after.external)} MiB`);
 console.log(`GCs during the run: ${gcs} (${((gcs * 1e6) / IOS).toFixed(1)} per million I/Os)`);
 console.log(`IOPS: ${Math.round(IOS / seconds).toLocaleString('en-US')} (${seconds.toFixed(2)} s, ${((seconds * 1e6) / IOS).toFixed(2)} µs/I/O), failures: ${failures}`);
+
+// Queue depth 1: the round trip through client, transport and core (one event-loop turn each).
+const qdOneIos = Math.min(IOS, 100_000);
+qp = await ctrl.allocIoQPair({ queueSize: 2 });
+qd = 1;
+await run(Math.min(10_000, qdOneIos));
+const q0 = process.hrtime.bigint();
+await run(qdOneIos);
+const q1 = process.hrtime.bigint();
+console.log(`QD 1: ${(Number(q1 - q0) / 1e3 / qdOneIos).toFixed(2)} µs per I/O (${qdOneIos} I/Os)`);
+
+// Baseline in the same run: the loopback transport and the core driven through the raw
+// HostQPair contract, without the client (hand-built SQEs, one per CID), at the same depth.
+// The difference to the first figure is what the client's slots, views and callbacks cost.
+const host = await loopbackHostTransportFactory.open({ trtype: 'loopback', traddr: 'bench' }, {
+  hostnqn: ctrl.hostnqn,
+  hostid: Buffer.from(ctrl.hostid.replaceAll('-', ''), 'hex'),
+  connectTimeoutMs: 1000,
+});
+const rawQid = Math.max(...ctrl.ioQPairList.map((q) => q.qid)) + 1;
+const sqes = Array.from({ length: QD + 1 }, () => Buffer.alloc(64));
+let rawLeft = 0;
+let rawDone: () => void = () => undefined;
+const rawHandler: HostQPairHandler = {
+  completion(cqe) {
+    const cid = (cqe[12] ?? 0) | ((cqe[13] ?? 0) << 8);
+    if (((cqe[14] ?? 0) | ((cqe[15] ?? 0) << 8)) >>> 1 !== 0) failures++;
+    if (cid === QD) {
+      rawDone(); // the Connect
+      return;
+    }
+    if (rawLeft > 0) {
+      rawLeft--;
+      sqes[cid]!.writeUInt32LE(nextLba(), 40);
+      raw.submit(sqes[cid]!, bufs[cid], 0, BS, 'c2h');
+    } else if (--rawInflight === 0) rawDone();
+  },
+  disconnected() {
+    failures++;
+  },
+};
+let rawInflight = 0;
+const raw: HostQPair = await host.connectQPair({ qid: rawQid, queueSize: QD + 1, maxInCapsuleDataSize: 0, handler: rawHandler });
+const connectSqe = sqes[QD]!;
+connectSqe[0] = 0x7f;
+connectSqe.writeUInt16LE(QD, 2);
+connectSqe[4] = 0x01;
+connectSqe.writeUInt16LE(rawQid, 42);
+connectSqe.writeUInt16LE(QD, 44);
+const connectData = Buffer.alloc(1024);
+connectData.set(Buffer.from(ctrl.hostid.replaceAll('-', ''), 'hex'), 0);
+connectData.writeUInt16LE(ctrl.cntlid, 16);
+connectData.write(nqn, 256, 'ascii');
+connectData.write(ctrl.hostnqn, 512, 'ascii');
+await new Promise<void>((resolve) => {
+  rawDone = resolve;
+  raw.submit(connectSqe, connectData, 0, 1024, 'h2c');
+});
+function rawRun(n: number): Promise<void> {
+  return new Promise((resolve) => {
+    rawDone = resolve;
+    rawLeft = n;
+    rawInflight = QD;
+    for (let cid = 0; cid < QD; cid++) {
+      const sqe = sqes[cid]!;
+      sqe[0] = 0x02; // Read
+      sqe.writeUInt16LE(cid, 2);
+      sqe.writeUInt32LE(ns.nsid, 4);
+      sqe.writeUInt32LE(nextLba(), 40);
+      sqe.writeUInt32LE(0, 48); // NLB 0 = one block
+      rawLeft--;
+      raw.submit(sqe, bufs[cid], 0, BS, 'c2h');
+    }
+  });
+}
+await rawRun(WARMUP);
+const r0 = process.hrtime.bigint();
+await rawRun(IOS);
+const r1 = process.hrtime.bigint();
+const rawSeconds = Number(r1 - r0) / 1e9;
+console.log(`baseline without the client (raw HostQPair, QD ${QD}): ${Math.round(IOS / rawSeconds).toLocaleString('en-US')} IOPS (${((rawSeconds * 1e6) / IOS).toFixed(2)} µs/I/O); failures: ${failures}`);
+await host.close();
 
 await ctrl.close();
 await target.close();
