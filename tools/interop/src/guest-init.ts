@@ -136,7 +136,7 @@ out=/dev/ttyS1
 exec 3<>"$out"
 stty -F "$out" raw -echo 2>/dev/null
 log "running the guest script; uptime $(cut -d' ' -f1 /proc/uptime)s"
-echo "NVMU-GUEST-START $NVMU_NONCE" > "$out"
+echo "${START_MARKER} $NVMU_NONCE" > "$out"
 cd /root
 if head -c 2 /nvmu/script | grep -q '^#!'; then
   chmod 0755 /nvmu/script
@@ -145,7 +145,7 @@ else
   /bin/sh /nvmu/script < "$out" > "$out" 2>&1 3>&-
 fi
 rc=$?
-echo "NVMU-GUEST-EXIT $NVMU_NONCE $rc" > "$out"
+echo "${EXIT_MARKER} $NVMU_NONCE $rc" > "$out"
 log "guest script exited with status $rc; uptime $(cut -d' ' -f1 /proc/uptime)s"
 sync
 poweroff -f

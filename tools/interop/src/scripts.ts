@@ -53,6 +53,8 @@ export interface NvmeConnectOptions {
   readonly dataDigest?: boolean;
   readonly nrIoQueues?: number;
   readonly queueSize?: number;
+  /** More `nvme connect` arguments, passed as given (e.g. `--keep-alive-tmo=5`, `--ctrl-loss-tmo=0`). */
+  readonly extraArgs?: readonly string[];
   /** Seconds to wait for the namespace's block device (default 20). */
   readonly waitS?: number;
   /** Shell variable that receives the block device path (default `dev`). */
@@ -199,6 +201,7 @@ export const guestScripts = {
     if (o.dataDigest === true) args.push('-G');
     if (o.nrIoQueues !== undefined) args.push('-i', String(o.nrIoQueues));
     if (o.queueSize !== undefined) args.push('-Q', String(o.queueSize));
+    for (const a of o.extraArgs ?? []) args.push(shq(a));
     const v = o.devVar ?? 'dev';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new Error(`bad shell variable name '${v}'`);
     return [

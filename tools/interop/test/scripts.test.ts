@@ -21,7 +21,7 @@ describe('guest script blocks', () => {
       g.prelude(),
       g.nvmetTcpTarget({ nqn, hostnqn: 'nqn.h', serial: "s'1" }),
       g.nvmetTcpTarget({ nqn, backing: 'file', nsid: 2, port: 4421, portId: 2 }),
-      g.nvmeConnect({ addr: '10.0.2.2', nqn, hdrDigest: true, dataDigest: true, nrIoQueues: 2, queueSize: 32 }),
+      g.nvmeConnect({ addr: '10.0.2.2', nqn, hdrDigest: true, dataDigest: true, nrIoQueues: 2, queueSize: 32, extraArgs: ['--ctrl-loss-tmo=0'] }),
       g.ddPatternCheck('"$dev"'),
       g.fioVerify({ dev: '"$dev"' }),
       g.nvmeDisconnect(nqn),
@@ -31,7 +31,7 @@ describe('guest script blocks', () => {
       g.kernelHostFlow({ addr: '10.0.2.2', nqn, discover: false, ddMiB: 0, fio: false, devVar: 'd2' }),
     ].join('');
     expect(shellParses(text)).toBe(true);
-    expect(text).toContain('-g -G -i 2 -Q 32');
+    expect(text).toContain("-g -G -i 2 -Q 32 '--ctrl-loss-tmo=0'");
     expect(text).toContain('attr_allow_any_host');
     expect(text).toContain('buffered_io');
   });
