@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nvmu/client';
 import type { ErrorBdev } from '@nvmu/nvmf';
+import type { LoopbackTargetTransport } from '@nvmu/transport-loopback';
 import { WORKLOADS } from '../src/args.js';
 import { perfMain } from '../src/cli.js';
 import { runPerf } from '../src/run.js';
@@ -226,5 +227,29 @@ describe('--json', () => {
     expect(await perfMain(['-q', 'lots'], s3.io)).toBe(2);
     expect(s3.err()).toMatch(/nvmu-perf: -q lots: expected an integer/);
     expect(s3.err()).toMatch(/usage: nvmu-perf/);
+  });
+});
+
+describe('a connection lost mid-run', () => {
+  it('ends the run with the aborted I/Os counted as errors instead of hanging', async () => {
+    const t = await startTarget({ blockSize: 512, numBlocks: 1024 });
+    try {
+      const tr = t.target.getTransport('loopback') as LoopbackTargetTransport;
+      let dropped = 0;
+      const r = await runPerf(
+        { trids: [t.trid], timeSeconds: 600, queueDepth: 8, qpairsPerNamespace: 2 },
+        {
+          onProgress: () => {
+            if (dropped === 0) dropped = tr.dropConnections();
+          },
+        },
+      );
+      expect(dropped).toBeGreaterThan(0);
+      expect(r.ok).toBe(false);
+      expect(r.total.errors).toBeGreaterThan(0);
+      expect(r.firstErrors.join('\n')).toMatch(/aborted/);
+    } finally {
+      await t.close();
+    }
   });
 });
