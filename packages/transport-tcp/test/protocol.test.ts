@@ -75,6 +75,19 @@ describe('data paths', () => {
     await h.transport.close();
   });
 
+  it('sends the whole asked-for length when the core returns less (zero-filled)', async () => {
+    target = await startMiniTarget();
+    const h = await hostConnect(target.port, '127.0.0.1', { qid: 0 });
+    const sqe = Buffer.alloc(64);
+    sqe[0] = 0x06; // the mini core's "Identify": 4096 bytes of (i * 7) & 0xff
+    sqe.writeUInt16LE(3, 2);
+    const out = Buffer.alloc(8192, 0xff);
+    expect(cqeStatus(await h.cmd(sqe, out, 'c2h'))).toBe(0);
+    for (let i = 0; i < 4096; i++) expect(out[i]).toBe((i * 7) & 0xff);
+    expect(out.subarray(4096).every((b) => b === 0)).toBe(true);
+    await h.transport.close();
+  });
+
   it('returns an error CQE (no data) for a read beyond the disk', async () => {
     target = await startMiniTarget();
     const h = await hostConnect(target.port, '127.0.0.1', { qid: 1 });

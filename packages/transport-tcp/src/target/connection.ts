@@ -520,7 +520,16 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const td = req.transportData;
     td.phase = 'sending';
     const status = req.cqeBytes.readUInt16LE(14) >>> 1;
-    const n = req.xfer === 'controller-to-host' ? Math.min(req.dataLength, req.length) : 0;
+    let n = 0;
+    if (req.xfer === 'controller-to-host') {
+      n = Math.min(req.dataLength, req.length);
+      if (status === 0 && n < req.length) {
+        // The host asked for req.length bytes and Linux (mainline) treats a shorter C2H transfer
+        // as a protocol error; nvmet and SPDK always send the whole length. Zero the rest.
+        td.buf.fill(0, this.slotStride + n, this.slotStride + req.length);
+        n = req.length;
+      }
+    }
     if (n > 0) {
       const success = status === 0 && this.cfg.c2hSuccess && this.live().sqFlowControlDisabled;
       if (n <= this.cfg.c2hDataSize) {
