@@ -324,8 +324,10 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       await this.setProperty(Register.CC, BigInt(encodeCc({ ...cc, en: false })), 4);
       await this.waitCsts((v) => !decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=0');
     }
-    // CSS 0 (NVM command set), 4 KiB memory pages, 64-byte SQEs and 16-byte CQEs (2^6, 2^4).
-    await this.setProperty(Register.CC, BigInt(encodeCc({ en: true, css: 0, mps: 0, ams: 0, shn: 0, iosqes: 6, iocqes: 4 })), 4);
+    // CSS 0 (NVM command set), the smallest memory page the controller takes (CAP.MPSMIN, 4 KiB
+    // on every fabric), 64-byte SQEs and 16-byte CQEs (2^6, 2^4).
+    const mps = this.cap.mpsmin;
+    await this.setProperty(Register.CC, BigInt(encodeCc({ en: true, css: 0, mps, ams: 0, shn: 0, iosqes: 6, iocqes: 4 })), 4);
     await this.waitCsts((v) => decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=1');
 
     const data = parseIdentifyController(await this.identify(CNS_CONTROLLER, 0));
