@@ -11,7 +11,7 @@
 import { ConnectAttr, ConnectDataView, ConnectInvalidOffset, connectInvalidParam } from '@nvmu/nvme-spec';
 import type { CommandEnv } from '../env.js';
 import { copyFromIov } from '../iov.js';
-import { isValidNqn } from '../nqn.js';
+import { NQN_MAX_BYTES } from '../nqn.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
 import { S } from '../status.js';
 
@@ -64,7 +64,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
   if (sub === undefined || sub.state === 'inactive' || !sub.listenerAllowed(qp.listenAddress)) {
     return invalidParam(req, true, ConnectInvalidOffset.subnqn);
   }
-  if (!isValidNqn(p.hostnqn)) return invalidParam(req, true, ConnectInvalidOffset.hostnqn);
+  if (!hostNqnAcceptable(p.hostnqn)) return invalidParam(req, true, ConnectInvalidOffset.hostnqn);
   if (!sub.hostAllowed(p.hostnqn)) return S.ConnectInvalidHost;
   if (p.sqsize === 0) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
   const opts = qp.transport.options;
@@ -99,6 +99,15 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
   }
   qp.ops.connected?.(qp);
   return S.Success;
+}
+
+/**
+ * A Connect's HOSTNQN: "nqn." and at most 223 bytes. Deliberately more lenient than the full
+ * NVMe Base 2.0 §4.5 grammar (which `Subsystem.addHost` enforces): hosts in the field send NQNs
+ * that bend it, and Linux nvmet and SPDK accept them.
+ */
+function hostNqnAcceptable(nqn: string): boolean {
+  return nqn.startsWith('nqn.') && nqn.length > 4 && Buffer.byteLength(nqn, 'utf8') <= NQN_MAX_BYTES;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
