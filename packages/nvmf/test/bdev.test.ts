@@ -219,6 +219,17 @@ describe('file bdev', () => {
   });
 });
 
+describe('file bdev I/O errors', () => {
+  it('maps failing reads, writes and flushes to media error statuses', async () => {
+    const b = await FileBdev.open({ name: 'f', path: join(tmp(), 'e.img'), size: 8192 });
+    await b.close(); // the descriptor is gone: every call fails with EBADF
+    expect(await readv(b, [new Uint8Array(512)], 0, 512)).toBe(0x0281);
+    expect(await writev(b, [new Uint8Array(512)], 0, 512)).toBe(0x0280);
+    expect(await io((cb) => { b.flush(cb, undefined); })).toBe(0x0280);
+    expect(await io((cb) => { b.writeZeroes(0, 512, cb, undefined); })).toBe(0x0280);
+  });
+});
+
 describe('error bdev', () => {
   it('fails, delays and drops matching I/O; counts and ranges limit rules', async () => {
     const base = new MallocBdev({ name: 'b', blockSize: 512, numBlocks: 64 });
