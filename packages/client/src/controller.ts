@@ -336,6 +336,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     const mdtsBytes = data.mdts === 0 ? 0 : pageSize * 2 ** data.mdts;
     const tmax = transport.maxTransferSize;
     this.maxTransferSize = mdtsBytes === 0 ? tmax : tmax === 0 ? mdtsBytes : Math.min(mdtsBytes, tmax);
+    for (const qp of this.ioQPairs) qp.maxTransferSize = this.maxTransferSize;
 
     if (this.isDiscovery) return;
 
@@ -531,6 +532,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     const size = Math.max(2, Math.min(queueSize, mqes, maxcmd === 0 ? Infinity : maxcmd));
     const qp = new QPair(this, qid, size);
     qp.timeoutTicks = this.opts.ioTimeoutMs > 0 ? Math.ceil(this.opts.ioTimeoutMs / this.tickMs) : 0;
+    qp.maxTransferSize = this.maxTransferSize;
     this.ioQPairs.add(qp);
     return qp;
   }

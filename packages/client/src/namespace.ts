@@ -13,6 +13,8 @@ import { CDW12_DEAC, CDW12_FUA, type CommandResult, type NamespaceLike, type QPa
 export interface NamespaceOwner {
   /** The qpair to use: the one given, or the controller's default I/O qpair (waiting out a reset). */
   ioQPair(qpair: QPair | undefined): Promise<QPair>;
+  /** Largest data of one command in bytes (MDTS and the transport), 0 = no limit. */
+  readonly maxTransferSize: number;
 }
 
 /** Options common to the promise I/O methods. */
@@ -85,9 +87,30 @@ export class Namespace implements NamespaceLike {
     return changed;
   }
 
-  private async rw(qp: QPair | undefined, op: number, lba: number, nlb: number, cdw12: number, data: Uint8Array | undefined): Promise<CommandResult> {
-    if (!Number.isInteger(nlb) || nlb < 1 || nlb > 0x10000) throw new RangeError(`nlb ${nlb} not in 1..65536`);
+  /**
+   * One Read/Write/Compare/Write Zeroes; with data longer than the controller's transfer limit
+   * (MDTS, the transport's), split into commands of at most that size, sent together (the
+   * promise path's convenience; the callback path sends exactly one command).
+   */
+  private async rw(qp: QPair | undefined, op: number, lba: number, nlb: number, cdw12: number, data: Uint8Array | undefined): Promise<void> {
+    if (!Number.isInteger(nlb) || nlb < 1) throw new RangeError(`nlb ${nlb} must be a positive integer`);
     if (!Number.isSafeInteger(lba) || lba < 0) throw new RangeError(`lba ${lba} is not a block address`);
+    const max = this.owner.maxTransferSize;
+    const perCommand = Math.min(0x10000, data === undefined || max === 0 ? 0x10000 : Math.max(1, Math.floor(max / this.blockSize)));
+    if (nlb <= perCommand) {
+      await this.one(qp, op, lba, nlb, cdw12, data);
+      return;
+    }
+    const parts: Promise<CommandResult>[] = [];
+    for (let done = 0; done < nlb; done += perCommand) {
+      const n = Math.min(perCommand, nlb - done);
+      const part = data?.subarray(done * this.blockSize, (done + n) * this.blockSize);
+      parts.push(this.one(qp, op, lba + done, n, cdw12, part));
+    }
+    await Promise.all(parts);
+  }
+
+  private async one(qp: QPair | undefined, op: number, lba: number, nlb: number, cdw12: number, data: Uint8Array | undefined): Promise<CommandResult> {
     const q = await this.owner.ioQPair(qp);
     return q.execute(
       (sqe) => {

@@ -116,6 +116,8 @@ export class QPair implements HostQPairHandler {
   tick = 0;
   /** Ticks after which an outstanding command times out (0 = never). */
   timeoutTicks = 0;
+  /** Largest data of one command in bytes (set by the controller from MDTS and the transport), 0 = no limit. */
+  maxTransferSize = 0;
   /** Commands handed to the transport since creation (counters for tools; never reset). */
   submittedCount = 0;
   /** Commands that completed (with any status) or were aborted. */
@@ -382,6 +384,9 @@ export class QPair implements HostQPairHandler {
     this.checkUsable();
     if (nlb < 1 || nlb > 0x10000) throw new RangeError(`nlb ${nlb} not in 1..65536`);
     const length = dir === 'none' ? 0 : nlb * ns.blockSize;
+    if (this.maxTransferSize !== 0 && length > this.maxTransferSize) {
+      throw new RangeError(`${length} bytes exceed the controller's ${this.maxTransferSize}-byte transfer limit`);
+    }
     if (buf !== undefined && bufOffset + length > buf.byteLength) {
       throw new RangeError(`buffer of ${buf.byteLength} bytes is too small for ${nlb} blocks of ${ns.blockSize} at offset ${bufOffset}`);
     }

@@ -55,6 +55,23 @@ describe('promise I/O', () => {
     }
   });
 
+  it('splits promise I/O larger than the transfer limit into several commands', async () => {
+    const c = await open({ blocks: 8192 });
+    const ns = c.namespaces[0]!;
+    const qp = await c.allocIoQPair();
+    const size = 1024 * 1024;
+    expect(c.maxTransferSize).toBeLessThan(size);
+    const data = pattern(size, 99);
+    const before = qp.submittedCount;
+    await ns.write(10, data, { qpair: qp });
+    expect(qp.submittedCount - before).toBe(Math.ceil(size / c.maxTransferSize));
+    expect(Buffer.from(await ns.read(10, size / 512, undefined, { qpair: qp })).equals(data)).toBe(true);
+    expect(await ns.compare(10, data, { qpair: qp })).toBe(true);
+    // The callback path sends exactly one command, so it refuses what does not fit.
+    expect(() => { qp.submitRead(ns, 0, size / 512, Buffer.alloc(size), () => undefined, 0); }).toThrow(/transfer limit/);
+    expect(qp.outstanding).toBe(0);
+  });
+
   it('writes with FUA, flushes, and reads into a caller buffer', async () => {
     const c = await open();
     const ns = c.namespaces[0]!;
