@@ -108,6 +108,10 @@ export class FileBdev extends BdevBase {
   }
 
   readv<C>(iov: readonly Uint8Array[], iovcnt: number, offset: number, length: number, cb: BdevCallback<C>, ctx: C): void {
+    if (this.fd < 0) {
+      cb(ctx, BdevStatus.UnrecoveredReadError); // closed (hot-removed) image
+      return;
+    }
     this.start({ iov, iovcnt, i: 0, segOff: 0, pos: offset, left: length, write: false, fua: false, cb, ctx });
   }
 
@@ -120,7 +124,7 @@ export class FileBdev extends BdevBase {
     cb: BdevCallback<C>,
     ctx: C,
   ): void {
-    if (this.readOnly) {
+    if (this.readOnly || this.fd < 0) {
       cb(ctx, BdevStatus.WriteFault);
       return;
     }
@@ -128,7 +132,7 @@ export class FileBdev extends BdevBase {
   }
 
   writeZeroes<C>(offset: number, length: number, cb: BdevCallback<C>, ctx: C): void {
-    if (this.readOnly) {
+    if (this.readOnly || this.fd < 0) {
       cb(ctx, BdevStatus.WriteFault);
       return;
     }
@@ -151,6 +155,10 @@ export class FileBdev extends BdevBase {
   }
 
   flush<C>(cb: BdevCallback<C>, ctx: C): void {
+    if (this.fd < 0) {
+      cb(ctx, BdevStatus.WriteFault);
+      return;
+    }
     fs.fdatasync(this.fd, (err) => {
       cb(ctx, err === null ? 0 : BdevStatus.WriteFault);
     });
