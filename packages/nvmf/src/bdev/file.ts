@@ -142,6 +142,10 @@ export class FileBdev extends BdevBase {
         return;
       }
       const n = Math.min(left, ZERO_CHUNK.byteLength);
+      if (this.fd < 0) {
+        cb(ctx, BdevStatus.WriteFault);
+        return;
+      }
       fs.write(this.fd, ZERO_CHUNK, 0, n, pos, (err, written) => {
         if (err !== null || written === 0) cb(ctx, BdevStatus.WriteFault);
         else step(pos + written, left - written);
@@ -202,6 +206,11 @@ export class FileBdev extends BdevBase {
 
   /** One fs.read/fs.write for the current segment; continues until `left` is 0. */
   private step<C>(op: FileOp<C>): void {
+    if (this.fd < 0) {
+      // Closed between two steps of a multi-segment I/O.
+      op.cb(op.ctx, op.write ? BdevStatus.WriteFault : BdevStatus.UnrecoveredReadError);
+      return;
+    }
     while (op.i < op.iovcnt && op.segOff >= (op.iov[op.i] ?? EMPTY).byteLength) {
       op.i++;
       op.segOff = 0;
