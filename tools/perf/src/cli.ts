@@ -50,6 +50,9 @@ export async function perfMain(argv: readonly string[], io: PerfStreams, signal?
         : undefined,
     });
     if (tty && shown.progress) io.stderr.write('\n');
+    if (res.config.queueDepth < o.queueDepth) {
+      io.stderr.write(`nvmu-perf: note: -q ${o.queueDepth} ran as ${res.config.queueDepth} (the qpairs' queue size is the limit; add -P)\n`);
+    }
     io.stdout.write(o.json ? formatJson(res) : formatResults(res));
     if (!res.ok) {
       const why = res.total.ios === 0 ? 'no I/O completed' : [res.total.errors > 0 ? `${res.total.errors} I/O errors` : '', res.verify.mismatches > 0 ? `${res.verify.mismatches} verify mismatches` : ''].filter((s) => s !== '').join(', ');

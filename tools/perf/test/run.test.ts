@@ -74,6 +74,17 @@ describe('runPerf on a malloc namespace', () => {
     expect(r.total.reads).toBeLessThan(1900);
   });
 
+  it('says when the queues are too small for -q', async () => {
+    // The loopback transport's default queue size is 128 entries: 127 outstanding per qpair.
+    const s = streams();
+    expect(await perfMain(['-r', t.trid, '-q', '200', '--io-count', '300', '--no-progress', '--json'], s.io)).toBe(0);
+    expect((JSON.parse(s.out()) as { config: { queueDepth: number } }).config.queueDepth).toBe(127);
+    expect(s.err()).toMatch(/note: -q 200 ran as 127/);
+    const s2 = streams();
+    expect(await perfMain(['-r', t.trid, '-q', '200', '-P', '2', '--io-count', '300', '--no-progress', '--json'], s2.io)).toBe(0);
+    expect((JSON.parse(s2.out()) as { config: { queueDepth: number } }).config.queueDepth).toBe(200);
+  });
+
   it('detects blocks written behind its back', async () => {
     // 1. Stamp the namespace (prefill) and check it.
     const first = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 7, timeSeconds: 5, ioCount: 64, queueDepth: 4 });
