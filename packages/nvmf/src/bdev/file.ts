@@ -248,6 +248,10 @@ export class FileBdev extends BdevBase {
 
   private finish<C>(op: FileOp<C>, status: number): void {
     if (op.write && op.fua && status === 0) {
+      if (this.fd < 0) {
+        op.cb(op.ctx, BdevStatus.WriteFault);
+        return;
+      }
       fs.fdatasync(this.fd, (err) => {
         op.cb(op.ctx, err === null ? 0 : BdevStatus.WriteFault);
       });
