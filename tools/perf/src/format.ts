@@ -14,9 +14,22 @@ function row(label: string, labelWidth: number, r: PerfNamespaceResult): string 
   return `${label.padEnd(labelWidth)}: ${cells.join(' ')}`;
 }
 
-/** The -L bucket table of one namespace (SPDK's "Range in us / Cumulative / IO count"). */
+/** Percentiles of spdk_nvme_perf's "Summary latency data" block. */
+const SUMMARY_PERCENTILES = [1, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9, 99.99, 99.999];
+
+/**
+ * The -L output of one namespace, as spdk_nvme_perf prints it: the summary percentiles (upper
+ * edge of the bucket that reaches each one), then the bucket table ("Range in us / Cumulative /
+ * IO count").
+ */
 export function formatHistogram(title: string, rows: readonly HistogramRow[]): string {
-  const lines = [`Latency histogram for ${title}:`, '='.repeat(72), '       Range in us     Cumulative    IO count'];
+  const lines = [`Summary latency data for ${title}:`, '='.repeat(72)];
+  for (const p of SUMMARY_PERCENTILES) {
+    const row = rows.find((r) => r.cumulativePercent >= p - 1e-9);
+    if (row === undefined) break;
+    lines.push(`${p.toFixed(5).padStart(10)}% : ${row.highUs.toFixed(3).padStart(12)}us`);
+  }
+  lines.push('', `Latency histogram for ${title}:`, '='.repeat(72), '       Range in us     Cumulative    IO count');
   for (const b of rows) {
     lines.push(`${fixed(b.lowUs, 10, 3)} - ${fixed(b.highUs, 10, 3)}: ${fixed(b.cumulativePercent, 9, 4)}%  (${String(b.count).padStart(8)})`);
   }

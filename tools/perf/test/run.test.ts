@@ -146,6 +146,8 @@ describe('runPerf with several namespaces and -L', () => {
       expect(text).toMatch(/^LOOPBACK \(addr:perf-test-\S+ subnqn:nqn\.2026-11\.io\.nvmu:perf-test-\d+\) NSID 1\s*:(\s+\d+\.\d\d){9}$/m);
       expect(text).toMatch(/^Total\s+:(\s+\d+\.\d\d){9}$/m);
       expect(text).toMatch(/Latency histogram for LOOPBACK .* NSID 1:\n=+\n\s+Range in us\s+Cumulative\s+IO count\n/);
+      expect(text).toMatch(/Summary latency data for LOOPBACK .* NSID 1:\n=+\n\s+1\.00000% :\s+\d+\.\d{3}us\n/);
+      expect(text).toMatch(/^\s+99\.99900% :\s+\d+\.\d{3}us$/m);
       expect(text).toMatch(/100\.0000%/);
     } finally {
       await t.close();
