@@ -94,7 +94,13 @@ export class LoopbackConnection implements HostQPair {
   // ---- host side (HostQPair) ----
 
   submit(sqe: Uint8Array, data: Uint8Array | undefined, dataOffset: number, dataLength: number, direction: HostDataDirection): void {
-    if (this.state !== 'open') throw new Error(`loopback qpair ${this.qid} is ${this.state}`);
+    if (this.state !== 'open') {
+      // Closing: the target is hanging up, as a wire that is closing loses what is sent now;
+      // the host learns of it from `disconnected` and fails the command. Closed: the host was
+      // told already (or closed it itself), so using it is a broken contract.
+      if (this.state === 'closing') return;
+      throw new Error(`loopback qpair ${this.qid} is closed`);
+    }
     if (dataLength > this.maxTransferSize) throw new RangeError(`data length ${dataLength} above the transport's ${this.maxTransferSize}`);
     const req = this.qpair.allocRequest();
     if (req === undefined) {

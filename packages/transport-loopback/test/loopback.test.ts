@@ -148,6 +148,23 @@ describe('loopback through the HostQPair contract', () => {
     expect(big.subarray(1024, 1536).equals(block)).toBe(true);
     expect(big.subarray(0, 1024).every((b) => b === 0xee)).toBe(true);
     expect(big.subarray(1536).every((b) => b === 0xee)).toBe(true);
+
+    // Disconnect: its CQE arrives, then the connection closes; a command sent while the target
+    // hangs up is lost (no throw, no completion) and the host hears `disconnected`.
+    const dc = Buffer.alloc(64);
+    dc[0] = 0x7f;
+    dc.writeUInt16LE(7, 2);
+    dc[4] = 0x08;
+    w = io.next();
+    iq.submit(dc, undefined, 0, 0, 'none');
+    expect(() => { iq.submit(rd, big, 0, 512, 'c2h'); }).not.toThrow(); // the target is hanging up
+    await w;
+    expect(io.cqes[3]!.readUInt16LE(12)).toBe(7);
+    expect(io.cqes[3]!.readUInt16LE(14) >>> 1).toBe(0);
+    expect(io.disconnectedWith).toBeInstanceOf(LoopbackDisconnectedError);
+    expect((io.disconnectedWith as LoopbackDisconnectedError).reason).toBe('disconnect');
+    expect(io.cqes.length).toBe(4);
+    expect(() => { iq.submit(rd, big, 0, 512, 'c2h'); }).toThrow(/closed/);
     await host.close();
   });
 
