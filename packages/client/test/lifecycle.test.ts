@@ -118,6 +118,57 @@ describe('reset and reconnect', () => {
     expect(c.namespaces[0]).toBe(ns);
   });
 
+  it('survives a drop in the middle of a queue-depth-64 callback run, keeping written data intact', async () => {
+    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const ns = c.namespaces[0]!;
+    const qp = await c.allocIoQPair({ queueSize: 65 });
+    const blocks = 4096;
+    const written = new Set<number>();
+    const bufs = Array.from({ length: qp.maxOutstanding }, () => Buffer.alloc(512));
+    let next = 0;
+    let ok = 0;
+    let aborted = 0;
+    let refused = 0;
+    let dropped = false;
+    const lbaOf = new Int32Array(qp.maxOutstanding);
+    const submit = (slot: number): void => {
+      if (next >= blocks) return;
+      const lba = next++;
+      lbaOf[slot] = lba;
+      bufs[slot]!.set(pattern(512, lba + 1));
+      try {
+        qp.submitWrite(ns, lba, 1, bufs[slot]!, onDone, slot);
+      } catch (e) {
+        expect(e).toBeInstanceOf(NvmeCommandAbortedError);
+        refused++;
+      }
+    };
+    const onDone = (err: unknown, slot: number): void => {
+      if (err === undefined) {
+        ok++;
+        written.add(lbaOf[slot]!);
+      } else {
+        expect(err).toBeInstanceOf(NvmeCommandAbortedError);
+        aborted++;
+      }
+      if (ok === 500 && !dropped) {
+        dropped = true;
+        t!.loopback.dropConnections();
+      }
+      submit(slot);
+    };
+    const reset = once(c, 'reset');
+    for (let i = 0; i < qp.maxOutstanding; i++) submit(i);
+    await reset;
+    expect(dropped).toBe(true);
+    expect(aborted).toBeGreaterThan(0);
+    expect(qp.outstanding).toBe(0);
+    expect(aborted + refused).toBeGreaterThan(0);
+    // Everything that completed successfully is on the media.
+    for (const lba of written) expect(Buffer.from(await ns.read(lba, 1, undefined, { qpair: qp })).equals(pattern(512, lba + 1))).toBe(true);
+    expect(written.size).toBe(ok);
+  });
+
   it('promise calls made while resetting wait for the reconnect', async () => {
     const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const ns = c.namespaces[0]!;
