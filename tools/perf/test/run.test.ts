@@ -187,7 +187,7 @@ describe('--json', () => {
       expect(Object.keys(j).sort()).toEqual(['config', 'cpu', 'elapsedSeconds', 'firstErrors', 'namespaces', 'ok', 'tool', 'total', 'verify', 'version'].sort());
       expect(j).toMatchObject({ version: 1, tool: 'nvmu-perf', ok: true, firstErrors: [] });
       expect(j.config).toEqual({
-        trids: [t.trid.replace('trtype:loopback ', 'trtype:loopback ')],
+        trids: [t.trid],
         workload: 'randrw',
         readPercent: 30,
         ioSize: 4096,
