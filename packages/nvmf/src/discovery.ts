@@ -5,8 +5,6 @@
  * (SUBTYPE 3, "current discovery subsystem", as Linux nvmet does).
  */
 import {
-  DISCOVERY_LOG_ENTRY_SIZE,
-  DISCOVERY_LOG_HEADER_SIZE,
   DiscoveryLogEntryView,
   DiscoveryLogPageHeaderView,
   DiscoverySubtype,
@@ -19,7 +17,6 @@ import type { CommandEnv } from './env.js';
 import { DISCOVERY_NQN } from './nqn.js';
 import type { ListenAddress } from './request.js';
 
-export { DISCOVERY_LOG_ENTRY_SIZE, DISCOVERY_LOG_HEADER_SIZE, DiscoverySubtype };
 
 /** The admin submission queue size a host should use, reported in ASQSZ (as nvmet: 32). */
 const ASQSZ = 32;

@@ -30,7 +30,6 @@ export { Controller, AsyncEvent, AecBit, CTRLR_LIMITS, NVME_VERSION } from './co
 export type { ControllerState, ErrorLogEntry } from './controller.js';
 export type { PollGroupStats } from './poll-group.js';
 export { DISCOVERY_NQN, NQN_MAX_BYTES, isValidNqn, nqnProblem, assertNqn, InvalidNqnError } from './nqn.js';
-export { DISCOVERY_LOG_HEADER_SIZE, DISCOVERY_LOG_ENTRY_SIZE, DiscoverySubtype } from './discovery.js';
 
 // Block devices.
 export { BdevBase, BdevStatus } from './bdev/bdev.js';
