@@ -52,8 +52,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 export async function discoverCommand(argv: readonly string[], io: CliStreams): Promise<number> {
   const { values } = parse('discover', argv, { r: { type: 'string', short: 'r' }, json: { type: 'boolean' } });
   if (values.help === true) return help(io);
-  const records = await runDiscover(requireTrid(str(values.r)));
-  io.stdout.write(values.json === true ? `${JSON.stringify({ numrec: records.length, records }, null, 2)}\n` : formatDiscovery(records));
+  const log = await runDiscover(requireTrid(str(values.r)));
+  const json = { genctr: log.genctr, numrec: log.records.length, records: log.records };
+  io.stdout.write(values.json === true ? `${JSON.stringify(json, null, 2)}\n` : formatDiscovery(log));
   return EXIT_OK;
 }
 

@@ -2,7 +2,7 @@
  * `nvmu discover`: the Discovery Log Page (NVMe Base 2.0 §5.16.1.23, Figures 262-263) printed
  * the way nvme-cli's `nvme discover` prints it, or as JSON.
  */
-import { type DiscoveredSubsystem, discover, formatTransportId } from '@nvmu/client';
+import { DISCOVERY_NQN, type DiscoveryLogEntry, type TransportId, connect, formatTransportId, parseTransportId } from '@nvmu/client';
 
 const TRTYPE: Readonly<Record<number, string>> = { 1: 'rdma', 2: 'fc', 3: 'tcp', 0xfe: 'loopback', 0xff: 'intra-host' };
 const ADRFAM: Readonly<Record<number, string>> = { 1: 'ipv4', 2: 'ipv6', 3: 'infiniband', 4: 'fibre-channel', 0xfe: 'intra-host' };
@@ -24,7 +24,7 @@ function eflagsText(eflags: number): string {
 }
 
 /** NVMe/TCP TSAS byte 0 (NVMe/TCP 1.0 Figure 8): SECTYPE. */
-function sectypeText(e: DiscoveredSubsystem): string {
+function sectypeText(e: DiscoveryLogEntry): string {
   if (e.trtype !== 3) return 'none';
   return ['none', 'tls1.2', 'tls1.3'][e.tsas[0] ?? 0] ?? `reserved (${e.tsas[0] ?? 0})`;
 }
@@ -46,8 +46,26 @@ export interface DiscoveryRecord {
   readonly trid: string;
 }
 
+/** Names of TRTYPE codes as @nvmu/client registers host transports (for `trid`). */
+const TRID_TRTYPE: Readonly<Record<number, string>> = { 1: 'rdma', 2: 'fc', 3: 'tcp', 0xfe: 'loopback' };
+const TRID_ADRFAM: Readonly<Record<number, TransportId['adrfam']>> = { 1: 'ipv4', 2: 'ipv6', 3: 'ib', 4: 'fc', 0xfe: 'intra-host' };
+
+/** The transport ID that reaches an entry's subsystem, host keys taken from the query. */
+function entryTrid(e: DiscoveryLogEntry, query: TransportId): string {
+  const adrfam = TRID_ADRFAM[e.adrfam];
+  return formatTransportId({
+    trtype: TRID_TRTYPE[e.trtype] ?? `trtype-${e.trtype}`,
+    ...(adrfam !== undefined && { adrfam }),
+    traddr: e.traddr,
+    ...(e.trsvcid !== '' && { trsvcid: e.trsvcid }),
+    subnqn: e.subnqn,
+    ...(query.hostnqn !== undefined && { hostnqn: query.hostnqn }),
+    ...(query.hostid !== undefined && { hostid: query.hostid }),
+  });
+}
+
 /** Decodes entries into printable records. */
-export function discoveryRecords(entries: readonly DiscoveredSubsystem[]): DiscoveryRecord[] {
+export function discoveryRecords(entries: readonly DiscoveryLogEntry[], query: TransportId): DiscoveryRecord[] {
   return entries.map((e) => ({
     trtype: TRTYPE[e.trtype] ?? `unrecognized (${e.trtype})`,
     adrfam: ADRFAM[e.adrfam] ?? `unrecognized (${e.adrfam})`,
@@ -61,14 +79,21 @@ export function discoveryRecords(entries: readonly DiscoveredSubsystem[]): Disco
     sectype: sectypeText(e),
     cntlid: e.cntlid,
     asqsz: e.asqsz,
-    trid: formatTransportId(e.trid),
+    trid: entryTrid(e, query),
   }));
 }
 
+/** The discovery log: its generation counter and entries. */
+export interface DiscoveryLog {
+  /** GENCTR of the log read (a number; exact below 2^53, as every real counter is). */
+  readonly genctr: number;
+  readonly records: readonly DiscoveryRecord[];
+}
+
 /** nvme-cli's layout: a header, then one block per entry. */
-export function formatDiscovery(records: readonly DiscoveryRecord[]): string {
-  const lines = [`Discovery Log Number of Records ${records.length}`];
-  records.forEach((r, i) => {
+export function formatDiscovery(log: DiscoveryLog): string {
+  const lines = [`Discovery Log Number of Records ${log.records.length}, Generation counter ${log.genctr}`];
+  log.records.forEach((r, i) => {
     lines.push(
       `=====Discovery Log Entry ${i}======`,
       `trtype:  ${r.trtype}`,
@@ -86,7 +111,21 @@ export function formatDiscovery(records: readonly DiscoveryRecord[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Reads the discovery log at `trid` (its subnqn defaults to the discovery NQN). */
-export async function runDiscover(trid: string): Promise<DiscoveryRecord[]> {
-  return discoveryRecords(await discover(trid));
+/** Log page identifier of the Discovery Log Page (NVMe Base 2.0 Figure 202). */
+const LID_DISCOVERY = 0x70;
+
+/**
+ * Reads the discovery log at `trid` (its subnqn defaults to the discovery NQN): the entries with
+ * the client's GENCTR-checked read, and the generation counter from the header (bytes 7:0).
+ */
+export async function runDiscover(trid: string): Promise<DiscoveryLog> {
+  const query = parseTransportId(trid);
+  const ctrl = await connect({ ...query, subnqn: query.subnqn ?? DISCOVERY_NQN }, { reconnect: false });
+  try {
+    const entries = await ctrl.discoveryLog();
+    const header = Buffer.from(await ctrl.getLogPage(LID_DISCOVERY, new Uint8Array(1024), 0, 0));
+    return { genctr: Number(header.readBigUInt64LE(0)), records: discoveryRecords(entries, query) };
+  } finally {
+    await ctrl.close();
+  }
 }

@@ -3,7 +3,7 @@ export { USAGE, cliMain, discoverCommand, identifyCommand, readCommand, rpcComma
 export { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError } from './common.js';
 export type { CliStreams } from './common.js';
 export { discoveryRecords, formatDiscovery, runDiscover } from './discover.js';
-export type { DiscoveryRecord } from './discover.js';
+export type { DiscoveryLog, DiscoveryRecord } from './discover.js';
 export { controllerFields, formatIdentify, identifyJson, namespaceFields, readIdentify } from './identify.js';
 export type { IdentifyResult, LbafRecord, NamespaceJson } from './identify.js';
 export { blocksPerCommand, readBlocks, writeBlocks } from './blockio.js';

@@ -24,7 +24,7 @@ describe('discover', () => {
     const s = streams();
     expect(await cliMain(['discover', '-r', t.discoveryTrid], s.io)).toBe(0);
     const text = s.out();
-    expect(text).toMatch(/^Discovery Log Number of Records [1-9]\d*$/m);
+    expect(text).toMatch(/^Discovery Log Number of Records [1-9]\d*, Generation counter \d+$/m);
     expect(text).toMatch(/^=====Discovery Log Entry 0======$/m);
     expect(text).toContain(`subnqn:  ${t.nqn}\n`);
     expect(text).toContain(`traddr:  ${t.traddr}\n`);
@@ -39,8 +39,9 @@ describe('discover', () => {
   it('--json gives records with a connectable trid', async () => {
     const s = streams();
     expect(await cliMain(['discover', '-r', t.discoveryTrid, '--json'], s.io)).toBe(0);
-    const j = JSON.parse(s.out()) as { numrec: number; records: Record<string, unknown>[] };
+    const j = JSON.parse(s.out()) as { genctr: number; numrec: number; records: Record<string, unknown>[] };
     expect(j.numrec).toBe(j.records.length);
+    expect(j.genctr).toEqual(expect.any(Number));
     const mine = j.records.find((r) => r.subnqn === t.nqn);
     expect(mine).toMatchObject({ trtype: 'loopback', adrfam: 'intra-host', subtype: 'nvme subsystem', traddr: t.traddr, portid: expect.any(Number) as unknown });
     // The trid it gives reaches the subsystem.

@@ -23,7 +23,7 @@ it('runs the README commands in-process', async () => {
     const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string) => out.push(s) } };
     expect(await cliMain(['identify', '-r', `trtype:loopback traddr:cli-readme subnqn:${nqn}`, '--json'], io)).toBe(0);
     expect(JSON.parse(out[0]!)).toMatchObject({ controller: { subnqn: nqn }, namespaces: [{ nsid: 1, nsze: 4096 }] });
-    const records = await runDiscover('trtype:loopback traddr:cli-readme');
+    const { records } = await runDiscover('trtype:loopback traddr:cli-readme');
     expect(records.some((r) => r.subnqn === nqn)).toBe(true);
     const ctrl = await connect(`trtype:loopback traddr:cli-readme subnqn:${nqn}`);
     try {
