@@ -217,6 +217,10 @@ export interface HostQPairHandler {
    * SUCCESS flag) synthesises one: status 0, the command's CID, SQID and SQHD as last known.
    * Must never be called from inside {@link HostQPair.submit} (deliver on a later microtask or
    * event-loop turn), so completion callbacks that resubmit do not recurse.
+   * Re-entrancy the other way is normal: from inside this call the client may call
+   * {@link HostQPair.submit} on this qpair (an application callback resubmitting, possibly
+   * reusing the CID just completed) or {@link HostQPair.close}; the transport must tolerate both
+   * (finish its per-CID bookkeeping before calling, and check for close after it returns).
    */
   completion(cqe: Uint8Array): void;
   /**
