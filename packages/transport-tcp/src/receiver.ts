@@ -113,6 +113,11 @@ export class PduReceiver {
   /** Largest data a CapsuleCmd (controller) / C2HData (host) / H2CData (controller) may carry. */
   maxCapsuleData = 0;
   maxDataPdu = 0;
+  /**
+   * Alignment PDO must have for PDUs with data: what this side asked the peer for (the target's
+   * CPDA, the host's HPDA; (PDA + 1) × 4 bytes, TCP 1.0 Figures 19-20).
+   */
+  pdoAlign = 4;
 
   /** Data of a received TermReq (the offending header echoed back). */
   readonly termData: Buffer = Buffer.alloc(TERM_REQ_MAX_DATA);
@@ -390,7 +395,7 @@ export class PduReceiver {
       const dd = (flags & PduFlags.DDGSTF) !== 0;
       if (dd !== this.ddgst) return this.failHdr(TermReqFes.InvalidHeaderField, CH_FLAGS);
       const tail = dd ? DIGEST_LEN : 0;
-      if (pdo < hdrTotal || pdo + tail >= plen) return this.failHdr(TermReqFes.InvalidHeaderField, CH_PDO);
+      if (pdo < hdrTotal || pdo + tail >= plen || pdo % this.pdoAlign !== 0) return this.failHdr(TermReqFes.InvalidHeaderField, CH_PDO);
       const dataLen = plen - pdo - tail;
       const limit = type === PduType.CapsuleCmd ? this.maxCapsuleData : this.maxDataPdu;
       if (dataLen > limit) return this.failHdr(TermReqFes.DataTransferLimitExceeded, CH_PLEN);

@@ -30,7 +30,13 @@ beforeAll(async () => {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const rl = createInterface({ input: child.stdout! });
-  const [line] = (await once(rl, 'line')) as [string];
+  // Fail at once (not at the hook timeout) if the child dies before it listens.
+  const line = await Promise.race([
+    once(rl, 'line').then(([l]) => l as string),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`target child exited with ${String(code)} before listening`);
+    }),
+  ]);
   expect(JSON.parse(line)).toMatchObject({ port });
 }, 60_000);
 

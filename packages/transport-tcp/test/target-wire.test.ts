@@ -282,6 +282,19 @@ describe('bad input: TermReq with the right FES, dropped, the rest keeps serving
     await goodStillServes(7);
   });
 
+  it('a PDO that is not dword aligned (CPDA 0)', async () => {
+    const raw = await connected();
+    const good1 = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 1), 512, true), pattern(512, 1));
+    const bad = Buffer.alloc(74 + 512);
+    good1.copy(bad, 0, 0, 72);
+    bad[3] = 74;
+    bad.writeUInt32LE(74 + 512, 4);
+    pattern(512, 1).copy(bad, 74);
+    raw.send(bad);
+    await expectTermReq(raw, TermReqFes.InvalidHeaderField, 3);
+    await goodStillServes(15);
+  });
+
   it('a wrong header digest', async () => {
     const raw = await connected({ hdgst: true });
     const c = raw.capsule(setSgl(sqeRw(0x02, 1, 0, 1), 512, false));

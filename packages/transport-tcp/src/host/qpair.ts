@@ -396,6 +396,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     rx.ddgst = this.cfg.ddgst;
     rx.maxDataPdu = this.cfg.maxTransferSize;
     rx.maxCapsuleData = 0;
+    rx.pdoAlign = (this.cfg.hpda + 1) * 4;
     this.state = 'live';
     const o = this.opened;
     this.opened = undefined;
