@@ -115,6 +115,39 @@ export function controllerFields(data: Uint8Array): Field[] {
   ];
 }
 
+/** One power state descriptor (NVMe Base 2.0 Figure 276). */
+export interface PowerStateRecord {
+  /** Maximum power in watts (MP scaled by MXPS: 0.01 W or 0.0001 W units). */
+  readonly maxPowerWatts: number;
+  /** Non-operational state (NOPS). */
+  readonly nonOperational: boolean;
+  /** Entry and exit latency, µs. */
+  readonly enlat: number;
+  readonly exlat: number;
+  readonly rrt: number;
+  readonly rrl: number;
+  readonly rwt: number;
+  readonly rwl: number;
+}
+
+/** The NPSS + 1 power state descriptors of Identify Controller. */
+export function powerStates(data: Uint8Array): PowerStateRecord[] {
+  const v = new IdentifyControllerView(data);
+  const out: PowerStateRecord[] = [];
+  for (let i = 0; i <= Math.min(v.npss, 31); i++) {
+    const flags = v.psdFlags(i);
+    const rel = v.psdRelative(i);
+    out.push({
+      maxPowerWatts: v.psdMp(i) * (flags & 1 ? 0.0001 : 0.01),
+      nonOperational: (flags & 2) !== 0,
+      enlat: v.psdEnlat(i),
+      exlat: v.psdExlat(i),
+      ...rel,
+    });
+  }
+  return out;
+}
+
 /** One LBA format of a namespace. */
 export interface LbafRecord {
   readonly ms: number;
@@ -182,7 +215,7 @@ function show(field: Field): string {
 /** Identify data of one controller and its namespaces, decoded. */
 export interface IdentifyResult {
   /** Identify Controller (absent when one namespace was asked for with --ns). */
-  readonly controller?: Readonly<Record<string, Value>> | undefined;
+  readonly controller?: (Readonly<Record<string, Value | readonly PowerStateRecord[]>> & { readonly psds: readonly PowerStateRecord[] }) | undefined;
   readonly namespaces: readonly NamespaceJson[];
 }
 
@@ -201,6 +234,12 @@ export function formatIdentify(ctrlData: Uint8Array | undefined, namespaces: rea
   if (ctrlData !== undefined) {
     out.push('NVME Identify Controller:');
     for (const fl of controllerFields(ctrlData)) out.push(show(fl));
+    powerStates(ctrlData).forEach((ps, i) => {
+      out.push(
+        `ps ${String(i).padStart(4)} : mp:${ps.maxPowerWatts.toFixed(2)}W ${ps.nonOperational ? 'non-' : ''}operational enlat:${ps.enlat} exlat:${ps.exlat} ` +
+          `rrt:${ps.rrt} rrl:${ps.rrl} rwt:${ps.rwt} rwl:${ps.rwl}`,
+      );
+    });
   }
   for (const ns of namespaces) {
     if (out.length > 0) out.push('');
@@ -218,7 +257,7 @@ export function formatIdentify(ctrlData: Uint8Array | undefined, namespaces: rea
 export function identifyJson(ctrlData: Uint8Array | undefined, namespaces: readonly { nsid: number; data: Uint8Array }[]): IdentifyResult {
   const obj = (fields: readonly Field[]): Record<string, Value> => Object.fromEntries(fields.map((x) => [x.name, x.value]));
   return {
-    ...(ctrlData !== undefined && { controller: obj(controllerFields(ctrlData)) }),
+    ...(ctrlData !== undefined && { controller: { ...obj(controllerFields(ctrlData)), psds: powerStates(ctrlData) } }),
     namespaces: namespaces.map((ns) => {
       const { fields, lbafs } = namespaceFields(ns.data);
       return { nsid: ns.nsid, ...obj(fields), lbafs };

@@ -4,8 +4,8 @@ export { CliUsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError } from 
 export type { CliStreams } from './common.js';
 export { discoveryRecords, formatDiscovery, runDiscover } from './discover.js';
 export type { DiscoveryLog, DiscoveryRecord } from './discover.js';
-export { controllerFields, formatIdentify, identifyJson, namespaceFields, readIdentify } from './identify.js';
-export type { IdentifyResult, LbafRecord, NamespaceJson } from './identify.js';
+export { controllerFields, formatIdentify, identifyJson, namespaceFields, powerStates, readIdentify } from './identify.js';
+export type { IdentifyResult, LbafRecord, NamespaceJson, PowerStateRecord } from './identify.js';
 export { blocksPerCommand, readBlocks, writeBlocks } from './blockio.js';
 export { DEFAULT_RPC_SOCKET, RpcError, RpcParamsError, RpcTransportError, parseRpcParams, rpcCall } from './rpc.js';
 export type { JsonValue, RpcCallOptions } from './rpc.js';

@@ -62,6 +62,7 @@ describe('identify', () => {
     expect(text).toMatch(/^cntlid {4}: 0x[0-9a-f]+$/m);
     expect(text).toMatch(/^nn {8}: \d+$/m);
     expect(text).toContain(`subnqn    : ${t.nqn}\n`);
+    expect(text).toMatch(/^ps {4}0 : mp:\d+\.\d\dW (non-)?operational enlat:\d+ exlat:\d+ rrt:\d+ rrl:\d+ rwt:\d+ rwl:\d+$/m);
     expect(text).toMatch(/^NVME Identify Namespace 1:$/m);
     expect(text).toMatch(/^NVME Identify Namespace 2:$/m);
     expect(text).toMatch(/^nsze {6}: 0x800$/m);
@@ -75,6 +76,7 @@ describe('identify', () => {
     const j = JSON.parse(s.out()) as { controller: Record<string, unknown>; namespaces: Record<string, unknown>[] };
     expect(j.controller).toMatchObject({ sn: 'NVMUCLI0001', mn: 'nvmu cli test', subnqn: t.nqn, cntlid: expect.any(Number) as unknown, ver: expect.any(Number) as unknown });
     expect(j.controller.nn).toBeGreaterThanOrEqual(2);
+    expect(j.controller.psds).toHaveLength((j.controller.npss as number) + 1);
     expect(j.namespaces.map((n) => n.nsid)).toEqual([1, 2]);
     expect(j.namespaces[0]).toMatchObject({ nsid: 1, nsze: 2048, ncap: 2048, flbas: 0, lbafs: [{ ms: 0, ds: 9, rp: 0, inUse: true }] });
   });
