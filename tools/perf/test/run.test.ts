@@ -34,7 +34,7 @@ describe('runPerf on a malloc namespace', () => {
 
   for (const workload of WORKLOADS) {
     it(`${workload} with --verify completes I/O and finds no mismatch`, async () => {
-      const r = await runPerf({ trids: [t.trid], workload, readPercent: 50, verify: true, timeSeconds: 5, ioCount: 600, queueDepth: 8 });
+      const r = await runPerf({ trids: [t.trid], workload, readPercent: 50, verify: true, timeSeconds: 120, ioCount: 600, queueDepth: 8 });
       expect(r.firstErrors).toEqual([]);
       expect(r.ok).toBe(true);
       expect(r.total.ios).toBe(600);
@@ -65,7 +65,7 @@ describe('runPerf on a malloc namespace', () => {
   }
 
   it('spreads -q over -P qpairs and honours the read mix', async () => {
-    const r = await runPerf({ trids: [t.trid], workload: 'randrw', readPercent: 80, qpairsPerNamespace: 3, queueDepth: 7, timeSeconds: 5, ioCount: 2000 });
+    const r = await runPerf({ trids: [t.trid], workload: 'randrw', readPercent: 80, qpairsPerNamespace: 3, queueDepth: 7, timeSeconds: 120, ioCount: 2000 });
     expect(r.ok).toBe(true);
     expect(r.config.queueDepth).toBe(7);
     expect(r.config.qpairsPerNamespace).toBe(3);
@@ -87,7 +87,7 @@ describe('runPerf on a malloc namespace', () => {
 
   it('detects blocks written behind its back', async () => {
     // 1. Stamp the namespace (prefill) and check it.
-    const first = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 7, timeSeconds: 5, ioCount: 64, queueDepth: 4 });
+    const first = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 7, timeSeconds: 120, ioCount: 64, queueDepth: 4 });
     expect(first.ok).toBe(true);
     // 2. Another host overwrites LBA 100 (inside 4 KiB unit 12).
     const ctrl = await connect(t.trid, { reconnect: false });
@@ -97,7 +97,7 @@ describe('runPerf on a malloc namespace', () => {
       await ctrl.close();
     }
     // 3. Check again without rewriting: sequential reads over all 64 units must see it.
-    const second = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 7, prefill: false, timeSeconds: 5, ioCount: 64, queueDepth: 4 });
+    const second = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 7, prefill: false, timeSeconds: 120, ioCount: 64, queueDepth: 4 });
     expect(second.ok).toBe(false);
     expect(second.verify.mismatches).toBe(1);
     expect(second.verify.firstMismatches[0]).toMatchObject({ nsid: 1, lba: 100, byteOffset: 0 });
@@ -109,7 +109,7 @@ describe('runPerf on a malloc namespace', () => {
     expect(s.out()).toMatch(/verify mismatch: nsid 1 LBA 100 carries no --verify stamp \(first words a5a5a5a5 a5a5a5a5 a5a5a5a5 a5a5a5a5\)/);
     expect(s.err()).toMatch(/FAILED: 1 verify mismatches/);
     // 5. A different seed is a mismatch on every block.
-    const other = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 8, prefill: false, timeSeconds: 5, ioCount: 8, queueDepth: 1 });
+    const other = await runPerf({ trids: [t.trid], workload: 'read', verify: true, seed: 8, prefill: false, timeSeconds: 120, ioCount: 8, queueDepth: 1 });
     expect(other.verify.mismatches).toBe(64);
     expect(other.verify.firstMismatches[0]?.message).toMatch(/written with seed 7, expected 8/);
   });
@@ -127,7 +127,7 @@ describe('runPerf with several namespaces and -L', () => {
   it('reports per namespace and in total, with bucket tables', async () => {
     const t = await startTarget({ namespaces: 2, blockSize: 4096, numBlocks: 64 });
     try {
-      const r = await runPerf({ trids: [t.trid], workload: 'randread', timeSeconds: 5, ioCount: 300, latencyHistogram: true, queueDepth: 4 });
+      const r = await runPerf({ trids: [t.trid], workload: 'randread', timeSeconds: 120, ioCount: 300, latencyHistogram: true, queueDepth: 4 });
       expect(r.namespaces.map((n) => n.nsid)).toEqual([1, 2]);
       expect(r.total.ios).toBe(600);
       expect(r.total.iops).toBeCloseTo(r.namespaces[0]!.iops + r.namespaces[1]!.iops, 6);
@@ -136,7 +136,7 @@ describe('runPerf with several namespaces and -L', () => {
         expect(rows.reduce((a, b) => a + b.count, 0)).toBe(n.ios);
         expect(rows.at(-1)!.cumulativePercent).toBeCloseTo(100, 9);
       }
-      const only2 = await runPerf({ trids: [t.trid], nsids: [2], timeSeconds: 5, ioCount: 10 });
+      const only2 = await runPerf({ trids: [t.trid], nsids: [2], timeSeconds: 120, ioCount: 10 });
       expect(only2.namespaces.map((n) => n.nsid)).toEqual([2]);
 
       const s = streams();
@@ -160,7 +160,7 @@ describe('I/O errors', () => {
     const t = await startTarget({ kind: 'error', blockSize: 512, numBlocks: 256 });
     try {
       (t.bdevs[0] as ErrorBdev).inject({ op: 'read', action: 'fail', count: 5 });
-      const r = await runPerf({ trids: [t.trid], workload: 'randread', timeSeconds: 5, ioCount: 100, queueDepth: 4 });
+      const r = await runPerf({ trids: [t.trid], workload: 'randread', timeSeconds: 120, ioCount: 100, queueDepth: 4 });
       expect(r.ok).toBe(false);
       expect(r.total.errors).toBe(5);
       expect(r.total.ios).toBe(100);

@@ -41,7 +41,7 @@ it('runs randrw with --verify over TCP and closes cleanly', async () => {
       queueDepth: 16,
       qpairsPerNamespace: 2,
       verify: true,
-      timeSeconds: 10,
+      timeSeconds: 120,
       ioCount: 1000,
     });
     expect(r.firstErrors).toEqual([]);
