@@ -75,6 +75,17 @@ describe('data paths', () => {
     await h.transport.close();
   });
 
+  it('carries Connect data through R2T when the host uses no in-capsule data', async () => {
+    target = await startMiniTarget();
+    const before = target.transport.stats().r2ts;
+    const h = await hostConnect(target.port, '127.0.0.1', { qid: 1, icd: 0 });
+    expect(target.transport.stats().r2ts).toBe(before + 1);
+    expect([...target.core.qpairs].some((q) => q.qid === 1 && q.subnqn === 'nqn.test:sub')).toBe(true);
+    await h.cmd(sqeRw(0x01, 1, 0, 8), pattern(4096, 1), 'h2c');
+    expect(target.transport.stats().r2ts).toBe(before + 2);
+    await h.transport.close();
+  });
+
   it('sends the whole asked-for length when the core returns less (zero-filled)', async () => {
     target = await startMiniTarget();
     const h = await hostConnect(target.port, '127.0.0.1', { qid: 0 });
