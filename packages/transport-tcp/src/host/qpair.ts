@@ -95,7 +95,6 @@ interface CidState {
   readonly capsuleHdr: Buffer;
   /** `capsule[0, 72 + hd)`: what goes on the wire for a capsule without data. */
   readonly capsuleNoData: Buffer;
-  readonly ddgst: Buffer;
   /** Cached `capsule[0, n)` of the last in-capsule command sent. */
   txView: Buffer;
   /** nvme-spec view over `capsule` (made once). */
@@ -381,7 +380,6 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         capsule,
         capsuleHdr: capsule.subarray(0, CAPSULE_CMD_HLEN),
         capsuleNoData: capsule.subarray(0, CAPSULE_CMD_HLEN + hd),
-        ddgst: Buffer.alloc(DIGEST_LEN),
         txView: capsule,
         capsuleView: new CapsuleCmdView(capsule),
         h2c: undefined,
