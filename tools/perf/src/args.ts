@@ -25,6 +25,8 @@ export interface PerfOptions {
   readonly readPercent: number;
   /** Run time in seconds (-t). */
   readonly timeSeconds: number;
+  /** Seconds of unmeasured I/O before the measured run (-a, SPDK's warm-up time); 0 = none. */
+  readonly warmupSeconds: number;
   /** I/O qpairs per namespace (-P). */
   readonly qpairsPerNamespace: number;
   /** Stamp written blocks with their LBA and the seed and check every read (--verify). */
@@ -55,6 +57,7 @@ export const DEFAULT_PERF_OPTIONS: Omit<PerfOptions, 'trids'> = {
   workload: 'randread',
   readPercent: 100,
   timeSeconds: 10,
+  warmupSeconds: 0,
   qpairsPerNamespace: 1,
   verify: false,
   seed: 1,
@@ -81,6 +84,7 @@ export const USAGE = `usage: nvmu-perf -r <transport ID> [-r ...] [options]
   -w <pattern>   read, write, randread, randwrite, rw, randrw (default randread)
   -M <percent>   read percentage of rw/randrw (default 50)
   -t <seconds>   run time (default 10)
+  -a <seconds>   warm-up time: I/O before the measured run, not counted (default 0)
   -P <number>    I/O qpairs per namespace (default 1)
   -N, --nsid <n> namespace to drive, repeatable or comma separated (default: all)
   -L             print the latency histogram (bucket table)
@@ -159,6 +163,7 @@ export function resolvePerfOptions(input: Partial<PerfOptions> & Pick<PerfOption
   check('--seed', o.seed, 0, 0xffffffff);
   if (o.ioCount !== undefined) check('--io-count', o.ioCount, 1, Number.MAX_SAFE_INTEGER);
   if (!(o.timeSeconds > 0) || !Number.isFinite(o.timeSeconds)) throw new PerfArgsError(`-t ${o.timeSeconds}: expected a number of seconds above 0`);
+  if (!(o.warmupSeconds >= 0) || !Number.isFinite(o.warmupSeconds)) throw new PerfArgsError(`-a ${o.warmupSeconds}: expected a number of seconds, 0 or more`);
   if (o.qpairsPerNamespace > o.queueDepth) {
     throw new PerfArgsError(`-P ${o.qpairsPerNamespace} is above -q ${o.queueDepth}: every qpair needs at least one outstanding I/O`);
   }
@@ -181,6 +186,7 @@ export function parsePerfArgs(argv: readonly string[]): ParsedPerfArgs {
         w: { type: 'string', short: 'w' },
         M: { type: 'string', short: 'M' },
         t: { type: 'string', short: 't' },
+        a: { type: 'string', short: 'a' },
         P: { type: 'string', short: 'P' },
         nsid: { type: 'string', short: 'N', multiple: true },
         L: { type: 'boolean', short: 'L', multiple: true },
@@ -216,6 +222,7 @@ export function parsePerfArgs(argv: readonly string[]): ParsedPerfArgs {
     ...(v.o !== undefined && { ioSize: parseSize('-o', v.o) }),
     readPercent: v.M !== undefined ? integer('-M', v.M, 0, 100) : 50,
     ...(v.t !== undefined && { timeSeconds: seconds('-t', v.t) }),
+    ...(v.a !== undefined && { warmupSeconds: v.a.trim() === '0' ? 0 : seconds('-a', v.a) }),
     ...(v.P !== undefined && { qpairsPerNamespace: integer('-P', v.P, 1, 65535) }),
     ...(v.nsid !== undefined && { nsids: parseNsids(v.nsid) }),
     latencyHistogram: (v.L?.length ?? 0) > 0,

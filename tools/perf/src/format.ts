@@ -42,7 +42,7 @@ export function formatResults(res: PerfResults): string {
   const out: string[] = [];
   const mix = c.workload === 'rw' || c.workload === 'randrw' ? ` -M ${c.readPercent}` : '';
   out.push(
-    `nvmu-perf: -w ${c.workload}${mix} -o ${c.ioSize} -q ${c.queueDepth} -P ${c.qpairsPerNamespace} -t ${c.timeSeconds}` +
+    `nvmu-perf: -w ${c.workload}${mix} -o ${c.ioSize} -q ${c.queueDepth} -P ${c.qpairsPerNamespace} -t ${c.timeSeconds}${c.warmupSeconds > 0 ? ` -a ${c.warmupSeconds}` : ''}` +
       `${c.verify ? ` --verify --seed ${c.seed}` : ''}${c.ioCount !== null ? ` --io-count ${c.ioCount}` : ''}`,
   );
   const labelWidth = Math.max(20, ...res.namespaces.map((n) => n.name.length));
@@ -76,7 +76,7 @@ export function formatJson(res: PerfResults): string {
 
 /** One progress line: `[  3.0/10 s] run: 123456 IOPS, 482.25 MiB/s, 0 errors`. */
 export function formatProgress(p: PerfProgress): string {
-  const when = p.phase === 'run' ? `${p.elapsedSeconds.toFixed(1).padStart(5)}/${p.timeSeconds} s` : `${p.elapsedSeconds.toFixed(1).padStart(5)} s`;
+  const when = p.phase === 'run' || p.phase === 'warmup' ? `${p.elapsedSeconds.toFixed(1).padStart(5)}/${p.timeSeconds} s` : `${p.elapsedSeconds.toFixed(1).padStart(5)} s`;
   const extra = `${p.errors > 0 ? `, ${p.errors} errors` : ''}${p.verifyMismatches > 0 ? `, ${p.verifyMismatches} verify mismatches` : ''}`;
   return `[${when}] ${p.phase}: ${Math.round(p.iops)} IOPS, ${p.mibps.toFixed(2)} MiB/s${extra}`;
 }

@@ -25,9 +25,11 @@ import { LatencyHistogram } from './histogram.js';
 import { type VerifyMismatch, checkBlocks, describeMismatch, stampBlocks } from './verify.js';
 
 /** What a phase of a job does. */
-type Phase =
+export type PerfPhase =
   /** --verify before a reading workload: write the pattern over the namespace, untimed. */
   | 'prefill'
+  /** -a: the workload, unmeasured, so JIT compilation and cold caches stay out of the figures. */
+  | 'warmup'
   /** The measured workload. */
   | 'run'
   /** --verify after a write-only workload: read back every unit written, untimed. */
@@ -91,6 +93,7 @@ export interface PerfResults {
     readonly queueDepth: number;
     readonly qpairsPerNamespace: number;
     readonly timeSeconds: number;
+    readonly warmupSeconds: number;
     readonly verify: boolean;
     readonly seed: number;
     readonly ioCount: number | null;
@@ -117,7 +120,7 @@ export interface PerfResults {
 
 /** A once-a-second snapshot for the progress line. */
 export interface PerfProgress {
-  readonly phase: Phase;
+  readonly phase: PerfPhase;
   readonly elapsedSeconds: number;
   readonly timeSeconds: number;
   /** IOPS and MiB/s over the last interval. */
@@ -163,7 +166,7 @@ class Job {
   readonly blockWords: number;
   /** I/O units (of ioSize) in the namespace. */
   readonly units: number;
-  phase: Phase = 'run';
+  phase: PerfPhase = 'run';
   cursor = 0;
   submitted = 0;
   outstanding = 0;
@@ -284,7 +287,7 @@ class Engine {
   }
 
   /** Runs every job's slots in `phase` until done; resolves once all I/Os drained. */
-  runPhase(phase: Phase, endMs: number): Promise<void> {
+  runPhase(phase: PerfPhase, endMs: number): Promise<void> {
     this.phaseEndMs = endMs;
     return new Promise<void>((resolve) => {
       this.resolvePhase = resolve;
@@ -312,6 +315,8 @@ class Engine {
   private shouldSubmit(job: Job, nowMs: number): boolean {
     if (job.failed || this.aborted) return false;
     switch (job.phase) {
+      case 'warmup':
+        return nowMs < this.phaseEndMs;
       case 'run':
         return nowMs < this.phaseEndMs && (this.o.ioCount === undefined || job.submitted < this.o.ioCount);
       case 'prefill':
@@ -328,7 +333,7 @@ class Engine {
     const o = this.o;
     let unit: number;
     let isRead: boolean;
-    if (job.phase === 'run') {
+    if (job.phase === 'run' || job.phase === 'warmup') {
       isRead = o.readPercent === 100 || (o.readPercent > 0 && job.next32() % 100 < o.readPercent);
       if (o.workload === 'read' || o.workload === 'write' || o.workload === 'rw') {
         unit = job.cursor;
@@ -345,7 +350,7 @@ class Engine {
     slot.isRead = isRead;
     if (!isRead && o.verify) {
       stampBlocks(slot.words, job.blockWords, lba, job.nlb, o.seed, job.ns.nsid);
-      if (job.phase === 'run') job.markWritten(unit);
+      if (job.phase === 'run' || job.phase === 'warmup') job.markWritten(unit);
     }
     job.submitted++;
     job.outstanding++;
@@ -508,7 +513,7 @@ export async function runPerf(input: Partial<PerfOptions> & Pick<PerfOptions, 't
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
     if (hooks.signal?.aborted === true) engine.stop();
 
-    const progress = (phase: Phase, startMs: number): void => {
+    const progress = (phase: PerfPhase, startMs: number): void => {
       const onProgress = hooks.onProgress;
       if (onProgress === undefined) return;
       let lastIos = 0;
@@ -530,7 +535,7 @@ export async function runPerf(input: Partial<PerfOptions> & Pick<PerfOptions, 't
         onProgress({
           phase,
           elapsedSeconds: (now - startMs) / 1000,
-          timeSeconds: o.timeSeconds,
+          timeSeconds: phase === 'warmup' ? o.warmupSeconds : o.timeSeconds,
           iops: dt > 0 ? (ios - lastIos) / dt : 0,
           mibps: dt > 0 ? (bytes - lastBytes) / dt / 1024 / 1024 : 0,
           ios,
@@ -550,6 +555,13 @@ export async function runPerf(input: Partial<PerfOptions> & Pick<PerfOptions, 't
     if (o.verify && o.prefill && o.readPercent > 0) {
       progress('prefill', performance.now());
       await engine.runPhase('prefill', Infinity);
+      stopProgress();
+    }
+
+    if (o.warmupSeconds > 0) {
+      const w0 = performance.now();
+      progress('warmup', w0);
+      await engine.runPhase('warmup', w0 + o.warmupSeconds * 1000);
       stopProgress();
     }
 
@@ -598,6 +610,7 @@ export async function runPerf(input: Partial<PerfOptions> & Pick<PerfOptions, 't
         queueDepth: queueDepthUsed === Infinity ? o.queueDepth : queueDepthUsed,
         qpairsPerNamespace: o.qpairsPerNamespace,
         timeSeconds: o.timeSeconds,
+        warmupSeconds: o.warmupSeconds,
         verify: o.verify,
         seed: o.seed,
         ioCount: o.ioCount ?? null,

@@ -41,7 +41,7 @@ describe('parsePerfArgs', () => {
     const o = run([
       ...R,
       '-r', 'trtype:loopback traddr:t1 subnqn:nqn.x:y',
-      '-q', '128', '-o', '128k', '-w', 'randrw', '-M', '70', '-t', '2.5', '-P', '4',
+      '-q', '128', '-o', '128k', '-w', 'randrw', '-M', '70', '-t', '2.5', '-a', '1.5', '-P', '4',
       '-N', '1,3', '--nsid', '2', '-N', '3', '-L', '--verify', '--seed', '42', '--no-prefill',
       '--io-count', '1000', '--json', '--no-progress',
     ]);
@@ -51,6 +51,7 @@ describe('parsePerfArgs', () => {
     expect(o.workload).toBe('randrw');
     expect(o.readPercent).toBe(70);
     expect(o.timeSeconds).toBe(2.5);
+    expect(o.warmupSeconds).toBe(1.5);
     expect(o.qpairsPerNamespace).toBe(4);
     expect(o.nsids).toEqual([1, 3, 2]);
     expect(o.latencyHistogram).toBe(true);
@@ -90,6 +91,8 @@ describe('parsePerfArgs', () => {
     expect(fails([...R, '-t', '0'])).toMatch(/^-t 0: expected a number of seconds above 0/);
     expect(fails([...R, '-t', 'soon'])).toMatch(/^-t soon/);
     expect(fails([...R, '-P', '0'])).toMatch(/^-P 0/);
+    expect(fails([...R, '-a', 'x'])).toMatch(/^-a x: expected a number of seconds/);
+    expect(run([...R, '-a', '0']).warmupSeconds).toBe(0);
     expect(fails([...R, '-q', '2', '-P', '4'])).toMatch(/-P 4 is above -q 2/);
     expect(fails([...R, '-N', '0'])).toMatch(/^-N 0/);
     expect(fails([...R, '-N', '1,x'])).toMatch(/^-N x/);

@@ -64,6 +64,18 @@ describe('runPerf on a malloc namespace', () => {
     });
   }
 
+  it('runs a warm-up (-a) that is not counted', async () => {
+    const phases = new Set<string>();
+    const r = await runPerf(
+      { trids: [t.trid], workload: 'randrw', verify: true, warmupSeconds: 1.1, timeSeconds: 120, ioCount: 200, queueDepth: 4 },
+      { onProgress: (p) => phases.add(p.phase) },
+    );
+    expect(r.ok).toBe(true);
+    expect(r.total.ios).toBe(200);
+    expect(r.config.warmupSeconds).toBe(1.1);
+    expect(phases.has('warmup')).toBe(true);
+  });
+
   it('spreads -q over -P qpairs and honours the read mix', async () => {
     const r = await runPerf({ trids: [t.trid], workload: 'randrw', readPercent: 80, qpairsPerNamespace: 3, queueDepth: 7, timeSeconds: 120, ioCount: 2000 });
     expect(r.ok).toBe(true);
@@ -194,6 +206,7 @@ describe('--json', () => {
         queueDepth: 4,
         qpairsPerNamespace: 1,
         timeSeconds: 1.2,
+        warmupSeconds: 0,
         verify: false,
         seed: 1,
         ioCount: null,
