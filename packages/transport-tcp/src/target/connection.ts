@@ -15,6 +15,10 @@
  * request a data buffer (pre-sized for in-capsule data, grown once up to maxIoSize) and a slab
  * of preallocated PDU header slots. The socket stops being read while the request pool is empty
  * or its write queue is above `txHighWater`.
+ *
+ * The data buffer is laid out as a whole response (`[C2HData header | data | DDGST |
+ * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; every PDU written
+ * in one event-loop turn goes out in one writev (tx.ts).
  */
 
 import type { Socket } from 'node:net';
