@@ -140,6 +140,15 @@ describe('data paths', () => {
     await h.transport.close();
   });
 
+  it('stops listening without dropping the connections it has', async () => {
+    target = await startMiniTarget();
+    const h = await hostConnect(target.port, '127.0.0.1', { qid: 1 });
+    await target.transport.stopListen({ trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: String(target.port) });
+    await expect(RawConn.open(target.port)).rejects.toThrow(/ECONNREFUSED/);
+    expect(cqeStatus(await h.cmd(sqeRw(0x01, 1, 0, 8), pattern(4096, 1), 'h2c'))).toBe(0);
+    await h.transport.close();
+  });
+
   it('drops a connection that never sends its ICReq', async () => {
     target = await startMiniTarget('127.0.0.1', { icTimeoutMs: 200 });
     const raw = await RawConn.open(target.port);

@@ -166,11 +166,10 @@ export class TcpTargetTransport implements TargetTransport {
     const l = this.listeners.get(key);
     if (l === undefined) return;
     this.listeners.delete(key);
-    await new Promise<void>((resolve) => {
-      l.server.close(() => {
-        resolve();
-      });
-    });
+    // close() releases the port at once; its callback would wait for every connection to end,
+    // and existing qpairs stay up (as in SPDK), so do not wait for it.
+    l.server.close(() => undefined);
+    await Promise.resolve();
   }
 
   identifyFields(): TransportIdentifyFields {
