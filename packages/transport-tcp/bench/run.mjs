@@ -125,7 +125,20 @@ async function runNvmu(ns, qpair, qd, seconds) {
 
 /** Drive `qd` outstanding 64-byte requests against the raw server (responses come in order). */
 async function runRaw(port, qd, seconds) {
-  const sock = netConnect({ port, host: '127.0.0.1', noDelay: true });
+  // Reads into one reused buffer (onread), as the nvmu host transport does.
+  let onBytes = () => undefined;
+  const sock = netConnect({
+    port,
+    host: '127.0.0.1',
+    noDelay: true,
+    onread: {
+      buffer: Buffer.alloc(256 * 1024),
+      callback: (n) => {
+        onBytes(n);
+        return true;
+      },
+    },
+  });
   await once(sock, 'connect');
   const REQ = 64;
   const RESP = 4096 + 16;
@@ -148,8 +161,8 @@ async function runRaw(port, qd, seconds) {
     outstanding++;
     sock.write(req);
   };
-  sock.on('data', (d) => {
-    pending += d.length;
+  onBytes = (nread) => {
+    pending += nread;
     let n = 0;
     while (pending >= RESP) {
       pending -= RESP;
@@ -168,7 +181,7 @@ async function runRaw(port, qd, seconds) {
       for (let i = 0; i < n; i++) send();
       process.nextTick(() => sock.uncork());
     } else if (outstanding === 0) finish();
-  });
+  };
   for (let i = 0; i < qd; i++) send();
   await new Promise((r) => setTimeout(r, WARMUP * 1000));
   measuring = true;
