@@ -266,9 +266,12 @@ export function statusCodeTypeName(sct: number): string {
 /**
  * An NVMe command failed with a status. Carries the fields a caller needs to decide on a retry
  * (`dnr`) and to report it; `code` is a stable string for logs.
+ *
+ * Open for subclassing (e.g. a host library's `NvmeCommandError extends NvmeStatusError` that
+ * adds the failed command): `name` is typed `string` so a subclass can set its own.
  */
 export class NvmeStatusError extends Error {
-  override readonly name = 'NvmeStatusError';
+  override readonly name: string = 'NvmeStatusError';
   readonly code = 'ERR_NVME_STATUS';
   readonly sct: number;
   readonly sc: number;

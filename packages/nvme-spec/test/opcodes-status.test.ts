@@ -109,6 +109,33 @@ describe('status', () => {
     expect(f.statusName).toBe('ConnectInvalidParameters');
   });
 
+  it('NvmeStatusError can be subclassed with its own name (e.g. a host NvmeCommandError)', () => {
+    // The subclass would not compile if `name` were the literal type 'NvmeStatusError'.
+    class NvmeCommandError extends NvmeStatusError {
+      override readonly name: string = 'NvmeCommandError';
+      constructor(
+        status: number,
+        readonly cid: number,
+      ) {
+        const f = decodeStatus(status);
+        super(f.sct, f.sc, { dnr: f.dnr, more: f.more, crd: f.crd, opcode: 0x02 });
+      }
+    }
+    const e = new NvmeCommandError(makeStatus(0, GenericStatus.LbaOutOfRange, true, false, 0), 7);
+    expect(e).toBeInstanceOf(NvmeStatusError);
+    expect(e).toBeInstanceOf(NvmeCommandError);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('NvmeCommandError');
+    expect(String(e)).toMatch(/^NvmeCommandError: /);
+    expect(e.cid).toBe(7);
+    expect(e.sc).toBe(GenericStatus.LbaOutOfRange);
+    expect(e.dnr).toBe(true);
+    expect(e.status).toBe(0x4080);
+    expect(e.code).toBe('ERR_NVME_STATUS');
+    // The base keeps its own name.
+    expect(new NvmeStatusError(0, 1).name).toBe('NvmeStatusError');
+  });
+
   it('names every status and opcode without throwing (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 255 }), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }), (sct, sc, op) => {
