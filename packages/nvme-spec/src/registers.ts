@@ -291,16 +291,16 @@ export function queueBase(value: bigint | number): bigint {
 export interface Cmbloc {
   /** Base Indicator Register (2:0). */
   bir: number;
-  /** CQMMS, CQPDS, CDPMLS, CDPCILS, CDMMMS, CQDA (bits 9:4), kept as raw flags. */
+  /** CQMMS (3), CQPDS (4), CDPMLS (5), CDPCILS (6), CDMMMS (7), CQDA (8): bits 8:3 as raw flags, bit 0 = CQMMS. */
   flags: number;
   /** Offset in CMBSZ.SZU units (31:12). */
   ofst: number;
 }
 export function decodeCmbloc(v: number): Cmbloc {
-  return { bir: v & 0x7, flags: (v >>> 4) & 0x3f, ofst: v >>> 12 };
+  return { bir: v & 0x7, flags: (v >>> 3) & 0x3f, ofst: v >>> 12 };
 }
 export function encodeCmbloc(c: Partial<Cmbloc>): number {
-  return (((c.bir ?? 0) & 0x7) | (((c.flags ?? 0) & 0x3f) << 4) | (((c.ofst ?? 0) & 0xfffff) << 12)) >>> 0;
+  return (((c.bir ?? 0) & 0x7) | (((c.flags ?? 0) & 0x3f) << 3) | (((c.ofst ?? 0) & 0xfffff) << 12)) >>> 0;
 }
 
 /** CMBSZ — Controller Memory Buffer Size (Figure 48). */

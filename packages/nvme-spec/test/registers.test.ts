@@ -95,7 +95,7 @@ describe('register map (NVMe Base 2.0 Fig. 35)', () => {
         expect(encodeCsts(decodeCsts(v))).toBe(v & 0x7f);
         expect(encodeAqa(decodeAqa(v))).toBe((v & 0x0fff0fff) >>> 0);
         expect(encodeVs(decodeVs(v))).toBe(v);
-        expect(encodeCmbloc(decodeCmbloc(v))).toBe((v & 0xfffff3f7) >>> 0);
+        expect(encodeCmbloc(decodeCmbloc(v))).toBe((v & 0xfffff1ff) >>> 0);
         expect(encodeCmbsz(decodeCmbsz(v))).toBe((v & 0xffffff1f) >>> 0);
       }),
     );
@@ -115,5 +115,53 @@ describe('register map (NVMe Base 2.0 Fig. 35)', () => {
     expect(applyIntms(0, 0x80000000)).toBe(0x80000000);
     expect(queueBase(0x12345fffn)).toBe(0x12345000n);
     expect(memoryPageSize(0)).toBe(4096);
+  });
+
+  it('decodes CMBLOC bits at the spec positions (Base 2.0 Fig. 47; Linux/QEMU CMBLOC_*_SHIFT)', () => {
+    // BIR 2 (2:0) | CQMMS bit 3 | CQDA bit 8 | OFST 0x12345 (31:12); bits 11:9 reserved.
+    const v = (2 | (1 << 3) | (1 << 8) | (0x12345 << 12)) >>> 0;
+    const d = decodeCmbloc(v);
+    expect(d.bir).toBe(2);
+    expect(d.flags).toBe(0b100001); // CQMMS = flag bit 0, CQDA = flag bit 5
+    expect(d.ofst).toBe(0x12345);
+    expect(encodeCmbloc({ flags: 1 })).toBe(0x8); // CQMMS alone
+    expect(encodeCmbloc({ flags: 1 << 5 })).toBe(0x100); // CQDA alone
+    expect(decodeCmbloc(0xe00).flags).toBe(0); // reserved 11:9 ignored
+  });
+
+  it('decodes CMBSZ bits at the spec positions (Fig. 48)', () => {
+    // SQS | WDS (bit 4) | SZU 2 (11:8, 1 MiB) | SZ 64 (31:12)
+    const d = decodeCmbsz((1 | (1 << 4) | (2 << 8) | (64 << 12)) >>> 0);
+    expect(d).toEqual({ sqs: true, cqs: false, lists: false, rds: false, wds: true, szu: 2, sz: 64 });
+  });
+
+  it('doorbell offsets invert for every qid and stride (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 15 }), (qid, dstrd) => {
+        const step = 4 << dstrd;
+        expect(sqTailDoorbell(qid, dstrd)).toBe(0x1000 + 2 * qid * step);
+        expect(cqHeadDoorbell(qid, dstrd)).toBe(0x1000 + (2 * qid + 1) * step);
+        expect(decodeDoorbell(sqTailDoorbell(qid, dstrd), dstrd)).toEqual({ qid, cq: false });
+        expect(decodeDoorbell(cqHeadDoorbell(qid, dstrd), dstrd)).toEqual({ qid, cq: true });
+        if (dstrd > 0) expect(decodeDoorbell(sqTailDoorbell(qid, dstrd) + 4, dstrd)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('INTMS sets and INTMC clears exactly the written bits (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }), (mask, w) => {
+        const set = applyIntms(mask, w);
+        const clr = applyIntmc(mask, w);
+        for (let bit = 0; bit < 32; bit++) {
+          const m = (mask >>> bit) & 1;
+          const x = (w >>> bit) & 1;
+          expect((set >>> bit) & 1).toBe(x === 1 ? 1 : m);
+          expect((clr >>> bit) & 1).toBe(x === 1 ? 0 : m);
+        }
+        expect(set).toBeGreaterThanOrEqual(0);
+        expect(clr).toBeGreaterThanOrEqual(0);
+      }),
+    );
   });
 });
