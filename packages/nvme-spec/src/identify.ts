@@ -49,6 +49,41 @@ export const ControllerType = {
 } as const;
 export type ControllerType = (typeof ControllerType)[keyof typeof ControllerType];
 
+/** CMIC bits (Identify Controller byte 76). */
+export const Cmic = {
+  MultiPort: 1 << 0,
+  MultiController: 1 << 1,
+  SrIov: 1 << 2,
+  /** Asymmetric Namespace Access reporting supported. */
+  AnaReporting: 1 << 3,
+} as const;
+
+/** VWC bits (Identify Controller byte 525). */
+export const Vwc = {
+  Present: 1 << 0,
+  /** Bits 2:1: what Flush with NSID FFFFFFFFh does. */
+  FLUSH_BROADCAST_MASK: 0x6,
+  /** 10b: Flush with NSID FFFFFFFFh is not supported. */
+  FLUSH_BROADCAST_NOT_SUPPORTED: 0x4,
+  /** 11b: Flush with NSID FFFFFFFFh is supported. */
+  FLUSH_BROADCAST_SUPPORTED: 0x6,
+} as const;
+
+/** FCATT bits (Identify Controller byte 1802, NVMe-oF): 0 dynamic controller model, 1 static. */
+export const Fcatt = {
+  StaticController: 1 << 0,
+} as const;
+
+/** DCTYPE values (Identify Controller byte 1806, discovery controllers only; Base 2.0 Fig. 275). */
+export const DiscoveryControllerType = {
+  NotReported: 0,
+  /** Direct Discovery Controller. */
+  Direct: 1,
+  /** Central Discovery Controller. */
+  Central: 2,
+} as const;
+export type DiscoveryControllerType = (typeof DiscoveryControllerType)[keyof typeof DiscoveryControllerType];
+
 /** OACS bits (Identify Controller bytes 257:256). */
 export const Oacs = {
   SecuritySendReceive: 1 << 0,
@@ -770,6 +805,13 @@ export class IdentifyControllerView extends StructView {
   }
   set ofcs(v: number) {
     this.setU16(1804, v);
+  }
+  /** Discovery Controller Type (see `DiscoveryControllerType`) (byte 1806); Linux reads it into `ctrl->dctype`. */
+  get dctype(): number {
+    return this.u8(1806);
+  }
+  set dctype(v: number) {
+    this.setU8(1806, v);
   }
 
   // ---- power state descriptors (bytes 3071:2048, 32 bytes each, Figure 276) ----

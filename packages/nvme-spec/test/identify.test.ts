@@ -6,6 +6,12 @@ import {
   IdentifyControllerNvmView,
   IdentifyNamespaceIndependentView,
   ControllerType,
+  Cmic,
+  Vwc,
+  Fcatt,
+  DiscoveryControllerType,
+  Oacs,
+  Anacap,
   Sgls,
   Oncs,
   NvmeVersion,
@@ -94,6 +100,129 @@ describe('Identify Controller (NVMe Base 2.0 Fig. 275)', () => {
     expect(c.psdMp(0)).toBe(2500);
     expect(c.psdEnlat(0)).toBe(16);
     expect(() => c.psdMp(32)).toThrow(RangeError);
+  });
+
+  // Offsets from Linux include/linux/nvme.h struct nvme_id_ctrl (and NVMe Base 2.0 Fig. 275),
+  // each field given a distinct non-zero value so a wrong offset or width cannot pass.
+  type NumericField = Exclude<{ [K in keyof IdentifyControllerView]: IdentifyControllerView[K] extends number ? K : never }[keyof IdentifyControllerView], 'byteLength' | 'offset'>;
+  const numericFields: readonly (readonly [NumericField, number, 1 | 2 | 4, number])[] = [
+    ['vid', 0, 2, 0x1b36],
+    ['ssvid', 2, 2, 0x1af4],
+    ['rab', 72, 1, 0x06],
+    ['cmic', 76, 1, Cmic.MultiController | Cmic.AnaReporting],
+    ['mdts', 77, 1, 0x07],
+    ['cntlid', 78, 2, 0x1234],
+    ['ver', 80, 4, 0x00020000],
+    ['rtd3r', 84, 4, 0x000186a0],
+    ['rtd3e', 88, 4, 0x000f4240],
+    ['oaes', 92, 4, 0x80000900],
+    ['ctratt', 96, 4, 0x00008001],
+    ['rrls', 100, 2, 0x0302],
+    ['cntrltype', 111, 1, ControllerType.Discovery],
+    ['crdt1', 128, 2, 0x0011],
+    ['crdt2', 130, 2, 0x0022],
+    ['crdt3', 132, 2, 0x0033],
+    ['oacs', 256, 2, Oacs.NamespaceManagement | Oacs.DoorbellBufferConfig],
+    ['acl', 258, 1, 0x03],
+    ['aerl', 259, 1, 0x04],
+    ['frmw', 260, 1, 0x17],
+    ['lpa', 261, 1, 0x0e],
+    ['elpe', 262, 1, 0x3f],
+    ['npss', 263, 1, 0x02],
+    ['avscc', 264, 1, 0x01],
+    ['apsta', 265, 1, 0x01],
+    ['wctemp', 266, 2, 0x0157],
+    ['cctemp', 268, 2, 0x0175],
+    ['mtfa', 270, 2, 0x0044],
+    ['hmpre', 272, 4, 0x00010000],
+    ['hmmin', 276, 4, 0x00000100],
+    ['rpmbs', 312, 4, 0x01020304],
+    ['edstt', 316, 2, 0x0055],
+    ['dsto', 318, 1, 0x01],
+    ['fwug', 319, 1, 0x08],
+    ['kas', 320, 2, 0x0064],
+    ['hctma', 322, 2, 0x0001],
+    ['mntmt', 324, 2, 0x0111],
+    ['mxtmt', 326, 2, 0x0166],
+    ['sanicap', 328, 4, 0x60000003],
+    ['hmminds', 332, 4, 0x00000010],
+    ['hmmaxd', 336, 2, 0x0020],
+    ['nsetidmax', 338, 2, 0x0009],
+    ['endgidmax', 340, 2, 0x000a],
+    ['anatt', 342, 1, 0x0a],
+    ['anacap', 343, 1, Anacap.Optimized | Anacap.Inaccessible | Anacap.Change],
+    ['anagrpmax', 344, 4, 0x00000020],
+    ['nanagrpid', 348, 4, 0x00000010],
+    ['pels', 352, 4, 0x00000005],
+    ['domainId', 356, 2, 0x0007],
+    ['sqes', 512, 1, 0x66],
+    ['cqes', 513, 1, 0x44],
+    ['maxcmd', 514, 2, 0x0080],
+    ['nn', 516, 4, 0x00000400],
+    ['oncs', 520, 2, Oncs.DatasetManagement | Oncs.WriteZeroes | Oncs.Copy],
+    ['fuses', 522, 2, 0x0001],
+    ['fna', 524, 1, 0x05],
+    ['vwc', 525, 1, Vwc.Present | Vwc.FLUSH_BROADCAST_SUPPORTED],
+    ['awun', 526, 2, 0x00ff],
+    ['awupf', 528, 2, 0x000f],
+    ['icsvscc', 530, 1, 0x01],
+    ['nwpc', 531, 1, 0x03],
+    ['acwu', 532, 2, 0x0013],
+    ['ocfs', 534, 2, 0x000b],
+    ['sgls', 536, 4, Sgls.SUPPORTED | Sgls.KeyedDataBlock | Sgls.BitBucket | Sgls.AddressAsOffset | Sgls.TransportDataBlock],
+    ['mnan', 540, 4, 0x00000100],
+    ['maxcna', 560, 4, 0x00000200],
+    ['ioccsz', 1792, 4, 0x00000104],
+    ['iorcsz', 1796, 4, 0x00000001],
+    ['icdoff', 1800, 2, 0x0003],
+    ['fcatt', 1802, 1, Fcatt.StaticController],
+    ['msdbd', 1803, 1, 0x02],
+    ['ofcs', 1804, 2, 0x0001],
+    ['dctype', 1806, 1, DiscoveryControllerType.Central],
+  ];
+
+  it('reads every numeric field the Linux host and nvme-cli use at its nvme.h offset (distinct values)', () => {
+    const b = Buffer.alloc(4096);
+    for (const [, off, size, v] of numericFields) b.writeUIntLE(v, off, size);
+    const c = new IdentifyControllerView(b);
+    for (const [name, off, , v] of numericFields) expect([name, off, c[name]]).toEqual([name, off, v]);
+    expect(c.cmic & Cmic.AnaReporting).not.toBe(0);
+    expect(c.vwc & Vwc.FLUSH_BROADCAST_MASK).toBe(Vwc.FLUSH_BROADCAST_SUPPORTED);
+    expect(c.fcatt & Fcatt.StaticController).toBe(1);
+  });
+
+  it('writes every numeric field at its nvme.h offset and nowhere else', () => {
+    const want = Buffer.alloc(4096);
+    const c = new IdentifyControllerView(Buffer.alloc(4096));
+    for (const [name, off, size, v] of numericFields) {
+      want.writeUIntLE(v, off, size);
+      c[name] = v;
+    }
+    expect(Buffer.from(c.bytes()).equals(want)).toBe(true);
+  });
+
+  it('places IEEE OUI (73), FGUID (112), TNVMCAP (280), UNVMCAP (296), MAXDNA (544), PSD and VS', () => {
+    const b = Buffer.alloc(4096);
+    b.set([0x01, 0x02, 0x03], 73);
+    b.fill(0xab, 112, 128);
+    b.writeBigUInt64LE(0x1_0000_0000n, 280);
+    b.writeBigUInt64LE(0x8000n, 296);
+    b.writeBigUInt64LE(0x4000n, 544);
+    b.writeUInt16LE(900, 2048 + 32); // PSD1 MP
+    b[2048 + 32 + 3] = 0x03; // PSD1 MXPS | NOPS
+    b.writeUInt32LE(50, 2048 + 32 + 8); // PSD1 EXLAT
+    b[3072] = 0x5a;
+    const c = new IdentifyControllerView(b);
+    expect([...c.ieee]).toEqual([1, 2, 3]);
+    expect(c.fguid.every((x) => x === 0xab)).toBe(true);
+    expect(c.tnvmcapBig).toBe(0x1_0000_0000n);
+    expect(c.unvmcapBig).toBe(0x8000n);
+    expect(c.maxdnaBig).toBe(0x4000n);
+    expect(c.psdMp(1)).toBe(900);
+    expect(c.psdFlags(1)).toBe(3);
+    expect(c.psdExlat(1)).toBe(50);
+    expect(c.vs[0]).toBe(0x5a);
+    expect(c.vs.length).toBe(1024);
   });
 
   it('encodes strings space padded and NQNs NUL padded', () => {
