@@ -56,12 +56,18 @@ if (buildOk) {
   // 3. Dependency direction (shared DESIGN.md arrows).
   check('dependency-cruiser', run('depcruise', ['packages', 'apps', 'tools', '--config', '.dependency-cruiser.cjs']) === 0);
 
-  // 4. Every vitest project.
+  // 4. Every vitest project: unit and in-process tests first, then the tests that boot QEMU
+  //    guests on their own, so guests (which take both cores) never compete with the others.
   const out = join(root, '.test-results');
   mkdirSync(out, { recursive: true });
-  const jsonFile = join(out, 'vitest.json');
+  vitestPass('unit', ['--project', '!@nvmu/interop', '--exclude', '**/test/interop/**']);
+  vitestPass('interop', ['tools/interop/test/', 'packages/transport-tcp/test/interop/']);
+}
+
+function vitestPass(name, args) {
+  const jsonFile = join(root, '.test-results', `vitest-${name}.json`);
   rmSync(jsonFile, { force: true });
-  run('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`]);
+  run('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`, ...args]);
   try {
     const v = JSON.parse(readFileSync(jsonFile, 'utf8'));
     results.passed += v.numPassedTests;
@@ -76,8 +82,8 @@ if (buildOk) {
       for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${a.fullName}`);
     }
   } catch (e) {
-    console.error(`could not read vitest's report: ${e.message}`);
-    check('vitest', false);
+    console.error(`could not read vitest's ${name} report: ${e.message}`);
+    check(`vitest ${name}`, false);
   }
 }
 
