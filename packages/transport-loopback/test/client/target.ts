@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorBdev, MallocBdev, NullBdev, Target, type Bdev, type ListenAddress, type Subsystem } from '@nvmu/nvmf';
-import { registerHostTransport } from '../../src/index.js';
-import { LoopbackTargetTransport, loopbackHostTransportFactory } from '../../../transport-loopback/src/index.js';
-import '../../../transport-loopback/src/host.js';
+import { registerHostTransport } from '@nvmu/client';
+import { LoopbackTargetTransport, loopbackHostTransportFactory } from '../../src/index.js';
+import '../../src/host.js';
 
 export const NQN = 'nqn.2026-01.io.nvmu:client-test';
 

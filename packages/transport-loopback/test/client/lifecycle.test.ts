@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
-import { LoopbackTargetTransport } from '../../transport-loopback/src/index.js';
+import { LoopbackTargetTransport } from '../../src/index.js';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
-import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '../src/index.js';
-import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './helpers/target.js';
+import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '@nvmu/client';
+import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
 const ctrls: Controller[] = [];

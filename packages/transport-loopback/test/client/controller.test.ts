@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NvmeCommandError, connect, type Controller } from '../src/index.js';
-import { NQN, pattern, startTarget, type TestTarget } from './helpers/target.js';
+import { NvmeCommandError, connect, type Controller } from '@nvmu/client';
+import { NQN, pattern, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
 const ctrls: Controller[] = [];

@@ -1,24 +1,26 @@
 /**
- * Heap growth over 1 M I/Os on the callback path: @nvmu/client → @nvmu/transport-loopback →
- * @nvmu/nvmf with a null bdev, 4 KiB random reads at queue depth 127 (one qpair of 128 entries).
- * Run with `npm run bench` (node --expose-gc). Prints the heap before and after (after a full
- * GC each time), bytes per I/O, the number of GCs during the run, and IOPS. The goal is a flat
- * heap: nothing retained per I/O, and little allocated.
+ * Heap growth over 1 M I/Os on @nvmu/client's callback path (`QPair.submitRead` with
+ * caller-owned buffers): @nvmu/client → @nvmu/transport-loopback → @nvmu/nvmf with a null bdev,
+ * 4 KiB random reads at queue depth 127 (one qpair of 128 entries). Run with `pnpm bench` in
+ * this package, or `pnpm bench` at the root (turbo builds the packages it needs first).
+ *
+ * Prints, for the measured run: bytes allocated per I/O (heap used at the end minus at the
+ * start, plus what every GC during the run freed, from v8.GCProfiler), heap retained per I/O
+ * (after a full GC on both sides), the number of GCs, and IOPS; then QD 1 latency and a
+ * baseline without the client. The goal is a flat heap: nothing retained per I/O, and little
+ * allocated (whatever is allocated is the client, the transport and the core together).
  *
  * Environment: BENCH_IOS (default 1000000), BENCH_QD (default 127), BENCH_BS (default 4096).
  */
-import { PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler } from 'node:v8';
 import { NullBdev, Target } from '@nvmu/nvmf';
-import type { HostQPair, HostQPairHandler, NvmeError, QPair } from '../src/index.js';
+import { connect, type HostQPair, type HostQPairHandler, type NvmeError, type QPair } from '@nvmu/client';
 
-// Node runs this file as is (type stripping), so it loads the built code: the client's dist and
-// the loopback package's dist (built by the bench script; see test/helpers/target.ts for why it
-// is not a dependency of the client). Types come from the sources, so type-checking the bench
-// needs no build.
-const clientDist = '../dist/index.js';
-const loopbackDist = '../../transport-loopback/dist/index.js';
-const { connect } = (await import(clientDist)) as typeof import('../src/index.js');
-const { LoopbackTargetTransport, registerLoopbackHostTransport, loopbackHostTransportFactory } = (await import(loopbackDist)) as typeof import('../../transport-loopback/src/index.js');
+// Node runs this file as is (type stripping), so this package's own code is loaded from its
+// dist (the bench task builds it first); types come from the sources, so type-checking the
+// bench needs no build. @nvmu/client and @nvmu/nvmf resolve by name to their dist.
+const loopbackDist = '../dist/index.js';
+const { LoopbackTargetTransport, registerLoopbackHostTransport, loopbackHostTransportFactory } = (await import(loopbackDist)) as typeof import('../src/index.js');
 registerLoopbackHostTransport();
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -57,6 +59,16 @@ let failures = 0;
 let finish: () => void = () => undefined;
 let seed = 0x9e3779b9;
 
+/**
+ * Bytes allocated between two samples of heap used: every byte allocated meanwhile is either
+ * still in the heap at the end or was freed by one of the GCs in between.
+ */
+function allocatedBytes(start: number, end: number, gcStats: readonly { beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }[]): number {
+  let n = end - start;
+  for (const g of gcStats) n += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+  return n;
+}
+
 function nextLba(): number {
   // xorshift32: a random LBA without allocating.
   seed ^= seed << 13;
@@ -93,15 +105,15 @@ await run(WARMUP);
 gc();
 gc();
 const before = process.memoryUsage();
-let gcs = 0;
-const obs = new PerformanceObserver((list) => {
-  gcs += list.getEntries().length;
-});
-obs.observe({ entryTypes: ['gc'] });
+const profiler = new GCProfiler();
+profiler.start();
 const t0 = process.hrtime.bigint();
 await run(IOS);
 const t1 = process.hrtime.bigint();
-obs.disconnect();
+const end = process.memoryUsage();
+const gcStats = profiler.stop().statistics;
+const gcs = gcStats.length;
+const allocated = allocatedBytes(before.heapUsed, end.heapUsed, gcStats);
 gc();
 gc();
 const after = process.memoryUsage();
@@ -110,7 +122,8 @@ const seconds = Number(t1 - t0) / 1e9;
 const mib = (n: number): string => (n / 1048576).toFixed(2);
 const delta = after.heapUsed - before.heapUsed;
 console.log(`@nvmu/client callback path, loopback + nvmf null bdev, ${BS}-byte random reads, QD ${QD}, ${IOS} I/Os`);
-console.log(`heap used before: ${mib(before.heapUsed)} MiB, after: ${mib(after.heapUsed)} MiB, growth: ${delta} bytes (${(delta / IOS).toFixed(3)} bytes/I/O)`);
+console.log(`allocated during the run: ${mib(allocated)} MiB (${(allocated / IOS).toFixed(3)} bytes/I/O)`);
+console.log(`heap used before: ${mib(before.heapUsed)} MiB, after: ${mib(after.heapUsed)} MiB, retained: ${delta} bytes (${(delta / IOS).toFixed(3)} bytes/I/O)`);
 console.log(`external before: ${mib(before.external)} MiB, after: ${mib(after.external)} MiB`);
 console.log(`GCs during the run: ${gcs} (${((gcs * 1e6) / IOS).toFixed(1)} per million I/Os)`);
 console.log(`IOPS: ${Math.round(IOS / seconds).toLocaleString('en-US')} (${seconds.toFixed(2)} s, ${((seconds * 1e6) / IOS).toFixed(2)} µs/I/O), failures: ${failures}`);
@@ -190,11 +203,18 @@ function rawRun(n: number): Promise<void> {
   });
 }
 await rawRun(WARMUP);
+gc();
+const rawStart = process.memoryUsage().heapUsed;
 const r0 = process.hrtime.bigint();
+const rawProfiler = new GCProfiler();
+rawProfiler.start();
 await rawRun(IOS);
 const r1 = process.hrtime.bigint();
+const rawEnd = process.memoryUsage().heapUsed;
+const rawAllocated = allocatedBytes(rawStart, rawEnd, rawProfiler.stop().statistics);
 const rawSeconds = Number(r1 - r0) / 1e9;
-console.log(`baseline without the client (raw HostQPair, QD ${QD}): ${Math.round(IOS / rawSeconds).toLocaleString('en-US')} IOPS (${((rawSeconds * 1e6) / IOS).toFixed(2)} µs/I/O); failures: ${failures}`);
+console.log(`baseline without the client (raw HostQPair, QD ${QD}): ${Math.round(IOS / rawSeconds).toLocaleString('en-US')} IOPS (${((rawSeconds * 1e6) / IOS).toFixed(2)} µs/I/O), allocated ${(rawAllocated / IOS).toFixed(3)} bytes/I/O; failures: ${failures}`);
+console.log(`allocated by the client's callback path (difference): ${((allocated - rawAllocated) / IOS).toFixed(3)} bytes/I/O`);
 await host.close();
 
 await ctrl.close();

@@ -7,8 +7,8 @@ import {
   type Controller,
   type NvmeError,
   type QPair,
-} from '../src/index.js';
-import { pattern, startTarget, type TestTarget } from './helpers/target.js';
+} from '@nvmu/client';
+import { pattern, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
 const ctrls: Controller[] = [];

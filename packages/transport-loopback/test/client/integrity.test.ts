@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Controller, type QPair } from '../src/index.js';
-import { pattern, startTarget, type TestTarget } from './helpers/target.js';
+import { connect, type Controller, type QPair } from '@nvmu/client';
+import { pattern, startTarget, type TestTarget } from './target.js';
 
 const BLOCKS = 256;
 let t: TestTarget;

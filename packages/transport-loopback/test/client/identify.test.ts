@@ -1,0 +1,43 @@
+/**
+ * The client's decoded Identify data (`identifyController()`, `Namespace.data`) checked against
+ * @nvmu/nvme-spec's views on real data from the nvmf core, so a wrong offset on either side
+ * shows up.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { IdentifyControllerView, IdentifyNamespaceView } from '@nvmu/nvme-spec';
+import { connect, type Controller } from '@nvmu/client';
+import { startTarget, type TestTarget } from './target.js';
+
+let t: TestTarget | undefined;
+let c: Controller | undefined;
+afterEach(async () => {
+  await c?.close();
+  await t?.close();
+  c = undefined;
+  t = undefined;
+});
+
+describe('Identify decoding', () => {
+  it('agrees with @nvmu/nvme-spec on Identify Controller and Identify Namespace', async () => {
+    t = await startTarget({ blockSize: 4096, blocks: 3000 });
+    c = await connect(t.trid, { reconnect: false });
+    const raw = await c.identify(0x01, 0);
+    const mine = await c.identifyController();
+    const v = new IdentifyControllerView(raw);
+    for (const k of ['vid', 'ssvid', 'sn', 'mn', 'fr', 'mdts', 'cntlid', 'ver', 'oaes', 'ctratt', 'cntrltype', 'oacs', 'aerl', 'lpa', 'kas', 'sqes', 'cqes', 'maxcmd', 'nn', 'oncs', 'vwc', 'sgls', 'subnqn', 'ioccsz', 'iorcsz', 'icdoff', 'fcatt', 'msdbd'] as const) {
+      expect([k, mine[k]]).toEqual([k, v[k]]);
+    }
+    const nsRaw = await c.identify(0x00, 1);
+    const ns = c.namespaces[0]!.data;
+    const nv = new IdentifyNamespaceView(nsRaw);
+    expect(ns.nsze).toBe(nv.nsze);
+    expect(ns.nsze).toBe(3000);
+    expect(ns.ncap).toBe(nv.ncap);
+    expect(ns.nuse).toBe(nv.nuse);
+    expect(ns.nlbaf).toBe(nv.nlbaf);
+    expect(ns.flbas).toBe(nv.flbas);
+    expect(2 ** ns.lbaFormat.lbads).toBe(nv.blockSize);
+    expect(ns.lbaf[0]).toEqual(nv.lbaf(0));
+    expect(Buffer.from(ns.nguid).equals(Buffer.from(nsRaw.subarray(104, 120)))).toBe(true);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Runs the first example of @nvmu/client's README ("Connect, identify, read and write") as
+ * written there, against the nvmf core over this transport: only the `import` lines are
+ * dropped (their bindings are passed in) and the TCP transport ID is replaced by the loopback
+ * one of a test target. So the README's few lines are proven to connect, identify and do I/O.
+ */
+import { readFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import { afterEach, expect, it, vi } from 'vitest';
+import * as client from '@nvmu/client';
+import { startTarget, type TestTarget } from './target.js';
+
+const README = new URL('../../../client/README.md', import.meta.url);
+const TCP_TRID = 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2026-01.io.nvmu:cnode1';
+
+let t: TestTarget | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await t?.close();
+  t = undefined;
+});
+
+/** The README's first ```ts block. */
+function firstExample(): string {
+  const m = /^## Connect, identify, read and write\n\n```ts\n([\s\S]*?)^```/m.exec(readFileSync(README, 'utf8'));
+  if (m?.[1] === undefined) throw new Error('the client README has no "Connect, identify, read and write" example');
+  return m[1];
+}
+
+it("runs the client README's connect / identify / I/O example", async () => {
+  const example = firstExample();
+  expect(example).toContain(`'${TCP_TRID}'`);
+  expect(example).toMatch(/^import .*'@nvmu\/client';$/m);
+  t = await startTarget({ blockSize: 512, blocks: 8192 });
+  const body = stripTypeScriptTypes(example.replace(/^import .*$/gm, '').replace(TCP_TRID, t.trid));
+  const lines: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+  });
+  // eslint-disable-next-line @typescript-eslint/no-empty-function -- only to reach the AsyncFunction constructor
+  const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (c: typeof client.connect) => Promise<void>;
+  await new AsyncFunction('connect', body)(client.connect);
+  // console.log(id.mn, id.sn, `cntlid ${ctrl.cntlid}`) and console.log(await ns.compare(0, data))
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^nvmu client test NVMUCLIENT01 cntlid \d+$/);
+  expect(lines[1]).toBe('true');
+  // The example's writes reached the target: blocks 0-7 hold A5h, 8-23 read as zeros.
+  const check = await client.connect(t.trid, { reconnect: false });
+  try {
+    const ns = check.namespaces[0]!;
+    expect(Buffer.from(await ns.read(0, 8)).every((b) => b === 0xa5)).toBe(true);
+    expect(Buffer.from(await ns.read(8, 16)).every((b) => b === 0)).toBe(true);
+  } finally {
+    await check.close();
+  }
+});
