@@ -329,6 +329,42 @@ describe('CNS 02h / 03h / 06h', () => {
     expect(decodeNsList(new Uint8Array(6))).toEqual([]);
   });
 
+  it('round-trips active / changed namespace lists (property)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 0xfffffffe }), { maxLength: 1100 }), (ids) => {
+        const nsids = [...ids].sort((a, b) => a - b);
+        const b = new Uint8Array(4096).fill(0xee);
+        const n = encodeNsList(b, nsids);
+        expect(n).toBe(Math.min(nsids.length, 1024));
+        expect(decodeNsList(b)).toEqual(nsids.slice(0, 1024));
+        // Unused entries are zero (NVMe Base 2.0 Fig. 271: list ends at the first zero).
+        const dv = new DataView(b.buffer);
+        for (let i = n; i < 1024; i++) expect(dv.getUint32(i * 4, true)).toBe(0);
+        if (n > 0) expect(dv.getUint32((n - 1) * 4, true)).toBe(nsids[n - 1]);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('round-trips NS identification descriptor lists (property)', () => {
+    const desc = fc.oneof(
+      fc.uint8Array({ minLength: 8, maxLength: 8 }).map((nid) => ({ nidt: NidType.Eui64, nid })),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((nid) => ({ nidt: NidType.Nguid, nid })),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((nid) => ({ nidt: NidType.Uuid, nid })),
+      fc.integer({ min: 0, max: 255 }).map((csi) => ({ nidt: NidType.Csi, nid: Uint8Array.of(csi) })),
+    );
+    fc.assert(
+      fc.property(fc.array(desc, { maxLength: 8 }), (descs) => {
+        const b = new Uint8Array(4096).fill(0xcc);
+        const len = encodeNsIdDescriptors(b, descs);
+        expect(len).toBe(descs.reduce((a, d) => a + 4 + d.nid.length, 0));
+        expect(b.subarray(len).every((x) => x === 0)).toBe(true);
+        const back = decodeNsIdDescriptors(b);
+        expect(back.map((d) => [d.nidt, [...d.nid]])).toEqual(descs.map((d) => [d.nidt, [...d.nid]]));
+      }),
+    );
+  });
+
   it('encodes NS identification descriptors (EUI64, NGUID, UUID, CSI)', () => {
     const b = new Uint8Array(4096);
     const eui = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);

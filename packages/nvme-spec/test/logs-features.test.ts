@@ -49,6 +49,10 @@ import {
   decodeAsyncEvent,
   encodeAsyncEvent,
   hostIdentifierLength,
+  decodeKeepAliveTimer,
+  encodeKeepAliveTimer,
+  decodeHostIdentifier,
+  encodeHostIdentifier,
   SqeView,
   AdminOpcode,
   CreateIoCqCommandView,
@@ -235,6 +239,54 @@ describe('features', () => {
         expect(encodeInterruptVectorConfig(decodeInterruptVectorConfig(dw))).toBe(dw & 0x1ffff);
         expect(encodePowerManagement(decodePowerManagement(dw))).toBe(dw & 0xff);
         expect(encodeAsyncEvent(decodeAsyncEvent(dw))).toBe(dw & 0xffff07);
+      }),
+    );
+  });
+
+  it('has every feature identifier the issue lists at its spec value (Base 2.0 Fig. 316)', () => {
+    expect({
+      arb: FeatureId.Arbitration,
+      pm: FeatureId.PowerManagement,
+      temp: FeatureId.TemperatureThreshold,
+      err: FeatureId.ErrorRecovery,
+      vwc: FeatureId.VolatileWriteCache,
+      nq: FeatureId.NumberOfQueues,
+      ic: FeatureId.InterruptCoalescing,
+      ivc: FeatureId.InterruptVectorConfiguration,
+      aec: FeatureId.AsyncEventConfiguration,
+      kato: FeatureId.KeepAliveTimer,
+      hostid: FeatureId.HostIdentifier,
+    }).toEqual({ arb: 0x01, pm: 0x02, temp: 0x04, err: 0x05, vwc: 0x06, nq: 0x07, ic: 0x08, ivc: 0x09, aec: 0x0b, kato: 0x0f, hostid: 0x81 });
+  });
+
+  it('lays out Async Event Configuration like Linux NVME_AEN_CFG_* (CDW11)', () => {
+    // Linux nvme.h: NS_ATTR 1<<8, FW_ACT 1<<9, ANA_CHANGE 1<<11, DISC_CHANGE 1<<31; SMART bits 7:0.
+    expect(AsyncEventConfig.NamespaceAttributeNotices).toBe(0x100);
+    expect(AsyncEventConfig.FirmwareActivationNotices).toBe(0x200);
+    expect(AsyncEventConfig.AnaChangeNotices).toBe(0x800);
+    expect(AsyncEventConfig.DiscoveryLogChangeNotices >>> 0).toBe(0x80000000);
+    expect(AsyncEventConfig.SMART_MASK).toBe(0xff);
+    // What nvmet advertises for a fabrics I/O controller.
+    const cdw11 = (AsyncEventConfig.NamespaceAttributeNotices | AsyncEventConfig.AnaChangeNotices) >>> 0;
+    expect(cdw11).toBe(0x900);
+  });
+
+  it('encodes Keep Alive Timer (ms in CDW11), Host Identifier EXHID (CDW11 bit 0) and VWC WCE (bit 0)', () => {
+    expect(encodeKeepAliveTimer({ kato: 120000 })).toBe(0x0001d4c0);
+    expect(decodeKeepAliveTimer(0xffffffff)).toEqual({ kato: 0xffffffff });
+    expect(encodeHostIdentifier({ exhid: true })).toBe(1);
+    expect(decodeHostIdentifier(0xfffffffe)).toEqual({ exhid: false });
+    expect(hostIdentifierLength(false)).toBe(8);
+    expect(encodeVolatileWriteCache({ wce: true })).toBe(1);
+    expect(decodeVolatileWriteCache(0xfffffffe)).toEqual({ wce: false });
+  });
+
+  it('round-trips Keep Alive, Host Identifier and VWC dwords (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (dw) => {
+        expect(encodeKeepAliveTimer(decodeKeepAliveTimer(dw))).toBe(dw);
+        expect(encodeHostIdentifier(decodeHostIdentifier(dw))).toBe(dw & 1);
+        expect(encodeVolatileWriteCache(decodeVolatileWriteCache(dw))).toBe(dw & 1);
       }),
     );
   });
