@@ -90,6 +90,8 @@ export const CTRLR_LIMITS = {
   changedNsMax: 1024,
   /** CAP.TO in 500 ms units: how long the host waits for CSTS.RDY. */
   capTimeout: 15,
+  /** Keep-alive timeout (ms) of a discovery controller connected with KATO 0 (2 minutes). */
+  discoveryKato: 120_000,
 } as const;
 
 /** NVMe version reported in VS and Identify VER: 1.4.0. */
@@ -168,7 +170,11 @@ export class Controller implements QPairOwner {
     this.subsystem = init.subsystem;
     this.hostnqn = init.hostnqn;
     this.hostid = Uint8Array.from(init.hostid);
-    this.kato = init.kato;
+    // A discovery controller connected with KATO 0 still times out after 2 minutes (NVMe Base 2.0
+    // §3.9.4 / NVMe-oF 1.1 §5: the discovery controller's default activity timeout; SPDK's
+    // NVMF_DISC_KATO_IN_MS and Linux nvmet's NVMET_DISC_KATO_MS), so a host that vanishes does not
+    // leave it behind forever.
+    this.kato = init.kato === 0 && init.subsystem.kind === 'discovery' ? CTRLR_LIMITS.discoveryKato : init.kato;
     this.transport = init.transport;
     this.logger = init.logger;
     const opts = init.transport.options;
@@ -243,12 +249,19 @@ export class Controller implements QPairOwner {
     if (!wasEn && en) {
       const css = (value >>> 4) & 7;
       const mps = (value >>> 7) & 0xf;
+      const ams = (value >>> 11) & 7;
       const iosqes = (value >>> 16) & 0xf;
       const iocqes = (value >>> 20) & 0xf;
-      // Fabrics and this core: NVM command set only, 4 KiB pages, 64-byte SQEs and 16-byte CQEs.
-      const ok = css === 0 && mps === 0 && (this.isDiscovery || (iosqes === 6 && iocqes === 4));
-      if (ok) this.csts = (this.csts & ~0xc) | 1; // RDY=1, SHST=00b
-      else this.csts |= 2; // CFS: Controller Fatal Status
+      // Fabrics and this core: NVM command set only (CAP.CSS bit 0), 4 KiB pages (CAP.MPSMIN =
+      // MPSMAX = 0), round robin arbitration only (CAP.AMS = 0), 64-byte SQEs and 16-byte CQEs.
+      // Anything else sets CSTS.CFS, as Linux nvmet's nvmet_start_ctrl; IOSQES/IOCQES are not
+      // checked on a discovery controller (nvmet does not either: hosts leave them 0 there).
+      const ok = css === 0 && mps === 0 && ams === 0 && (this.isDiscovery || (iosqes === 6 && iocqes === 4));
+      if (ok) {
+        this.csts = (this.csts & ~0xc) | 1; // RDY=1, SHST=00b
+        // The keep-alive timeout counts from enable (nvmet restarts its timer here too).
+        this.touchKeepAlive();
+      } else this.csts |= 2; // CFS: Controller Fatal Status
     } else if (wasEn && !en) {
       this.reset('controller-reset');
       this.cc = value >>> 0;
@@ -425,9 +438,14 @@ function makeCap(maxQueueDepth: number): bigint {
   return mqes | (1n << 16n) | (BigInt(CTRLR_LIMITS.capTimeout) << 24n) | (1n << 37n);
 }
 
-/** MDTS (a power of two in units of the 4 KiB minimum page, NVMe Base 2.0 Figure 275) for a transport's max I/O size. */
+/**
+ * MDTS for a transport's max I/O size: the largest power of two, in units of the 4 KiB minimum
+ * page (CAP.MPSMIN = 0), not above `maxIoSize` (NVMe Base 2.0 Figure 275). MDTS 0 would mean "no
+ * limit", so the result is at least 1 (8 KiB; `Target.addTransport` refuses a smaller maxIoSize).
+ * The core enforces exactly what it advertises: 4096 × 2^MDTS bytes.
+ */
 export function mdtsFor(maxIoSize: number): number {
   const pages = Math.floor(maxIoSize / 4096);
-  if (pages < 1) return 1;
+  if (pages < 2) return 1;
   return Math.min(Math.floor(Math.log2(pages)), 255);
 }

@@ -51,7 +51,9 @@ function checkOptions(t: TargetTransport): void {
   int(o.maxQueueDepth, 2, 65536, 'maxQueueDepth');
   int(o.maxAdminQueueDepth, 2, 4096, 'maxAdminQueueDepth');
   int(o.maxIoQueues, 0, 65535, 'maxIoQueues');
-  int(o.maxIoSize, 4096, 2 ** 31, 'maxIoSize');
+  // MDTS is a power of two in 4 KiB units where 0 means "no limit": 8 KiB is the smallest limit
+  // it can express (NVMe Base 2.0 Figure 275), so a 4 KiB maxIoSize cannot be advertised.
+  int(o.maxIoSize, 8192, 2 ** 31, 'maxIoSize');
   int(o.inCapsuleDataSize, 0, 2 ** 31, 'inCapsuleDataSize');
   int(o.ioUnitSize, 1, 2 ** 31, 'ioUnitSize');
 }

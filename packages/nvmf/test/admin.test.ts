@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { MallocBdev, type Target } from '../src/index.js';
-import { getLogCmd, ioCmd, sqe, settle } from './harness.js';
-import { fixture, type Fixture } from './setup.js';
+import { MallocBdev, Target } from '../src/index.js';
+import { LOOP_ADDR, TestHost, TestTransport, getLogCmd, ioCmd, sqe, settle } from './harness.js';
+import { NQN, fixture, type Fixture } from './setup.js';
 
 let target: Target | undefined;
 afterEach(async () => {
@@ -96,6 +96,35 @@ describe('Identify', () => {
     expect((await f.host.identify(5, 1, 0)).status).toBe(0);
     expect((await f.host.identify(5, 1, 2 << 24)).sc).toBe(0x02);
     expect((await f.host.identify(0x10)).sc).toBe(0x02);
+    // CNS 08h (I/O Command Set Independent Identify Namespace) is not offered (VS 1.4, CAP.CSS
+    // without bit 6, so hosts do not ask): Invalid Field, never a timeout.
+    const cns8 = await f.host.identify(0x08, 1);
+    expect([cns8.sct, cns8.sc, cns8.dnr]).toEqual([0, 0x02, true]);
+  });
+
+  it('MDTS is the largest power of two of 4 KiB pages within maxIoSize, and is what I/O is held to', async () => {
+    const target1 = new Target();
+    target = target1;
+    const tr = new TestTransport({ maxIoSize: 192 * 1024 }); // not a power of two
+    await target1.addTransport(tr);
+    const sub = target1.createSubsystem({ nqn: NQN, allowAnyHost: true });
+    sub.addNamespace({ bdev: new MallocBdev({ name: 'm', blockSize: 4096, numBlocks: 256 }), nsid: 1 });
+    await sub.addListener(LOOP_ADDR);
+    sub.start();
+    const h = new TestHost(tr, NQN);
+    await h.bringUp(1);
+    const id = (await h.identify(1)).data;
+    expect(id[77]).toBe(5); // 2^5 × 4 KiB (CAP.MPSMIN = 0) = 128 KiB <= 192 KiB
+    const cap = await h.prop(0x00, true);
+    expect(Number((cap >> 48n) & 0xfn)).toBe(0); // MPSMIN: 4 KiB
+    expect((await h.read(1, 1, 0, 32, 4096)).status).toBe(0); // exactly 128 KiB
+    const over = await h.read(1, 1, 0, 33, 4096);
+    expect([over.sct, over.sc, over.dnr]).toEqual([0, 0x02, true]);
+    // Write Zeroes is not held to MDTS (WZSL 0 in Identify CNS 06h).
+    expect((await h.io[1]!.submit(ioCmd(0x08, 1, 0, 200))).status).toBe(0);
+    // 4 KiB cannot be advertised (MDTS 0 means "no limit"): such a transport is refused.
+    const tiny = Object.assign(new TestTransport({ maxIoSize: 4096 }), { trtype: 'tiny' });
+    await expect(target1.addTransport(tiny)).rejects.toThrow(/maxIoSize/);
   });
 
   it('a PRP-only transport gets SGLS exactly as it reports it', async () => {
@@ -233,6 +262,9 @@ describe('Set / Get Features', () => {
     expect((await h.setFeature(0x02, 1)).sc).toBe(0x02); // no power state 1
     expect((await h.setFeature(0x0f, 4000)).status).toBe(0);
     expect((await h.getFeature(0x0f)).dw0).toBe(4000);
+    // KATO is reported as enforced: rounded up to the KAS granularity (1 s), as SPDK and nvmet.
+    expect((await h.setFeature(0x0f, 4200)).status).toBe(0);
+    expect((await h.getFeature(0x0f)).dw0).toBe(5000);
     const sv = await h.a.submit(sqe(0x09, 0, { 10: 0x01 | (1 << 31), 11: 0 }));
     expect([sv.sct, sv.sc]).toEqual([1, 0x0d]);
     expect((await h.setFeature(0x7e, 0)).sc).toBe(0x02);

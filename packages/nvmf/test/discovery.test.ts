@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { DISCOVERY_NQN, Target } from '../src/index.js';
-import { HOSTNQN, LOOP_ADDR, TestHost, TestTransport, getLogCmd, sqe } from './harness.js';
+import { HOSTNQN, LOOP_ADDR, TestHost, TestTransport, getLogCmd, settle, sqe } from './harness.js';
 
 let target: Target | undefined;
 afterEach(async () => {
@@ -135,6 +135,37 @@ describe('discovery controller', () => {
     expect((await readLog(disc)).numrec).toBe(1);
     await t.removeSubsystem(s.nqn);
     expect((await readLog(disc)).genctr).not.toBe(g3.genctr);
+  });
+
+  it('reading log 70h with RAE=0 re-arms the Discovery Log Change notice; RAE=1 keeps it masked', async () => {
+    const { t, disc } = await setup();
+    await disc.setFeature(0x0b, (1 << 31) >>> 0);
+    const first = disc.a.submit(sqe(0x0c));
+    t.createSubsystem({ nqn: 'nqn.2026-11.io.nvmu:r1' });
+    expect((await first).dw0).toBe(0x70f002);
+    let fired = false;
+    const second = disc.a.submit(sqe(0x0c)).then((c) => {
+      fired = true;
+      return c;
+    });
+    t.createSubsystem({ nqn: 'nqn.2026-11.io.nvmu:r2' }); // masked: the log was not read yet
+    await disc.getLog(0x70, 1024, 0, true); // RAE=1: still masked
+    t.createSubsystem({ nqn: 'nqn.2026-11.io.nvmu:r3' });
+    await settle();
+    expect(fired).toBe(false);
+    await disc.getLog(0x70, 1024, 0, false); // RAE=0: the event is cleared
+    t.createSubsystem({ nqn: 'nqn.2026-11.io.nvmu:r4' });
+    expect((await second).dw0).toBe(0x70f002);
+  });
+
+  it('KATO 0 on a discovery controller means the 2-minute default; a non-zero KATO is kept', async () => {
+    const { t, tr, disc } = await setup();
+    expect((await disc.getFeature(0x0f)).dw0).toBe(120_000);
+    expect(t.discovery.controllers.get(disc.cntlid)?.katoEnforced).toBe(120_000);
+    const persistent = new TestHost(tr, DISCOVERY_NQN);
+    expect((await persistent.connectAdmin(30_000)).status).toBe(0);
+    await persistent.enable();
+    expect((await persistent.getFeature(0x0f)).dw0).toBe(30_000);
   });
 
   it('reads at any dword offset; past the end is Invalid Field', async () => {

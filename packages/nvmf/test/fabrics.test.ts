@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { type Target } from '../src/index.js';
-import { HOSTNQN, LOOP_ADDR, TestHost, connectCmd, fabrics, propGet, propSet, sqe, settle } from './harness.js';
+import { ErrorBdev, MallocBdev, type Target } from '../src/index.js';
+import { CC_ENABLE, HOSTNQN, LOOP_ADDR, TestHost, connectCmd, fabrics, propGet, propSet, sqe, settle } from './harness.js';
 import { NQN, fixture } from './setup.js';
 
 /** Connect Invalid Parameters DW0: IPO bits 15:0, IATTR bit 16 (1 = in the data). */
@@ -52,7 +52,13 @@ describe('Fabrics Connect (admin queue)', () => {
     expect((await f.host.connectAdmin()).status).toBe(0);
     const stranger = new TestHost(f.tr, NQN, 'nqn.2026-11.org.example:stranger');
     const r = await stranger.connectAdmin();
-    expect([r.sct, r.sc, r.dnr]).toEqual([1, 0x84, true]);
+    // Connect Invalid Host, DNR, and DW0 naming HOSTNQN in the data as Linux nvmet does.
+    expect([r.sct, r.sc, r.dnr, r.dw0]).toEqual([1, 0x84, true, ipo(true, 512)]);
+    expect(f.sub.controllers.size).toBe(1);
+    // A host not allowed is refused on I/O queues as well, even naming another host's controller.
+    stranger.cntlid = f.host.cntlid;
+    const strangerIo = await stranger.connectIo(1);
+    expect([strangerIo.r.sct, strangerIo.r.sc]).toEqual([1, 0x84]);
     const bad = new TestHost(f.tr, NQN, 'not-an-nqn');
     const r2 = await bad.connectAdmin();
     expect([r2.sct, r2.sc, r2.dw0]).toEqual([1, 0x82, ipo(true, 512)]);
@@ -122,14 +128,24 @@ describe('Fabrics Connect (I/O queues)', () => {
     const h = f.host;
     await h.connectAdmin();
     const early = await h.connectIo(1);
-    expect([early.r.sct, early.r.sc]).toEqual([0, 0x0c]); // before CC.EN: Command Sequence Error
+    // Before CC.EN: Connect Invalid Parameters on QID (SPDK nvmf_ctrlr_add_io_qpair).
+    expect([early.r.sct, early.r.sc, early.r.dnr, early.r.dw0]).toEqual([1, 0x82, true, ipo(false, 42)]);
     await h.enable();
     await h.setFeature(0x07, (1 << 16) | 1); // 2 I/O queues
     const ok = await h.connectIo(1);
     expect(ok.r.status).toBe(0);
     expect(ok.r.sqid).toBe(1);
+    expect(ok.r.dw0 & 0xffff).toBe(h.cntlid);
+    // A QID already connected: Command Sequence Error (nvmet and SPDK).
     const dup = await h.connectIo(1);
-    expect([dup.r.sct, dup.r.sc]).toEqual([1, 0x81]);
+    expect([dup.r.sct, dup.r.sc, dup.r.dnr]).toEqual([0, 0x0c, true]);
+    expect(f.sub.controllers.get(h.cntlid)?.qpairs[1]).toBe(ok.conn.qp);
+    const zero = await h.connectIo(2, 0); // SQSIZE 0 is never valid
+    expect([zero.r.sct, zero.r.sc, zero.r.dw0]).toEqual([1, 0x82, ipo(false, 44)]);
+    const atMqes = await h.connectIo(2, 63); // 64 entries = CAP.MQES + 1: the largest allowed
+    expect(atMqes.r.status).toBe(0);
+    atMqes.conn.wireClosed();
+    await settle();
     const tooHigh = await h.connectIo(3);
     expect([tooHigh.r.sct, tooHigh.r.sc, tooHigh.r.dw0]).toEqual([1, 0x82, ipo(false, 42)]);
     const big = await h.connectIo(2, 64); // 65 entries > MQES+1 (64)
@@ -141,6 +157,32 @@ describe('Fabrics Connect (I/O queues)', () => {
     const wrongHost = connectCmd({ qid: 2, subnqn: NQN, cntlid: h.cntlid, hostnqn: 'nqn.2026-11.org.example:other' });
     const r2 = await conn.submit(wrongHost.sqe, { data: wrongHost.data });
     expect([r2.sct, r2.sc, r2.dw0]).toEqual([1, 0x82, ipo(true, 512)]);
+    const wrongHostId = connectCmd({ qid: 2, subnqn: NQN, cntlid: h.cntlid, hostid: Buffer.alloc(16, 0x42) });
+    const r3 = await conn.submit(wrongHostId.sqe, { data: wrongHostId.data });
+    expect([r3.sct, r3.sc, r3.dw0]).toEqual([1, 0x82, ipo(true, 0)]);
+  });
+
+  it('the QID limit follows Set Features Number of Queues (0\'s based grant)', async () => {
+    const f = await fixture();
+    target = f.target;
+    const h = f.host;
+    await h.connectAdmin();
+    await h.enable();
+    const nq = await h.setFeature(0x07, 0); // one I/O queue
+    expect(nq.dw0).toBe(0);
+    expect((await h.connectIo(1)).r.status).toBe(0);
+    const q2 = await h.connectIo(2);
+    expect([q2.r.sct, q2.r.sc, q2.r.dw0]).toEqual([1, 0x82, ipo(false, 42)]);
+  });
+
+  it('an I/O queue cannot be connected once CC.EN=1 was refused with CSTS.CFS', async () => {
+    const f = await fixture();
+    target = f.target;
+    const h = f.host;
+    await h.connectAdmin();
+    await h.setProp(0x14, 1 | (7 << 16) | (4 << 20)); // IOSQES 7: 128-byte SQEs
+    const io = await h.connectIo(1);
+    expect([io.r.sct, io.r.sc, io.r.dw0]).toEqual([1, 0x82, ipo(false, 42)]);
   });
 
   it('disables SQ flow control when CATTR bit 2 is set (SQHD FFFFh)', async () => {
@@ -215,14 +257,46 @@ describe('Property Get / Set', () => {
     expect(await h.prop(0x30, true)).toBe(0x77_0000_2000n);
   });
 
-  it('CC.EN=1 with bad IOSQES sets CSTS.CFS instead of RDY', async () => {
+  it('CC.EN=1 with a bad IOSQES, IOCQES, MPS, CSS or AMS sets CSTS.CFS instead of RDY', async () => {
     const f = await fixture();
     target = f.target;
-    await f.host.connectAdmin();
-    await f.host.setProp(0x14, 1 | (5 << 16) | (4 << 20));
-    const csts = await f.host.prop(0x1c);
-    expect(csts & 1n).toBe(0n);
-    expect(csts & 2n).toBe(2n);
+    const bad: [string, number][] = [
+      ['IOSQES 5', 1 | (5 << 16) | (4 << 20)],
+      ['IOCQES 5', 1 | (6 << 16) | (5 << 20)],
+      ['MPS 1 (8 KiB pages; CAP.MPSMAX = 0)', CC_ENABLE | (1 << 7)],
+      ['CSS 110b (CAP.CSS bit 6 clear)', CC_ENABLE | (6 << 4)],
+      ['AMS 001b weighted round robin (CAP.AMS = 0)', CC_ENABLE | (1 << 11)],
+    ];
+    for (const [what, cc] of bad) {
+      const h = new TestHost(f.tr, NQN);
+      await h.connectAdmin();
+      expect((await h.setProp(0x14, cc)).status).toBe(0);
+      const csts = await h.prop(0x1c);
+      expect([what, csts & 3n]).toEqual([what, 2n]); // CFS=1, RDY=0
+      expect([what, (await h.identify(1)).sc]).toEqual([what, 0x0c]); // not enabled
+    }
+    const good = new TestHost(f.tr, NQN);
+    await good.connectAdmin();
+    await good.setProp(0x14, CC_ENABLE);
+    expect((await good.prop(0x1c)) & 3n).toBe(1n);
+    expect(await good.prop(0x14)).toBe(BigInt(CC_ENABLE));
+  });
+
+  it('Property Set takes 4 bytes for 4-byte registers and 8 for CAP/ASQ/ACQ; ignores CSTS writes', async () => {
+    const f = await fixture();
+    target = f.target;
+    const h = f.host;
+    await h.connectAdmin();
+    // An 8-byte write to a 4-byte register (CC) is Invalid Field and changes nothing.
+    const wide = await h.setProp(0x14, BigInt(CC_ENABLE), true);
+    expect([wide.sct, wide.sc]).toEqual([0, 0x02]);
+    expect(await h.prop(0x14)).toBe(0n);
+    // CSTS is read-only for these bits: a write leaves it as it is.
+    expect((await h.setProp(0x1c, 0xffffffff)).status).toBe(0);
+    expect(await h.prop(0x1c)).toBe(0n);
+    // Writes to CAP halves and VS fail.
+    expect((await h.setProp(0x04, 0xffff)).sc).toBe(0x02);
+    expect(await h.prop(0x00, true)).toBe(f.sub.controllers.get(h.cntlid)?.cap);
   });
 
   it('CC.EN 1→0 resets: I/O queues closed, AERs aborted, RDY cleared, features back to defaults', async () => {
@@ -252,6 +326,31 @@ describe('Property Get / Set', () => {
     await f.host.bringUp(1);
     await f.host.shutdown();
     expect(((await f.host.prop(0x1c)) >> 2n) & 3n).toBe(2n);
+  });
+
+  it('shutdown: SHST 01b while the flush is outstanding, I/O queues closed, 10b once the bdev flushed', async () => {
+    const f = await fixture();
+    target = f.target;
+    const eb = new ErrorBdev(new MallocBdev({ name: 'slow', blockSize: 512, numBlocks: 8 }));
+    f.sub.addNamespace({ bdev: eb, nsid: 2 });
+    const h = f.host;
+    await h.bringUp(2);
+    eb.inject({ op: 'flush', action: 'drop', count: 1 });
+    expect((await h.setProp(0x14, CC_ENABLE | (1 << 14))).status).toBe(0); // SHN = 01b normal
+    const during = await h.prop(0x1c);
+    expect([during & 1n, (during >> 2n) & 3n]).toEqual([1n, 1n]); // RDY still 1, SHST = 01b processing
+    await settle();
+    expect(h.io[1]?.closeReasons).toContain('controller-reset');
+    expect(h.io[2]?.closed).toBe(true);
+    expect(((await h.prop(0x1c)) >> 2n) & 3n).toBe(1n); // still waiting for the bdev
+    eb.releaseDropped();
+    await settle();
+    expect(((await h.prop(0x1c)) >> 2n) & 3n).toBe(2n); // SHST = 10b complete
+    // CC.EN 1 -> 0 after shutdown clears SHST and RDY; the controller can be enabled again.
+    await h.setProp(0x14, 0);
+    expect(await h.prop(0x1c)).toBe(0n);
+    await h.enable();
+    expect((await h.connectIo(1)).r.status).toBe(0);
   });
 });
 

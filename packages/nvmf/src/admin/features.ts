@@ -72,7 +72,9 @@ function value(c: Controller, fid: number, cdw11: number, dflt: boolean): number
     case F.AsyncEventConfiguration:
       return dflt ? 0 : c.asyncEventConfig;
     case F.KeepAliveTimer:
-      return dflt ? 0 : c.kato;
+      // The timeout in use: KATO rounded up to the KAS granularity (NVMe Base 2.0 §5.27.1.12; both
+      // SPDK and Linux nvmet report the rounded value).
+      return dflt ? 0 : c.katoEnforced;
     default:
       return undefined;
   }

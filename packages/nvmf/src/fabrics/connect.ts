@@ -65,7 +65,11 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     return invalidParam(req, true, ConnectInvalidOffset.subnqn);
   }
   if (!hostNqnAcceptable(p.hostnqn)) return invalidParam(req, true, ConnectInvalidOffset.hostnqn);
-  if (!sub.hostAllowed(p.hostnqn)) return S.ConnectInvalidHost;
+  if (!sub.hostAllowed(p.hostnqn)) {
+    // DW0 names HOSTNQN as Linux nvmet does (IPO_IATTR_CONNECT_DATA(hostnqn)); SPDK leaves it 0.
+    req.cqeView.setUint32(0, connectInvalidParam(1, ConnectInvalidOffset.hostnqn), true);
+    return S.ConnectInvalidHost;
+  }
   if (p.sqsize === 0) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
   const opts = qp.transport.options;
   const sqFlowControlDisabled = (p.cattr & ConnectAttr.SQ_FLOW_CONTROL_DISABLE) !== 0;
@@ -89,9 +93,14 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     if (ctrlr?.state !== 'live') return invalidParam(req, true, ConnectInvalidOffset.cntlid);
     if (ctrlr.hostnqn !== p.hostnqn) return invalidParam(req, true, ConnectInvalidOffset.hostnqn);
     if (!sameBytes(ctrlr.hostid, p.hostid)) return invalidParam(req, true, 0 /* HOSTID */);
-    if (ctrlr.isDiscovery || p.qid > ctrlr.ioQueuesGranted) return invalidParam(req, false, ConnectInvalidOffset.qid);
-    if (!ctrlr.ready) return S.CommandSequenceError;
-    if (ctrlr.qpairs[p.qid] !== undefined) return S.ConnectControllerBusy;
+    // No I/O queues on a discovery controller, none before CC.EN = 1 / CSTS.RDY = 1 (also not
+    // after CC was refused with CSTS.CFS, e.g. bad IOSQES/IOCQES), and none above the Number of
+    // Queues granted: Connect Invalid Parameters on QID, as SPDK (nvmf_ctrlr_add_io_qpair) and
+    // Linux nvmet (qid > max_qid) answer.
+    if (ctrlr.isDiscovery || !ctrlr.ready || p.qid > ctrlr.ioQueuesGranted) return invalidParam(req, false, ConnectInvalidOffset.qid);
+    // A second Connect for a QID already in use: Command Sequence Error (nvmet's
+    // nvmet_install_queue and SPDK's "duplicate QID" both answer so).
+    if (ctrlr.qpairs[p.qid] !== undefined) return S.CommandSequenceError;
     if (p.sqsize + 1 > Math.min(qp.depth, opts.maxQueueDepth)) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
     ctrlr.addQPair(qp, p.qid);
     qp.bind(ctrlr, p.qid, p.sqsize, ctrlr.cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
