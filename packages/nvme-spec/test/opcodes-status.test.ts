@@ -18,6 +18,7 @@ import {
   FabricsStatus,
   MediaStatus,
   PathStatus,
+  fabricsCommandTypeName,
 } from '../src/index.js';
 
 describe('opcodes', () => {
@@ -35,6 +36,31 @@ describe('opcodes', () => {
     expect(FabricsCommandType.Connect).toBe(0x01);
     expect(FabricsCommandType.PropertyGet).toBe(0x04);
     expect(FabricsCommandType.Disconnect).toBe(0x08);
+  });
+
+  it('every opcode equals Linux nvme.h (enum nvme_admin_opcode, nvme_opcode, nvmf_capsule_command)', () => {
+    expect(AdminOpcode).toEqual({
+      DeleteIoSq: 0x00, CreateIoSq: 0x01, GetLogPage: 0x02, DeleteIoCq: 0x04, CreateIoCq: 0x05, Identify: 0x06, Abort: 0x08,
+      SetFeatures: 0x09, GetFeatures: 0x0a, AsyncEventRequest: 0x0c, NamespaceManagement: 0x0d, FirmwareCommit: 0x10,
+      FirmwareImageDownload: 0x11, DeviceSelfTest: 0x14, NamespaceAttachment: 0x15, KeepAlive: 0x18, DirectiveSend: 0x19,
+      DirectiveReceive: 0x1a, VirtualizationManagement: 0x1c, NvmeMiSend: 0x1d, NvmeMiReceive: 0x1e, DoorbellBufferConfig: 0x7c,
+      FabricsCommand: 0x7f, FormatNvm: 0x80, SecuritySend: 0x81, SecurityReceive: 0x82, Sanitize: 0x84, GetLbaStatus: 0x86,
+    });
+    expect(NvmOpcode).toEqual({
+      Flush: 0x00, Write: 0x01, Read: 0x02, WriteUncorrectable: 0x04, Compare: 0x05, WriteZeroes: 0x08, DatasetManagement: 0x09,
+      Verify: 0x0c, ReservationRegister: 0x0d, ReservationReport: 0x0e, ReservationAcquire: 0x11, ReservationRelease: 0x15,
+      Copy: 0x19, ZoneManagementSend: 0x79, ZoneManagementReceive: 0x7a, ZoneAppend: 0x7d, FabricsCommand: 0x7f,
+    });
+    expect(FabricsCommandType).toEqual({ PropertySet: 0x00, Connect: 0x01, PropertyGet: 0x04, AuthenticationSend: 0x05, AuthenticationReceive: 0x06, Disconnect: 0x08 });
+  });
+
+  it('names every defined opcode and fabrics command type by its key', () => {
+    for (const [k, v] of Object.entries(AdminOpcode)) if (v !== FABRICS_OPCODE) expect(opcodeName('admin', v)).toBe(k);
+    for (const [k, v] of Object.entries(NvmOpcode)) if (v !== FABRICS_OPCODE) expect(opcodeName('nvm', v)).toBe(k);
+    for (const [k, v] of Object.entries(FabricsCommandType)) {
+      expect(fabricsCommandTypeName(v)).toBe(k);
+      expect(opcodeName('admin', FABRICS_OPCODE, v)).toBe(`Fabrics.${k}`);
+    }
   });
 
   it('derives data direction from the low two bits', () => {

@@ -72,6 +72,23 @@ describe('header lengths and data offsets (NVMe/TCP 1.0 §3.6.2)', () => {
   });
 });
 
+describe('PDU data offset / alignment rules (NVMe/TCP 1.0 §3.6.2.2, Linux nvme_tcp_hdgst_len / PDA)', () => {
+  it('PDO is the first multiple of (PDA + 1) * 4 after the header and its digest (property)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(24, 72, 128), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 1 << 20 }), (hlen, hdgst, ddgst, pda, len) => {
+        const align = (pda + 1) * 4;
+        const end = hlen + (hdgst ? 4 : 0);
+        const pdo = pduDataOffset(hlen, hdgst, pda);
+        expect(pdo % align).toBe(0);
+        expect(pdo).toBeGreaterThanOrEqual(end);
+        expect(pdo - end).toBeLessThan(align);
+        const plen = pduLength(hlen, hdgst, ddgst, len, pda);
+        expect(plen).toBe(len === 0 ? end : pdo + len + (ddgst ? 4 : 0));
+      }),
+    );
+  });
+});
+
 describe('ICReq / ICResp', () => {
   it('encodes an ICReq like the Linux host (HPDA 0, MAXR2T 0, digests requested)', () => {
     const req = new IcReqView(new Uint8Array(128)).init();
