@@ -4,7 +4,7 @@
  */
 import { Controller, type ControllerOptions, DISCOVERY_NQN, resolveOptions } from './controller.js';
 import { defaultHostIdentity } from './hostid.js';
-import type { DiscoveryLogEntry } from './identify.js';
+import { type DiscoveryLog, type DiscoveryLogEntry, withDiscoveryHeader } from './identify.js';
 import { getHostTransport } from './transport.js';
 import type { TransportId } from './transport.js';
 import { type TransportIdInput, parseTransportId } from './trid.js';
@@ -45,14 +45,15 @@ const ADRFAM_NAMES = { 1: 'ipv4', 2: 'ipv6', 3: 'ib', 4: 'fc', 0xfe: 'intra-host
 
 /**
  * Connects to the discovery controller at `trid` (its subnqn defaults to the well-known discovery
- * NQN), reads the whole Discovery Log Page and disconnects.
+ * NQN), reads the whole Discovery Log Page and disconnects. The entries come as an array that
+ * also carries the log's `genctr` and `recfmt` (see {@link DiscoveryLog}).
  */
-export async function discover(trid: TransportIdInput, opts: ControllerOptions = {}): Promise<DiscoveredSubsystem[]> {
+export async function discover(trid: TransportIdInput, opts: ControllerOptions = {}): Promise<DiscoveryLog<DiscoveredSubsystem>> {
   const t = parseTransportId(trid);
   const ctrl = await connect({ ...t, subnqn: t.subnqn ?? DISCOVERY_NQN }, { reconnect: false, ...opts });
   try {
     const entries = await ctrl.discoveryLog();
-    return entries.map((e) => {
+    const found = entries.map((e): DiscoveredSubsystem => {
       const adrfam = (ADRFAM_NAMES as Record<number, TransportId['adrfam']>)[e.adrfam];
       const entryTrid: TransportId = {
         trtype: TRTYPE_NAMES[e.trtype] ?? `trtype-${e.trtype}`,
@@ -65,6 +66,7 @@ export async function discover(trid: TransportIdInput, opts: ControllerOptions =
       };
       return { ...e, trid: entryTrid };
     });
+    return withDiscoveryHeader(found, entries);
   } finally {
     await ctrl.close();
   }

@@ -26,9 +26,11 @@ import {
 import { NvmeCommandAbortedError, NvmeCommandError, type AbortReason } from './errors.js';
 import {
   type ControllerData,
+  type DiscoveryLog,
   type DiscoveryLogEntry,
   parseDiscoveryEntry,
   parseDiscoveryHeader,
+  withDiscoveryHeader,
   parseIdentifyController,
   parseIdentifyNamespace,
   parseNamespaceIds,
@@ -895,9 +897,9 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   /**
    * Reads the Discovery Log Page (NVMe Base 2.0 §5.16.1.23) the way libnvme does: the 1024-byte
    * header, then the entries by offset in 4 KiB pieces, then the header again; retries while
-   * GENCTR changed in between.
+   * GENCTR changed in between. The result carries that GENCTR (and RECFMT).
    */
-  async discoveryLog(maxRetries = 10): Promise<DiscoveryLogEntry[]> {
+  async discoveryLog(maxRetries = 10): Promise<DiscoveryLog> {
     await this.whenReady();
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       const header = parseDiscoveryHeader(await this.getLogPage(LID_DISCOVERY, Buffer.alloc(1024), 0, 0));
@@ -911,7 +913,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       if (again.genctr !== header.genctr || again.numrec !== header.numrec) continue;
       const entries: DiscoveryLogEntry[] = [];
       for (let i = 0; i < header.numrec; i++) entries.push(parseDiscoveryEntry(log, i * 1024));
-      return entries;
+      return withDiscoveryHeader(entries, again);
     }
     throw new Error(`discovery log kept changing over ${maxRetries + 1} reads`);
   }

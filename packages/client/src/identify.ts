@@ -194,6 +194,27 @@ export function parseDiscoveryHeader(data: Uint8Array): DiscoveryLogHeader {
   return { genctr: b.readBigUInt64LE(0), numrec: u64(b, 8), recfmt: u16(b, 16) };
 }
 
+/**
+ * Entries of a Discovery Log Page read together with the header they belong to: an array, with
+ * the header's generation counter and record format as extra (non-enumerable) properties, so a
+ * caller can tell whether the log changed since (NVMe Base 2.0 §5.16.1.23: GENCTR changes
+ * whenever the log does). `map()`/`filter()` results are plain arrays without them.
+ */
+export type DiscoveryLog<E extends DiscoveryLogEntry = DiscoveryLogEntry> = E[] & {
+  /** GENCTR (bytes 7:0) of the read, the same value before and after the entries were read. */
+  readonly genctr: bigint;
+  /** RECFMT (bytes 17:16). */
+  readonly recfmt: number;
+};
+
+/** Gives `entries` the header's GENCTR and RECFMT (non-enumerable: JSON and `toEqual` see an array). */
+export function withDiscoveryHeader<E extends DiscoveryLogEntry>(entries: E[], header: Pick<DiscoveryLogHeader, 'genctr' | 'recfmt'>): DiscoveryLog<E> {
+  return Object.defineProperties(entries, {
+    genctr: { value: header.genctr, enumerable: false },
+    recfmt: { value: header.recfmt, enumerable: false },
+  }) as DiscoveryLog<E>;
+}
+
 /** One Discovery Log Page Entry (NVMe Base 2.0 Figure 263), 1024 bytes. */
 export interface DiscoveryLogEntry {
   /** Transport Type code (0): 1 RDMA, 2 FC, 3 TCP, FEh intra-host. */

@@ -13,7 +13,7 @@ export { QPair, CDW12_FUA, CDW12_DEAC } from './qpair.js';
 export type { CommandResult, IoCallback, NamespaceLike, QPairState } from './qpair.js';
 
 // Decoded structures.
-export type { ControllerData, DiscoveryLogEntry, DiscoveryLogHeader, LbaFormat, NamespaceData, NamespaceIds } from './identify.js';
+export type { ControllerData, DiscoveryLog, DiscoveryLogEntry, DiscoveryLogHeader, LbaFormat, NamespaceData, NamespaceIds } from './identify.js';
 
 // Errors.
 export { NvmeCommandError, NvmeCommandAbortedError, NvmeQueueFullError } from './errors.js';

@@ -2,7 +2,7 @@
  * `nvmu discover`: the Discovery Log Page (NVMe Base 2.0 §5.16.1.23, Figures 262-263) printed
  * the way nvme-cli's `nvme discover` prints it, or as JSON.
  */
-import { DISCOVERY_NQN, type DiscoveryLogEntry, type TransportId, connect, formatTransportId, parseTransportId } from '@nvmu/client';
+import { type DiscoveryLogEntry, type TransportId, discover, formatTransportId, parseTransportId } from '@nvmu/client';
 
 const TRTYPE: Readonly<Record<number, string>> = { 1: 'rdma', 2: 'fc', 3: 'tcp', 0xfe: 'loopback', 0xff: 'intra-host' };
 const ADRFAM: Readonly<Record<number, string>> = { 1: 'ipv4', 2: 'ipv6', 3: 'infiniband', 4: 'fibre-channel', 0xfe: 'intra-host' };
@@ -111,21 +111,12 @@ export function formatDiscovery(log: DiscoveryLog): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Log page identifier of the Discovery Log Page (NVMe Base 2.0 Figure 202). */
-const LID_DISCOVERY = 0x70;
-
 /**
- * Reads the discovery log at `trid` (its subnqn defaults to the discovery NQN): the entries with
- * the client's GENCTR-checked read, and the generation counter from the header (bytes 7:0).
+ * Reads the discovery log at `trid` (its subnqn defaults to the discovery NQN) with the client's
+ * GENCTR-checked `discover()`: the entries and the generation counter of that same read.
  */
 export async function runDiscover(trid: string): Promise<DiscoveryLog> {
   const query = parseTransportId(trid);
-  const ctrl = await connect({ ...query, subnqn: query.subnqn ?? DISCOVERY_NQN }, { reconnect: false });
-  try {
-    const entries = await ctrl.discoveryLog();
-    const header = Buffer.from(await ctrl.getLogPage(LID_DISCOVERY, new Uint8Array(1024), 0, 0));
-    return { genctr: Number(header.readBigUInt64LE(0)), records: discoveryRecords(entries, query) };
-  } finally {
-    await ctrl.close();
-  }
+  const entries = await discover(query);
+  return { genctr: Number(entries.genctr), records: discoveryRecords(entries, query) };
 }

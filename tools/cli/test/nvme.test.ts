@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nvmu/client';
 import { cliMain } from '../src/cli.js';
 import { type TestTarget, startTarget, streams } from './target.js';
 
@@ -47,6 +48,34 @@ describe('discover', () => {
     // The trid it gives reaches the subsystem.
     const s2 = streams();
     expect(await cliMain(['identify', '-r', mine!.trid as string, '--ns', '1', '--json'], s2.io)).toBe(0);
+  });
+
+  it('reports the generation counter of the log it printed, and a new one after a change', async () => {
+    const genctr = async (): Promise<number> => {
+      const c = await connect(t.discoveryTrid, { reconnect: false });
+      try {
+        return Number(Buffer.from(await c.getLogPage(0x70, new Uint8Array(1024), 0, 0)).readBigUInt64LE(0));
+      } finally {
+        await c.close();
+      }
+    };
+    const run = async (): Promise<{ genctr: number; numrec: number }> => {
+      const s = streams();
+      expect(await cliMain(['discover', '-r', t.discoveryTrid, '--json'], s.io)).toBe(0);
+      return JSON.parse(s.out()) as { genctr: number; numrec: number };
+    };
+    const before = await run();
+    expect(before.genctr).toBe(await genctr());
+    const addr = { trtype: 'loopback', adrfam: 'intra-host', traddr: `${t.traddr}-g`, trsvcid: '' } as const;
+    await t.target.listen(addr);
+    await t.target.getSubsystem(t.nqn)!.addListener(addr);
+    const after = await run();
+    expect(after.genctr).not.toBe(before.genctr);
+    expect(after.genctr).toBe(await genctr());
+    expect(after.numrec).toBe(before.numrec + 1);
+    const s = streams();
+    expect(await cliMain(['discover', '-r', t.discoveryTrid], s.io)).toBe(0);
+    expect(s.out()).toContain(`Discovery Log Number of Records ${after.numrec}, Generation counter ${after.genctr}\n`);
   });
 });
 

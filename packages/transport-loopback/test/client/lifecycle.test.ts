@@ -295,6 +295,27 @@ describe('discovery', () => {
     expect(c.namespaces.length).toBe(1);
   });
 
+  it('returns the log header\'s GENCTR with the entries, and a new one after the log changed', async () => {
+    t = await startTarget();
+    const dc = await connect(`trtype:loopback traddr:${t.traddr}`, { reconnect: false });
+    ctrls.push(dc);
+    const header = Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0));
+    const first = await discover(`trtype:loopback traddr:${t.traddr}`);
+    expect(typeof first.genctr).toBe('bigint');
+    expect(first.genctr).toBe(header.readBigUInt64LE(0));
+    expect(first.recfmt).toBe(header.readUInt16LE(16));
+    expect((await dc.discoveryLog()).genctr).toBe(first.genctr);
+    // Not enumerable: the result still looks like a plain array of entries.
+    expect(Object.keys(first)).toEqual(first.map((_, i) => String(i)));
+    const extra = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `${t.traddr}-c`, trsvcid: '' };
+    await t.target.listen(extra);
+    await t.subsystem.addListener(extra);
+    const second = await discover(`trtype:loopback traddr:${t.traddr}`);
+    expect(second.genctr).not.toBe(first.genctr);
+    expect(second.length).toBe(first.length + 1);
+    expect(second.genctr).toBe(Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0)).readBigUInt64LE(0));
+  });
+
   it('reads the log again when GENCTR changed while it was being read', async () => {
     const target = (t = await startTarget());
     const extra = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `${target.traddr}-b`, trsvcid: '' };
@@ -318,5 +339,9 @@ describe('discovery', () => {
     expect(logReads).toBeGreaterThanOrEqual(6);
     const mine = entries.filter((e) => e.subnqn === NQN).map((e) => e.traddr).sort();
     expect(mine).toEqual([target.traddr, extra.traddr].sort());
+    // The GENCTR returned is the one after the change, the one of the entries returned.
+    const dc = await connect(`trtype:loopback traddr:${target.traddr}`, { reconnect: false });
+    ctrls.push(dc);
+    expect(entries.genctr).toBe(Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0)).readBigUInt64LE(0));
   });
 });
