@@ -35,6 +35,14 @@ interface Vector {
 
 const QEMU_JSON = '{"capabilities":{"max_msg_fds":16}}';
 const SPDK_JSON = '{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":1048576}}';
+// Every documented capability key (vfio-user.rst VFIO_USER_VERSION table), plus unknown keys at
+// both levels that a decoder must keep.
+const FULL_JSON =
+  '{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,"pgsizes":4096,"max_dma_maps":65535,' +
+  '"migration":{"pgsize":4096,"max_bitmap_size":268435456},"twin_socket":{"supported":true},"write_multiple":true,' +
+  '"x-vendor":{"a":[1,2]}},"x-top":"kept"}';
+// A reply accepting twin-socket mode: fd_index names the reply fd that is the second socket.
+const TWIN_JSON = '{"capabilities":{"max_msg_fds":8,"twin_socket":{"supported":true,"fd_index":0},"x-future":null}}';
 
 const vectors: Vector[] = [
   {
@@ -64,6 +72,50 @@ const vectors: Vector[] = [
       major: 0,
       minor: 0,
       data: { capabilities: { max_msg_fds: 8, max_data_xfer_size: 1048576 } },
+    }),
+  },
+  {
+    name: 'VERSION request with every capability (migration, twin_socket, pgsizes, max_dma_maps) and unknown keys',
+    bytes: Buffer.concat([
+      hex(`0200 0100 0e010000   # msg_id 2, VERSION, size 270 = 16 + 4 + 249 JSON bytes + NUL
+           00000000 00000000    # flags: type 0 (command), error 0
+           0000 0000            # @0 major 0, @2 minor 0`),
+      Buffer.from(FULL_JSON, 'utf8'), // @4 JSON
+      hex('00'),
+    ]),
+    message: makeRequest(2, Command.VERSION, {
+      kind: 'version',
+      major: 0,
+      minor: 0,
+      data: {
+        capabilities: {
+          max_msg_fds: 16,
+          max_data_xfer_size: 1048576,
+          pgsizes: 4096,
+          max_dma_maps: 65535,
+          migration: { pgsize: 4096, max_bitmap_size: 268435456 },
+          twin_socket: { supported: true },
+          write_multiple: true,
+          'x-vendor': { a: [1, 2] },
+        },
+        'x-top': 'kept',
+      },
+    }),
+  },
+  {
+    name: 'VERSION reply accepting twin_socket (fd_index 0) with an unknown key',
+    bytes: Buffer.concat([
+      hex(`0200 0100 75000000   # msg_id 2, VERSION, size 117 = 16 + 4 + 96 + 1
+           01000000 00000000    # flags: type 1 (reply)
+           0000 0000            # major 0, minor 0`),
+      Buffer.from(TWIN_JSON, 'utf8'),
+      hex('00'),
+    ]),
+    message: makeReply({ msgId: 2, command: Command.VERSION }, {
+      kind: 'version',
+      major: 0,
+      minor: 0,
+      data: { capabilities: { max_msg_fds: 8, twin_socket: { supported: true, fd_index: 0 }, 'x-future': null } },
     }),
   },
   {
@@ -507,6 +559,8 @@ describe('byte-exact vectors', () => {
   it('the JSON strings have the lengths the sizes above were computed with', () => {
     expect(QEMU_JSON.length).toBe(35);
     expect(SPDK_JSON.length).toBe(63);
+    expect(FULL_JSON.length).toBe(249);
+    expect(TWIN_JSON.length).toBe(96);
   });
 
   for (const v of vectors) {
