@@ -1,13 +1,13 @@
 /**
  * Errors of the host library, as classes with a stable `code` (undici's pattern). Every failed
  * command rejects (or calls back) with one of:
- * - {@link NvmeCommandError}: the controller completed the command with a non-zero status;
- *   carries SCT/SC, DNR/More/CRD, the status name from @nvmu/nvme-spec and the command
+ * - {@link NvmeCommandError}: the controller completed the command with a non-zero status; a
+ *   @nvmu/nvme-spec `NvmeStatusError` (SCT/SC, DNR/More/CRD, status name) plus the command
  *   (opcode name, cid, nsid, qid).
  * - {@link NvmeCommandAbortedError}: the command never got a completion (connection lost,
  *   timeout, controller reset or close).
  */
-import { decodeStatus, opcodeName, statusName } from '@nvmu/nvme-spec';
+import { NvmeStatusError, decodeStatus, opcodeName, statusName } from '@nvmu/nvme-spec';
 
 /** Which command set an opcode is read in: admin queue or NVM I/O queue. */
 export type CommandSet = 'admin' | 'nvm';
@@ -33,26 +33,13 @@ function describe(cmd: CommandInfo): string {
 }
 
 /**
- * The controller completed a command with an error status (NVMe Base 2.0 §4.6.1). Same fields
- * as @nvmu/nvme-spec's NvmeStatusError (sct, sc, dnr, more, crd, statusName), plus the command.
+ * The controller completed a command with an error status (NVMe Base 2.0 §4.6.1). A
+ * @nvmu/nvme-spec `NvmeStatusError` (so `instanceof NvmeStatusError` holds, with its sct, sc,
+ * dnr, more, crd, statusName, the packed `status` and `code` 'ERR_NVME_STATUS'), plus the
+ * command and the completion's DW0.
  */
-export class NvmeCommandError extends Error {
+export class NvmeCommandError extends NvmeStatusError {
   override readonly name = 'NvmeCommandError';
-  readonly code = 'ERR_NVME_STATUS';
-  /** Status Code Type (0 generic, 1 command specific, 2 media, 3 path, 7 vendor). */
-  readonly sct: number;
-  /** Status Code. */
-  readonly sc: number;
-  /** Do Not Retry. */
-  readonly dnr: boolean;
-  /** More status information in the Error Information log. */
-  readonly more: boolean;
-  /** Command Retry Delay index. */
-  readonly crd: number;
-  /** Name of the status from @nvmu/nvme-spec's `statusName`, e.g. "LbaOutOfRange". */
-  readonly statusName: string;
-  /** The packed 15-bit status field (SC 7:0, SCT 10:8, CRD 12:11, More 13, DNR 14). */
-  readonly status: number;
   /** The failed command. */
   readonly command: CommandInfo;
   /** CQE DW0 of the failed completion (command specific, e.g. Connect's IATTR/IPO). */
@@ -61,14 +48,13 @@ export class NvmeCommandError extends Error {
   constructor(status: number, command: CommandInfo, dw0 = 0) {
     const f = decodeStatus(status);
     const name = statusName(f.sct, f.sc, command.opcode);
-    super(`${describe(command)} failed: ${name} (sct 0x${f.sct.toString(16)}, sc 0x${f.sc.toString(16).padStart(2, '0')}${f.dnr ? ', dnr' : ''})`);
-    this.sct = f.sct;
-    this.sc = f.sc;
-    this.dnr = f.dnr;
-    this.more = f.more;
-    this.crd = f.crd;
-    this.statusName = name;
-    this.status = status;
+    super(f.sct, f.sc, {
+      dnr: f.dnr,
+      more: f.more,
+      crd: f.crd,
+      opcode: command.opcode,
+      message: `${describe(command)} failed: ${name} (sct 0x${f.sct.toString(16)}, sc 0x${f.sc.toString(16).padStart(2, '0')}${f.dnr ? ', dnr' : ''})`,
+    });
     this.command = command;
     this.dw0 = dw0;
   }

@@ -8,6 +8,7 @@ import {
   type NvmeError,
   type QPair,
 } from '@nvmu/client';
+import { NvmeStatusError, makeStatus } from '@nvmu/nvme-spec';
 import { pattern, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
@@ -151,6 +152,11 @@ describe('typed errors', () => {
     expect(e.command.nsid).toBe(1);
     expect(e.command.qid).toBeGreaterThan(0);
     expect(e.message).toMatch(/Read .*nsid 1.*LbaOutOfRange/);
+    // It is @nvmu/nvme-spec's status error, with its packed status and code.
+    expect(e).toBeInstanceOf(NvmeStatusError);
+    expect(e.name).toBe('NvmeCommandError');
+    expect(e.code).toBe('ERR_NVME_STATUS');
+    expect(e.status).toBe(makeStatus(0, 0x80, e.dnr, e.more, e.crd));
   });
 
   it('an unknown nsid fails with InvalidNamespaceOrFormat; an unknown admin opcode with InvalidOpcode', async () => {
