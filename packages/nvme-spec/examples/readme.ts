@@ -3,7 +3,7 @@ import {
   SqeView, CqeView, NvmOpcode, Psdt, SglDescriptorType, SglSubtype, StatusCodeType, MediaStatus,
   NvmeStatusError, statusName, ConnectCommandView, ConnectDataView, CapsuleCmdView, IcReqView,
   IcRespView, PduType, pduLength, writeHeaderDigest, verifyHeaderDigest, checkPduHeader,
-  isPduHeaderProblem,
+  isPduHeaderProblem, opcodeName,
 } from '../src/index.js';
 
 // A Read of 8 blocks at LBA 0x1000 into PRP1.
@@ -14,7 +14,11 @@ sqe.nsid = 1;
 sqe.prp1 = 0x10_0000;
 sqe.slba = 0x1000;
 sqe.nlb = 7; // 0's based
-console.log(Buffer.from(sqe.bytes()).toString('hex'));
+const wire = Buffer.from(sqe.bytes()).toString('hex');
+console.log(wire);
+// ...and decoded again from those bytes, as a controller reads it.
+const rxSqe = new SqeView(Buffer.from(wire, 'hex'));
+console.log(opcodeName('nvm', rxSqe.opcode), rxSqe.cid, rxSqe.nsid, `0x${rxSqe.slba.toString(16)}`, rxSqe.nlb + 1, `0x${rxSqe.prp1.toString(16)}`);
 
 // A CQE with an error status, decoded.
 const cqe = new CqeView(Buffer.alloc(16));
@@ -38,7 +42,13 @@ data.cntlid = 0xffff;
 data.subnqn = 'nqn.2014-08.org.nvmexpress.discovery';
 data.hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001';
 writeHeaderDigest(crc32c, pdu);
-console.log(verifyHeaderDigest(crc32c, pdu), checkPduHeader(pdu, 0, { hdgst: true, ddgst: false }));
+
+// The target decodes the same bytes in place: PDU header checks, header digest, command, data.
+const rx = checkPduHeader(pdu, 0, { hdgst: true, ddgst: false });
+if (isPduHeaderProblem(rx)) throw new Error(rx.message);
+const rxCmd = new ConnectCommandView(pdu, 8);
+const rxData = new ConnectDataView(pdu, rx.dataOffset);
+console.log(verifyHeaderDigest(crc32c, pdu), rx.dataOffset, rx.dataLength, rxCmd.qid, rxCmd.sqsize, rxCmd.kato, rxData.cntlid.toString(16), rxData.subnqn);
 
 // ICReq / ICResp.
 const icreq = new IcReqView(Buffer.alloc(128)).init();

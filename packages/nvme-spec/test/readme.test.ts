@@ -21,9 +21,16 @@ describe('README example', () => {
       spy.mockRestore();
     }
     expect(lines[0]).toMatch(/^02000100010000000{16}/);
-    expect(lines[1]).toBe('false UnrecoveredReadError true');
-    expect(lines[2]).toContain('UnrecoveredReadError');
-    expect(lines[3]).toMatch(/^true \{"type":4,"hlen":72,"hdgstOffset":72,"dataOffset":76,"dataLength":1024/);
-    expect(lines[4]).toBe('true');
+    expect(lines[1]).toBe('Read 1 1 0x1000 8 0x100000');
+    expect(lines[2]).toBe('false UnrecoveredReadError true');
+    expect(lines[3]).toContain('UnrecoveredReadError');
+    expect(lines[4]).toBe('true 76 1024 0 31 30000 ffff nqn.2014-08.org.nvmexpress.discovery');
+    expect(lines[5]).toBe('true');
+    // The README shows exactly what the example prints.
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const marker = readme.indexOf('It prints:');
+    expect(marker).toBeGreaterThan(0);
+    const open = readme.indexOf('```text\n', marker) + 8;
+    expect(readme.slice(open, readme.indexOf('```', open))).toBe(lines.join('\n') + '\n');
   });
 });
