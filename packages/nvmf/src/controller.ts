@@ -259,8 +259,10 @@ export class Controller implements QPairOwner {
       const ok = css === 0 && mps === 0 && ams === 0 && (this.isDiscovery || (iosqes === 6 && iocqes === 4));
       if (ok) {
         this.csts = (this.csts & ~0xc) | 1; // RDY=1, SHST=00b
-        // The keep-alive timeout counts from enable (nvmet restarts its timer here too).
+        // The keep-alive timeout counts from enable (nvmet restarts its timer here too); a
+        // shutdown stopped the timer, so an enable after it starts the timer again.
         this.touchKeepAlive();
+        if (this.kaTimer === undefined) this.startKeepAlive();
       } else this.csts |= 2; // CFS: Controller Fatal Status
     } else if (wasEn && !en) {
       this.reset('controller-reset');

@@ -316,6 +316,20 @@ describe('Asynchronous Event Request', () => {
     expect((await h.identify(0, 2)).data.every((b) => b === 0)).toBe(true);
   });
 
+  it('a namespace resize alone raises the notice and lists the NSID in log 04h', async () => {
+    const f = await up();
+    const h = f.host;
+    await h.setFeature(0x0b, 1 << 8);
+    await h.getLog(0x04, 4096); // nothing pending
+    const aer = h.a.submit(sqe(0x0c));
+    const bdev = f.bdev;
+    bdev.resize(bdev.numBlocks * 2);
+    expect((await aer).dw0).toBe(0x040002);
+    const list = (await h.getLog(0x04, 4096)).data;
+    expect([list.readUInt32LE(0), list.readUInt32LE(4)]).toEqual([1, 0]);
+    expect((await h.identify(0, 1)).data.readBigUInt64LE(0)).toBe(BigInt(bdev.numBlocks));
+  });
+
   it('an event with no AER outstanding is delivered by the next AER; disabled events are not', async () => {
     const f = await up();
     const h = f.host;

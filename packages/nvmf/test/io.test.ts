@@ -225,6 +225,22 @@ describe('bdev errors, pause, hot remove, disconnect', () => {
     expect((await aer).dw0).toBe(0x040002);
   });
 
+  it('Abort of an I/O already in the bdev: not aborted (DW0 bit 0 = 1), the I/O completes normally', async () => {
+    const f = await up();
+    const eb = withErrorNs(f);
+    eb.inject({ op: 'write', action: 'drop', count: 1 });
+    const w = ioCmd(0x01, 2, 0, 1);
+    w.writeUInt16LE(0x4321, 2);
+    const pending = f.host.io[1]!.submit(w, { data: pattern(512, 4), keepCid: true });
+    await settle();
+    const ab = await f.host.a.submit(sqe(0x08, 0, { 10: (0x4321 << 16) | 1 }));
+    expect([ab.status, ab.dw0 & 1]).toEqual([0, 1]);
+    eb.releaseDropped();
+    const r = await pending;
+    expect([r.status, r.cid]).toEqual([0, 0x4321]);
+    expect((await f.host.read(1, 2, 0, 1, 512)).data.equals(pattern(512, 4))).toBe(true);
+  });
+
   it('a bdev removed from the target removes its namespaces', async () => {
     const f = await up();
     const b = new MallocBdev({ name: 'gone', blockSize: 512, numBlocks: 8 });
