@@ -369,7 +369,8 @@ describe('Disconnect and teardown', () => {
     expect(ctrlr?.qpairs[2]).toBeUndefined();
     expect((await f.host.connectIo(2)).r.status).toBe(0); // the qid is free again
     const ra = await f.host.a.submit(fabrics(0x08));
-    expect(ra.sc).toBe(0x02);
+    expect([ra.sct, ra.sc, ra.dnr]).toEqual([1, 0x85, true]); // Invalid Queue Type
+    expect(f.host.a.closed).toBe(false);
   });
 
   it('fabrics Property Get on an I/O queue and Authentication are Invalid Opcode', async () => {

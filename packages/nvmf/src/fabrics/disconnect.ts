@@ -9,7 +9,8 @@ import { PENDING, S } from '../status.js';
 
 export function disconnect(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   if (req.sqeView.getUint16(40, true) !== 0) return S.ConnectIncompatibleFormat; // RECFMT
-  if (qp.qid === 0) return S.InvalidField;
+  // The admin queue goes away with the association (the host closes it): Invalid Queue Type.
+  if (qp.qid === 0) return S.InvalidQueueType;
   qp.complete(req, S.Success);
   qp.close('disconnect');
   return PENDING;
