@@ -23,7 +23,7 @@ import {
   decodeCsts,
   encodeCc,
 } from '@nvmu/nvme-spec';
-import { NvmeCommandAbortedError, NvmeCommandError, type AbortReason } from './errors.js';
+import { NvmeCommandAbortedError, NvmeCommandError, NvmeControllerStatusError, type AbortReason } from './errors.js';
 import {
   type ControllerData,
   type DiscoveryLog,
@@ -227,6 +227,8 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   private readyReject: ((e: Error) => void) | undefined;
   private resetTask: Promise<void> | undefined;
   private aenChain: Promise<void> = Promise.resolve();
+  /** `shutdown()` ran on this association (cleared by a bring-up). */
+  private shutdownNotified = false;
 
   /** @internal Use `connect()`. */
   constructor(factory: HostTransportFactory, trid: TransportId, opts: ResolvedOptions) {
@@ -314,6 +316,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     );
     this.cntlid = await this.fabricsConnect(this.admin, 0xffff, this.opts.kato);
     this.admin.markConnected();
+    this.shutdownNotified = false;
 
     // Registers through properties (NVMe-oF 1.1 §3.4-3.5; NVMe Base 2.0 §3.5.1 steps).
     const cap = await this.getProperty(Register.CAP, 8);
@@ -321,9 +324,19 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     this.cap = decodeCap(cap);
     this.vs = Number(await this.getProperty(Register.VS, 4));
     const cc = decodeCc(Number(await this.getProperty(Register.CC, 4)));
+    // CAP.TO: worst-case time for CSTS.RDY to follow CC.EN, in 500 ms units (NVMe Base 2.0
+    // Figure 36); 0 is read as one unit.
     const readyTimeoutMs = Math.max(1, this.cap.to) * 500;
+    // Disable first when needed, in SPDK's order (nvme_ctrlr.c, DISABLE_WAIT_FOR_READY_1/0):
+    // with CC.EN=1 and CSTS.RDY=0 the controller is still enabling, and clearing EN before RDY
+    // is 1 has undefined results (NVMe Base 2.0 §3.7.2 CC.EN), so wait for RDY=1 first; with
+    // CC.EN=0 and CSTS.RDY=1 a disable is still in progress, so wait for RDY=0.
+    const rdy = decodeCsts(Number(await this.getProperty(Register.CSTS, 4))).rdy;
     if (cc.en) {
+      if (!rdy) await this.waitCsts((v) => decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=1 (before disabling)');
       await this.setProperty(Register.CC, BigInt(encodeCc({ ...cc, en: false })), 4);
+      await this.waitCsts((v) => !decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=0');
+    } else if (rdy) {
       await this.waitCsts((v) => !decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=0');
     }
     // CSS 0 (NVM command set), the smallest memory page the controller takes (CAP.MPSMIN, 4 KiB
@@ -421,15 +434,18 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     );
   }
 
-  /** Polls CSTS until `ok`, backing off from 1 ms to 100 ms, up to `timeoutMs`. */
+  /**
+   * Polls CSTS until `ok`, backing off from 1 ms to 100 ms, up to `timeoutMs`; rejects with a
+   * {@link NvmeControllerStatusError} on CSTS.CFS or when time is up.
+   */
   private async waitCsts(ok: (csts: number) => boolean, timeoutMs: number, what: string): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let delay = 1;
     for (;;) {
       const v = Number(await this.getProperty(Register.CSTS, 4));
-      if (decodeCsts(v).cfs) throw new Error(`controller fatal status (CSTS.CFS) while waiting for ${what}`);
+      if (decodeCsts(v).cfs) throw new NvmeControllerStatusError('fatal', what, v, timeoutMs);
       if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (Date.now() > deadline) throw new NvmeControllerStatusError('timeout', what, v, timeoutMs);
       await sleep(delay);
       delay = Math.min(100, delay * 2);
     }
@@ -860,6 +876,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   async shutdown(timeoutMs = 5000): Promise<void> {
     if (this.state !== 'ready' && this.state !== 'closing') throw new Error(`cannot shut down a controller that is ${this.state}`);
     this.stopTimers();
+    this.shutdownNotified = true;
     for (const qp of [...this.ioQPairs]) await this.freeIoQPair(qp);
     const cc = decodeCc(Number(await this.getProperty(Register.CC, 4)));
     await this.setProperty(Register.CC, BigInt(encodeCc({ ...cc, shn: ShutdownNotification.Normal })), 4);
@@ -876,7 +893,9 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     this.state = 'closing';
     this.stopTimers();
     this.readyReject?.(new NvmeCommandAbortedError('closed', undefined));
-    if (wasReady && this.admin.state === 'connected') {
+    // Once per association, like SPDK's detach: a shutdown the application already asked for
+    // (completed or timed out) is not repeated.
+    if (wasReady && this.admin.state === 'connected' && !this.shutdownNotified) {
       try {
         await this.shutdown();
       } catch {

@@ -94,6 +94,33 @@ export class NvmeQueueFullError extends Error {
   }
 }
 
+/**
+ * The controller's status register did not reach a state in time, or reported a fatal error,
+ * during bring-up or shutdown (NVMe Base 2.0 §3.5.1: CC.EN/CSTS.RDY bounded by CAP.TO in 500 ms
+ * units; §3.6.2: CC.SHN/CSTS.SHST; CSTS.CFS Controller Fatal Status). Like SPDK's
+ * `nvme_ctrlr_state_timeout` path, the controller is then failed (or reset, when reconnecting).
+ */
+export class NvmeControllerStatusError extends Error {
+  override readonly name = 'NvmeControllerStatusError';
+  readonly code = 'ERR_NVME_CONTROLLER_STATUS';
+  constructor(
+    /** 'timeout': the state never came within `timeoutMs`; 'fatal': CSTS.CFS was set. */
+    readonly reason: 'timeout' | 'fatal',
+    /** The state waited for, e.g. "CSTS.RDY=1" or "CSTS.SHST=10b". */
+    readonly waitingFor: string,
+    /** The last CSTS value read. */
+    readonly csts: number,
+    /** The bound: CAP.TO × 500 ms for CSTS.RDY, the shutdown timeout for CSTS.SHST. */
+    readonly timeoutMs: number,
+  ) {
+    super(
+      reason === 'fatal'
+        ? `controller fatal status (CSTS.CFS, CSTS 0x${csts.toString(16)}) while waiting for ${waitingFor}`
+        : `timed out after ${timeoutMs} ms waiting for ${waitingFor} (CSTS 0x${csts.toString(16)})`,
+    );
+  }
+}
+
 /** Any error a command can end with. */
 export type NvmeError = NvmeCommandError | NvmeCommandAbortedError;
 

@@ -16,7 +16,7 @@ export type { CommandResult, IoCallback, NamespaceLike, QPairState } from './qpa
 export type { ControllerData, DiscoveryLog, DiscoveryLogEntry, DiscoveryLogHeader, LbaFormat, NamespaceData, NamespaceIds } from './identify.js';
 
 // Errors.
-export { NvmeCommandError, NvmeCommandAbortedError, NvmeQueueFullError } from './errors.js';
+export { NvmeCommandError, NvmeCommandAbortedError, NvmeControllerStatusError, NvmeQueueFullError } from './errors.js';
 export type { AbortReason, CommandInfo, CommandSet, NvmeError } from './errors.js';
 
 // Host identity.

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NvmeStatusError, makeStatus } from '@nvmu/nvme-spec';
-import { NvmeCommandError, commandInfo } from '../src/errors.js';
+import { NvmeCommandError, NvmeControllerStatusError, commandInfo } from '../src/errors.js';
 
 describe('NvmeCommandError', () => {
   it('is an NvmeStatusError carrying every status field and the command (property)', () => {
@@ -44,5 +44,16 @@ describe('NvmeCommandError', () => {
     expect(e.command.nsid).toBe(0);
     expect(e.dnr).toBe(true);
     expect(e.message).toMatch(/^Fabrics\.Connect \(qid 0, cid 0\) failed: .*\(sct 0x1, sc 0x82, dnr\)$/);
+  });
+});
+
+describe('NvmeControllerStatusError', () => {
+  it('says what was waited for, how long, and the last CSTS', () => {
+    const t = new NvmeControllerStatusError('timeout', 'CSTS.RDY=1', 0x0, 7500);
+    expect(t).toBeInstanceOf(Error);
+    expect([t.name, t.code, t.reason, t.waitingFor, t.csts, t.timeoutMs]).toEqual(['NvmeControllerStatusError', 'ERR_NVME_CONTROLLER_STATUS', 'timeout', 'CSTS.RDY=1', 0, 7500]);
+    expect(t.message).toBe('timed out after 7500 ms waiting for CSTS.RDY=1 (CSTS 0x0)');
+    const f = new NvmeControllerStatusError('fatal', 'CSTS.SHST=10b', 0x3, 5000);
+    expect(f.message).toBe('controller fatal status (CSTS.CFS, CSTS 0x3) while waiting for CSTS.SHST=10b');
   });
 });

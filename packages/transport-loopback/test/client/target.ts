@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorBdev, MallocBdev, NullBdev, Target, type Bdev, type ListenAddress, type Subsystem } from '@nvmu/nvmf';
-import { registerHostTransport } from '@nvmu/client';
+import { registerHostTransport, type HostQPairHandler } from '@nvmu/client';
 import { LoopbackTargetTransport, loopbackHostTransportFactory } from '../../src/index.js';
 import '../../src/host.js';
 
@@ -82,10 +82,16 @@ export type SubmitVerdict = 'pass' | 'swallow';
 
 /**
  * Registers trtype `name`: the loopback transport with a hook in front of every submission, so
- * a test can lose a command (a silent target) or act on the target between two commands.
+ * a test can lose a command (a silent target) or act on the target between two commands, and
+ * optionally one in front of every completion (given the command's SQE), which may rewrite the
+ * CQE in place — a controller reporting other register values than the core's.
  * Transport IDs use `trtype:<name> traddr:<loopback name>`.
  */
-export function registerInterposer(name: string, onSubmit: (qid: number, sqe: Uint8Array) => SubmitVerdict): void {
+export function registerInterposer(
+  name: string,
+  onSubmit: (qid: number, sqe: Uint8Array) => SubmitVerdict,
+  onCompletion?: (qid: number, sqe: Uint8Array, cqe: Uint8Array) => void,
+): void {
   registerHostTransport({
     trtype: name,
     kind: 'fabrics',
@@ -97,13 +103,27 @@ export function registerInterposer(name: string, onSubmit: (qid: number, sqe: Ui
         maxTransferSize: inner.maxTransferSize,
         close: () => inner.close(),
         async connectQPair(o) {
-          const q = await inner.connectQPair(o);
+          // SQEs by CID, copied at submission, for the completion hook.
+          const sent = new Map<number, Uint8Array>();
+          const handler: HostQPairHandler = {
+            completion(cqe) {
+              const cid = (cqe[12] ?? 0) | ((cqe[13] ?? 0) << 8);
+              const sqe = sent.get(cid);
+              if (onCompletion !== undefined && sqe !== undefined) onCompletion(o.qid, sqe, cqe);
+              o.handler.completion(cqe);
+            },
+            disconnected: (err) => {
+              o.handler.disconnected(err);
+            },
+          };
+          const q = await inner.connectQPair({ ...o, handler });
           return {
             qid: q.qid,
             queueSize: q.queueSize,
             inCapsuleDataSize: q.inCapsuleDataSize,
             submit(sqe, data, off, len, dir) {
               if (onSubmit(o.qid, sqe) === 'swallow') return;
+              sent.set((sqe[2] ?? 0) | ((sqe[3] ?? 0) << 8), Uint8Array.from(sqe));
               q.submit(sqe, data, off, len, dir);
             },
             close: () => q.close(),
@@ -112,4 +132,10 @@ export function registerInterposer(name: string, onSubmit: (qid: number, sqe: Ui
       };
     },
   });
+}
+
+/** Fabrics Property Get (NVMe-oF 1.1 §3.4): the register offset it reads, else undefined. */
+export function propertyGetOffset(sqe: Uint8Array): number | undefined {
+  if (sqe[0] !== 0x7f || sqe[4] !== 0x04) return undefined;
+  return Buffer.from(sqe.buffer, sqe.byteOffset, 64).readUInt32LE(44);
 }
