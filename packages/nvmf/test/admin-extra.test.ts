@@ -46,6 +46,19 @@ describe('logs', () => {
     expect(log.readBigUInt64LE(64 * 16)).toBe(0n); // past ELPE+1 entries: zero
   });
 
+  it('the Changed Namespace List holds exactly 1024 NSIDs; the 1025th turns it into FFFFFFFFh', async () => {
+    const f = await up({ maxNamespaces: 2048 });
+    const b = new MallocBdev({ name: 'tiny', blockSize: 512, numBlocks: 1 });
+    for (let n = 2; n <= 1025; n++) f.sub.addNamespace({ bdev: b, nsid: n }); // 1024 changes
+    const full = (await f.host.getLog(0x04, 4096, 0, true)).data; // RAE=1: keep the list
+    expect(full.readUInt32LE(0)).toBe(2);
+    expect(full.readUInt32LE(4092)).toBe(1025);
+    f.sub.addNamespace({ bdev: b, nsid: 1026 }); // the 1025th
+    const over = (await f.host.getLog(0x04, 4096)).data;
+    expect(over.readUInt32LE(0)).toBe(0xffffffff);
+    expect(over.subarray(4).every((x) => x === 0)).toBe(true);
+  });
+
   it('the Changed Namespace List reports FFFFFFFFh after more than 1024 changes', async () => {
     const f = await up({ maxNamespaces: 2048 });
     const b = new MallocBdev({ name: 'tiny', blockSize: 512, numBlocks: 1 });

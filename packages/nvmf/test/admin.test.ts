@@ -205,6 +205,14 @@ describe('Get Log Page', () => {
     const ana = await f.host.getLog(0x0c, 512); // ANA not reported by this subsystem
     expect([ana.sct, ana.sc]).toEqual([1, 0x09]);
     expect((await f.host.getLog(0x02, 512, 1024)).sc).toBe(0x02); // offset past the end
+    // An offset equal to the size is not past it (NVMe Base 2.0 §5.16: Invalid Field only when
+    // greater); what lies beyond the log reads as zeros, also when NUMD asks for more than the log.
+    const atEnd = await f.host.getLog(0x02, 512, 512);
+    expect(atEnd.status).toBe(0);
+    expect(atEnd.data.every((x) => x === 0)).toBe(true);
+    const longer = await f.host.getLog(0x03, 1024);
+    expect(longer.status).toBe(0);
+    expect(longer.data.subarray(512).every((x) => x === 0)).toBe(true);
     expect((await f.host.getLog(0x02, 512, 2)).sc).toBe(0x02); // not dword aligned
     const short = await f.host.a.submit(getLogCmd(0x02, 512), { readLen: 256 });
     expect(short.sc).toBe(0x0f);
