@@ -76,5 +76,5 @@ describe('file bdev durability (FUA, Flush, write cache, shutdown → fdatasync)
     } finally {
       await target.close();
     }
-  });
+  }, 30_000); // fdatasync on a busy disk: a generous bound, not a timing
 });

@@ -370,12 +370,20 @@ export class TestHost {
     });
   }
 
-  /** CC.SHN = 01b and wait for CSTS.SHST = 10b. */
+  /**
+   * CC.SHN = 01b and wait for CSTS.SHST = 10b. A file bdev's fdatasync can take a while on a busy
+   * disk: poll a few event-loop turns, then every 10 ms for up to 20 s (a bound, not a timing).
+   */
   async shutdown(): Promise<void> {
     await this.setProp(0x14, CC_ENABLE | (1 << 14));
-    for (let i = 0; i < 200; i++) {
-      if ((((await this.prop(0x1c)) >> 2n) & 3n) === 2n) return;
+    const done = async (): Promise<boolean> => (((await this.prop(0x1c)) >> 2n) & 3n) === 2n;
+    for (let i = 0; i < 50; i++) {
+      if (await done()) return;
       await settle(1);
+    }
+    for (let i = 0; i < 2000; i++) {
+      if (await done()) return;
+      await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error('shutdown never completed');
   }
