@@ -380,16 +380,6 @@ describe('Keep Alive', () => {
     expect(f.host.a.closeReasons).toContain('keep-alive-timeout');
   });
 
-  it('Keep Alive commands keep the controller alive', async () => {
-    const f = await fixture();
-    target = f.target;
-    await f.host.connectAdmin(400);
-    await f.host.enable();
-    // Longer than the enforced timeout (KATO rounded up to KAS granularity: 1 s).
-    for (let i = 0; i < 30; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      expect((await f.host.a.submit(sqe(0x18))).status).toBe(0);
-    }
-    expect(f.sub.controllers.size).toBe(1);
-  });
+  // Keep Alive restarting the timer, Set Features KAT and re-enable after shutdown run on a fake
+  // clock in keep-alive.test.ts (a real-clock version depends on how busy the machine is).
 });
