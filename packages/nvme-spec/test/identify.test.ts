@@ -317,6 +317,72 @@ describe('Identify Namespace (NVM CS 1.0 Fig. 97)', () => {
   });
 });
 
+describe('Identify Namespace at Linux nvme.h struct nvme_id_ns offsets', () => {
+  type NsNumericField = Exclude<{ [K in keyof IdentifyNamespaceView]: IdentifyNamespaceView[K] extends number ? K : never }[keyof IdentifyNamespaceView], 'byteLength' | 'offset' | 'formatIndex' | 'blockSize'>;
+  const fields: readonly (readonly [NsNumericField, number, 1 | 2 | 4 | 6, number])[] = [
+    ['nsze', 0, 6, 0x0102_0304_0506],
+    ['ncap', 8, 6, 0x0002_0304_0506],
+    ['nuse', 16, 6, 0x0000_0304_0506],
+    ['nsfeat', 24, 1, 0x1b],
+    ['nlbaf', 25, 1, 0x03],
+    ['flbas', 26, 1, 0x12],
+    ['mc', 27, 1, 0x03],
+    ['dpc', 28, 1, 0x1f],
+    ['dps', 29, 1, 0x09],
+    ['nmic', 30, 1, 0x01],
+    ['rescap', 31, 1, 0xff],
+    ['fpi', 32, 1, 0x80],
+    ['dlfeat', 33, 1, 0x09],
+    ['nawun', 34, 2, 0x0101],
+    ['nawupf', 36, 2, 0x0202],
+    ['nacwu', 38, 2, 0x0303],
+    ['nabsn', 40, 2, 0x0404],
+    ['nabo', 42, 2, 0x0505],
+    ['nabspf', 44, 2, 0x0606],
+    ['noiob', 46, 2, 0x0707],
+    ['npwg', 64, 2, 0x0808],
+    ['npwa', 66, 2, 0x0909],
+    ['npdg', 68, 2, 0x0a0a],
+    ['npda', 70, 2, 0x0b0b],
+    ['nows', 72, 2, 0x0c0c],
+    ['mssrl', 74, 2, 0x0d0d],
+    ['mcl', 76, 4, 0x0e0e0e0e],
+    ['msrc', 80, 1, 0x7f],
+    ['nulbaf', 81, 1, 0x02],
+    ['anagrpid', 92, 4, 0x00000011],
+    ['nsattr', 99, 1, 0x01],
+    ['nvmsetid', 100, 2, 0x0012],
+    ['endgid', 102, 2, 0x0013],
+  ];
+
+  it('reads each field at its offset (distinct values)', () => {
+    const b = Buffer.alloc(4096);
+    for (const [, off, size, v] of fields) b.writeUIntLE(v, off, size);
+    b.writeBigUInt64LE(0x8000n, 48); // NVMCAP low half
+    b.fill(0xa5, 104, 120); // NGUID
+    b.fill(0x5a, 120, 128); // EUI64
+    b.writeUInt32LE((2 << 24) | (12 << 16) | 8, 128 + 2 * 4); // LBAF2: RP 2, LBADS 12, MS 8
+    const n = new IdentifyNamespaceView(b);
+    for (const [name, off, , v] of fields) expect([name, off, n[name]]).toEqual([name, off, v]);
+    expect(n.nvmcapBig).toBe(0x8000n);
+    expect([...n.nguid]).toEqual(Array<number>(16).fill(0xa5));
+    expect([...n.eui64]).toEqual(Array<number>(8).fill(0x5a));
+    expect(n.formatIndex).toBe(0x12 & 0xf); // FLBAS bits 3:0 (bits 6:5 are the upper index bits, 0 here)
+    expect(n.lbaf(2)).toEqual({ ms: 8, lbads: 12, rp: 2 });
+    expect(n.vs.length).toBe(256);
+  });
+
+  it('writes each field at its offset and nowhere else', () => {
+    const want = Buffer.alloc(4096);
+    const n = new IdentifyNamespaceView(Buffer.alloc(4096));
+    for (const [name, off, size, v] of fields) {
+      want.writeUIntLE(v, off, size);
+      n[name] = v;
+    }
+    expect(Buffer.from(n.bytes()).equals(want)).toBe(true);
+  });
+});
+
 describe('CNS 02h / 03h / 06h', () => {
   it('encodes and decodes an active namespace list', () => {
     const b = new Uint8Array(4096).fill(0xff);
