@@ -102,6 +102,41 @@ describe('log pages', () => {
     expect(() => s.temperatureSensor(9)).toThrow(RangeError);
   });
 
+  it('places every SMART / Health field at its Linux struct nvme_smart_log offset (distinct values, both directions)', () => {
+    type F = Exclude<{ [K in keyof SmartLogView]: SmartLogView[K] extends number ? K : never }[keyof SmartLogView], 'byteLength' | 'offset'>;
+    const fields: readonly (readonly [F, number, 1 | 2 | 4 | 6, number])[] = [
+      ['criticalWarning', 0, 1, 0x15],
+      ['compositeTemperature', 1, 2, 0x0133],
+      ['availableSpare', 3, 1, 0x62],
+      ['availableSpareThreshold', 4, 1, 0x0a],
+      ['percentageUsed', 5, 1, 0x07],
+      ['enduranceGroupCriticalWarning', 6, 1, 0x04],
+      ['dataUnitsRead', 32, 6, 0x0102_0304_0506],
+      ['dataUnitsWritten', 48, 6, 0x0202_0304_0506],
+      ['hostReadCommands', 64, 6, 0x0302_0304_0506],
+      ['hostWriteCommands', 80, 6, 0x0402_0304_0506],
+      ['controllerBusyTime', 96, 6, 0x0502_0304_0506],
+      ['powerCycles', 112, 6, 0x0602_0304_0506],
+      ['powerOnHours', 128, 6, 0x0702_0304_0506],
+      ['unsafeShutdowns', 144, 6, 0x0802_0304_0506],
+      ['mediaErrors', 160, 6, 0x0902_0304_0506],
+      ['numErrLogEntries', 176, 6, 0x0a02_0304_0506],
+      ['warningTempTime', 192, 4, 0x11223344],
+      ['criticalCompTime', 196, 4, 0x55667788],
+      ['thm1TransCount', 216, 4, 0x01010101],
+      ['thm2TransCount', 220, 4, 0x02020202],
+      ['thm1TotalTime', 224, 4, 0x03030303],
+      ['thm2TotalTime', 228, 4, 0x04040404],
+    ];
+    const b = Buffer.alloc(512);
+    for (const [, off, size, v] of fields) b.writeUIntLE(v, off, size);
+    const r = new SmartLogView(b);
+    for (const [name, off, , v] of fields) expect([name, off, r[name]]).toEqual([name, off, v]);
+    const w = new SmartLogView(Buffer.alloc(512));
+    for (const [name, , , v] of fields) w[name] = v;
+    expect(Buffer.from(w.bytes()).equals(b)).toBe(true);
+  });
+
   it('encodes a Firmware Slot log (Fig. 209)', () => {
     const f = new FirmwareSlotLogView(new Uint8Array(512));
     f.afi = 1;
