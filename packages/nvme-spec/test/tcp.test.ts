@@ -129,6 +129,28 @@ describe('ICReq / ICResp', () => {
   });
 });
 
+describe('ICReq / ICResp fields at Linux nvme-tcp.h offsets (distinct values)', () => {
+  it('ICReq: PFV @8 (u16), HPDA @10, DGST @11, MAXR2T @12 (u32)', () => {
+    const req = new IcReqView(new Uint8Array(128)).init();
+    req.pfv = 0x0102;
+    req.hpda = 0x03;
+    req.dgst = DigestEnable.DDGST;
+    req.maxr2t = 0x11223344;
+    expect([...req.bytes().subarray(8, 16)]).toEqual([0x02, 0x01, 0x03, 0x02, 0x44, 0x33, 0x22, 0x11]);
+    const back = new IcReqView(Uint8Array.from(req.bytes()));
+    expect([back.pfv, back.hpda, back.hdgstEnable, back.ddgstEnable, back.maxr2t]).toEqual([0x0102, 3, false, true, 0x11223344]);
+  });
+
+  it('ICResp: PFV @8 (u16), CPDA @10, DGST @11, MAXH2CDATA @12 (u32)', () => {
+    const b = bytesAt(128, [
+      [0, [0x01, 0x00, 128, 0x00, 128, 0, 0, 0]],
+      [8, [0x05, 0x00, 0x07, 0x02, 0x00, 0x10, 0x01, 0x00]], // PFV 5, CPDA 7, DGST DDGST, MAXH2CDATA 0x11000
+    ]);
+    const r = new IcRespView(b);
+    expect([r.pfv, r.cpda, r.hdgstEnable, r.ddgstEnable, r.maxh2cdata]).toEqual([5, 7, false, true, 0x11000]);
+  });
+});
+
 describe('ICReq / ICResp checks', () => {
   it('accepts what Linux sends and rejects other versions', () => {
     const req = new IcReqView(new Uint8Array(128)).init();
