@@ -12,6 +12,9 @@ import {
   DiscoveryControllerType,
   Oacs,
   Anacap,
+  Oaes,
+  Lpa,
+  Ctratt,
   Sgls,
   Oncs,
   NvmeVersion,
@@ -223,6 +226,31 @@ describe('Identify Controller (NVMe Base 2.0 Fig. 275)', () => {
     expect(c.psdExlat(1)).toBe(50);
     expect(c.vs[0]).toBe(0x5a);
     expect(c.vs.length).toBe(1024);
+  });
+
+  it('has the capability bits Linux tests (nvme.h NVME_CTRL_* / nvmet)', () => {
+    // OACS: SEC_SUPP 0, NS_MNGT_SUPP 3, DIRECTIVES 5, DBBUF_SUPP 8
+    expect([Oacs.SecuritySendReceive, Oacs.NamespaceManagement, Oacs.Directives, Oacs.DoorbellBufferConfig]).toEqual([1, 8, 0x20, 0x100]);
+    // ONCS: COMPARE 0, WRITE_UNCORRECTABLE 1, DSM 2, WRITE_ZEROES 3, RESERVATIONS 5, TIMESTAMP 6, VERIFY 7, COPY 8
+    expect([Oncs.Compare, Oncs.WriteUncorrectable, Oncs.DatasetManagement, Oncs.WriteZeroes, Oncs.Reservations, Oncs.Timestamp, Oncs.Verify, Oncs.Copy]).toEqual([
+      1, 2, 4, 8, 0x20, 0x40, 0x80, 0x100,
+    ]);
+    // VWC: PRESENT 0; CMIC: MULTI_PORT 0, MULTI_CTRL 1, ANA 3
+    expect([Vwc.Present, Cmic.MultiPort, Cmic.MultiController, Cmic.AnaReporting]).toEqual([1, 1, 2, 8]);
+    // SGLS (Base 2.0 Fig. 275 bytes 539:536): support 1:0, keyed 2, bit bucket 16, MPTR SGL 19, offset 20, transport 21
+    expect([Sgls.SUPPORTED, Sgls.KeyedDataBlock, Sgls.BitBucket, Sgls.MptrSgl, Sgls.AddressAsOffset, Sgls.TransportDataBlock]).toEqual([
+      1, 4, 0x10000, 0x80000, 0x100000, 0x200000,
+    ]);
+    // ANACAP: optimized 0 .. change 4, ANAGRPID static 6, non-zero ANAGRPID 7
+    expect([Anacap.Optimized, Anacap.NonOptimized, Anacap.Inaccessible, Anacap.PersistentLoss, Anacap.Change, Anacap.AnagrpidStatic, Anacap.NonZeroAnagrpid]).toEqual([
+      1, 2, 4, 8, 0x10, 0x40, 0x80,
+    ]);
+    // OAES: NA 8, FA 9, ANA 11, DISC 31; LPA: CMD_EFFECTS 1, EXT_DATA 2; CTRATT: 128-bit host ID 0
+    expect([Oaes.NamespaceAttributeNotices, Oaes.FirmwareActivationNotices, Oaes.AnaChangeNotices, Oaes.DiscoveryLogChangeNotices >>> 0]).toEqual([
+      0x100, 0x200, 0x800, 0x80000000,
+    ]);
+    expect([Lpa.CommandsSupportedAndEffects, Lpa.ExtendedData, Ctratt.HostId128Bit]).toEqual([2, 4, 1]);
+    expect([ControllerType.Io, ControllerType.Discovery, ControllerType.Administrative]).toEqual([1, 2, 3]);
   });
 
   it('encodes strings space padded and NQNs NUL padded', () => {
