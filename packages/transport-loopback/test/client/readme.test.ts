@@ -5,12 +5,14 @@
  * one of a test target. So the README's few lines are proven to connect, identify and do I/O.
  */
 import { readFileSync } from 'node:fs';
-import { stripTypeScriptTypes } from 'node:module';
+import { createRequire, stripTypeScriptTypes } from 'node:module';
+import { dirname, join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import * as client from '@nvmu/client';
 import { startTarget, type TestTarget } from './target.js';
 
-const README = new URL('../../../client/README.md', import.meta.url);
+// Found through the package by name (its README ships with it), not by a path into its folder.
+const README = join(dirname(createRequire(import.meta.url).resolve('@nvmu/client/package.json')), 'README.md');
 const TCP_TRID = 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2026-01.io.nvmu:cnode1';
 
 let t: TestTarget | undefined;
