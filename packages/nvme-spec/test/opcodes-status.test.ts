@@ -117,6 +117,41 @@ describe('status', () => {
     expect(statusName(5, 0x01)).toBe('Sct5(0x01)');
   });
 
+  it('(SCT << 8) | SC equals Linux nvme.h NVME_SC_* for a sample of every type; DNR 0x4000, More 0x2000', () => {
+    const linux = (sct: number, sc: number): number => (sct << 8) | sc;
+    expect(linux(StatusCodeType.Generic, GenericStatus.InvalidField)).toBe(0x2); // NVME_SC_INVALID_FIELD
+    expect(linux(StatusCodeType.Generic, GenericStatus.InvalidNamespaceOrFormat)).toBe(0xb); // NVME_SC_INVALID_NS
+    expect(linux(StatusCodeType.Generic, GenericStatus.SglDescriptorTypeInvalid)).toBe(0x11); // NVME_SC_SGL_INVALID_TYPE
+    expect(linux(StatusCodeType.Generic, GenericStatus.InvalidSglOffset)).toBe(0x16); // NVME_SC_SGL_INVALID_OFFSET
+    expect(linux(StatusCodeType.Generic, GenericStatus.KeepAliveExpired)).toBe(0x19); // NVME_SC_KA_TIMEOUT_EXPIRED
+    expect(linux(StatusCodeType.Generic, GenericStatus.NamespaceWriteProtected)).toBe(0x20); // NVME_SC_NS_WRITE_PROTECTED
+    expect(linux(StatusCodeType.Generic, GenericStatus.LbaOutOfRange)).toBe(0x80); // NVME_SC_LBA_RANGE
+    expect(linux(StatusCodeType.Generic, GenericStatus.ReservationConflict)).toBe(0x83); // NVME_SC_RESERVATION_CONFLICT
+    expect(linux(StatusCodeType.CommandSpecific, CommandSpecificStatus.InvalidQueueIdentifier)).toBe(0x101); // NVME_SC_QID_INVALID
+    expect(linux(StatusCodeType.CommandSpecific, CommandSpecificStatus.InvalidQueueSize)).toBe(0x102); // NVME_SC_QUEUE_SIZE
+    expect(linux(StatusCodeType.CommandSpecific, CommandSpecificStatus.InvalidLogPage)).toBe(0x109); // NVME_SC_INVALID_LOG_PAGE
+    expect(linux(StatusCodeType.CommandSpecific, CommandSpecificStatus.AnaGroupIdentifierInvalid)).toBe(0x124); // NVME_SC_ANA_GROUP_ID_INVALID
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.ConnectIncompatibleFormat)).toBe(0x180); // NVME_SC_CONNECT_FORMAT
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.ConnectControllerBusy)).toBe(0x181); // NVME_SC_CONNECT_CTRL_BUSY
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.ConnectInvalidParameters)).toBe(0x182); // NVME_SC_CONNECT_INVALID_PARAM
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.ConnectRestartDiscovery)).toBe(0x183); // NVME_SC_CONNECT_RESTART_DISC
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.ConnectInvalidHost)).toBe(0x184); // NVME_SC_CONNECT_INVALID_HOST
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.DiscoverRestart)).toBe(0x190); // NVME_SC_DISCOVERY_RESTART
+    expect(linux(StatusCodeType.CommandSpecific, FabricsStatus.AuthenticationRequired)).toBe(0x191); // NVME_SC_AUTH_REQUIRED
+    expect(linux(StatusCodeType.MediaError, MediaStatus.WriteFault)).toBe(0x280); // NVME_SC_WRITE_FAULT
+    expect(linux(StatusCodeType.MediaError, MediaStatus.GuardCheckError)).toBe(0x282); // NVME_SC_GUARD_CHECK
+    expect(linux(StatusCodeType.MediaError, MediaStatus.DeallocatedOrUnwrittenBlock)).toBe(0x287); // NVME_SC_UNWRITTEN_BLOCK
+    expect(linux(StatusCodeType.Path, PathStatus.InternalPathError)).toBe(0x300); // NVME_SC_INTERNAL_PATH_ERROR
+    expect(linux(StatusCodeType.Path, PathStatus.AsymmetricAccessInaccessible)).toBe(0x302); // NVME_SC_ANA_INACCESSIBLE
+    expect(linux(StatusCodeType.Path, PathStatus.AsymmetricAccessTransition)).toBe(0x303); // NVME_SC_ANA_TRANSITION
+    expect(linux(StatusCodeType.Path, PathStatus.HostPathingError)).toBe(0x370); // NVME_SC_HOST_PATH_ERROR
+    expect(linux(StatusCodeType.Path, PathStatus.CommandAbortedByHost)).toBe(0x371); // NVME_SC_HOST_ABORTED_CMD
+    // NVME_STATUS_DNR / NVME_STATUS_MORE in the 15-bit status (CQE DW3 >> 17).
+    expect(makeStatus(0, 0, true, false, 0)).toBe(0x4000);
+    expect(makeStatus(0, 0, false, true, 0)).toBe(0x2000);
+    expect(makeStatus(0, 0, false, false, 3)).toBe(0x1800); // CRD
+  });
+
   it('NvmeStatusError carries sct/sc/dnr and a name', () => {
     const e = new NvmeStatusError(0, GenericStatus.InvalidOpcode, { dnr: true });
     expect(e).toBeInstanceOf(Error);
