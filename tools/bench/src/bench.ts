@@ -1,0 +1,424 @@
+/**
+ * The bench: nvmu's NVMe/TCP target (null bdev, own process on CPU 0) driven by nvmu-perf (the
+ * real CLI, --json, on CPU 1), interleaved with a raw-TCP request/response pair carrying the
+ * same bytes without NVMe (server on CPU 0, client on CPU 1) as this machine's ceiling; then a
+ * memory soak of the target under nvmu-perf.
+ */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServerChild, type Pinning, detectPinning, freePort, pinnedCommand, runToEnd } from './child.js';
+import { type CpuProfile, type SelfTimeRow, topSelfTime } from './profile.js';
+import type { ChildStats } from './protocol.js';
+import { type MachineInfo, machineInfo, median, slope } from './stats.js';
+
+/** One workload, run the same way over nvmu and over the raw pair. */
+export interface WorkloadSpec {
+  readonly id: string;
+  readonly label: string;
+  /** nvmu-perf's -w. */
+  readonly rw: 'randread' | 'randwrite' | 'read';
+  readonly ioSize: number;
+  readonly queueDepth: number;
+  /** The figure the ratio is taken on. */
+  readonly metric: 'iops' | 'mibps';
+}
+
+export const DEFAULT_WORKLOADS: readonly WorkloadSpec[] = [
+  { id: 'randread-4k-qd1', label: '4 KiB random read, QD 1', rw: 'randread', ioSize: 4096, queueDepth: 1, metric: 'iops' },
+  { id: 'randread-4k-qd128', label: '4 KiB random read, QD 128', rw: 'randread', ioSize: 4096, queueDepth: 128, metric: 'iops' },
+  { id: 'randwrite-4k-qd128', label: '4 KiB random write, QD 128', rw: 'randwrite', ioSize: 4096, queueDepth: 128, metric: 'iops' },
+  { id: 'read-128k-qd32', label: '128 KiB sequential read, QD 32', rw: 'read', ioSize: 131072, queueDepth: 32, metric: 'mibps' },
+];
+
+export interface BenchOptions {
+  /** Measured seconds per run (default 5). */
+  readonly seconds: number;
+  /** Unmeasured seconds before each run (default 1). */
+  readonly warmupSeconds: number;
+  /** nvmu/raw pairs per workload (default 3). */
+  readonly repetitions: number;
+  /** Length of the memory soak, seconds (default 60; 0 skips it). */
+  readonly soakSeconds: number;
+  /** Replaces every queue depth above 1 (for quick runs); undefined keeps the workloads'. */
+  readonly queueDepth: number | undefined;
+  readonly workloads: readonly WorkloadSpec[];
+  /** Where the JSON goes; undefined writes nothing. */
+  readonly outFile: string | undefined;
+  /** The command line recorded in the report. */
+  readonly command: string;
+  /** Progress lines (default: stderr). */
+  readonly log: (line: string) => void;
+}
+
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
+  seconds: 5,
+  warmupSeconds: 1,
+  repetitions: 3,
+  soakSeconds: 60,
+  queueDepth: undefined,
+  workloads: DEFAULT_WORKLOADS,
+  outFile: undefined,
+  command: 'pnpm bench',
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** One run of one side (nvmu or raw). */
+export interface RunFigures {
+  readonly iops: number;
+  readonly mibps: number;
+  readonly latencyUs: { readonly avg: number; readonly p50: number; readonly p99: number };
+  /** I/Os completed in the measured window. */
+  readonly ios: number;
+  /** CPU time of the serving process (target / raw server) per request it served, warm-up included. */
+  readonly serverCpuUsPerIo: number;
+  /** CPU time of the driving process (nvmu-perf / raw client) per I/O in the measured window. */
+  readonly clientCpuUsPerIo: number;
+}
+
+export interface PairResult {
+  readonly repetition: number;
+  readonly nvmu: RunFigures;
+  readonly raw: RunFigures;
+  /** nvmu / raw on the workload's metric. */
+  readonly ratio: number;
+}
+
+export interface WorkloadResult extends WorkloadSpec {
+  readonly pairs: readonly PairResult[];
+  /** Medians over the pairs of every figure, and the median of the per-pair ratios. */
+  readonly median: { readonly nvmu: RunFigures; readonly raw: RunFigures; readonly ratio: number };
+}
+
+export interface MemorySample {
+  /** Seconds since the soak's nvmu-perf was started. */
+  readonly t: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+export interface MinMax {
+  readonly start: number;
+  readonly end: number;
+  readonly max: number;
+}
+
+export interface SoakResult {
+  readonly seconds: number;
+  readonly workload: string;
+  readonly iops: number;
+  readonly samples: readonly MemorySample[];
+  readonly rss: MinMax;
+  readonly heapUsed: MinMax;
+  /** Least-squares slope over the second half of the samples, bytes per second. */
+  readonly heapUsedSlopeBytesPerSec: number;
+  readonly rssSlopeBytesPerSec: number;
+  /** heapUsed after a full GC, before the soak and after it (the retained heap). */
+  readonly retainedHeap: { readonly before: number; readonly after: number };
+  /** Verdict: second-half heapUsed slope under 64 KiB/s and retained heap grown under 4 MiB. */
+  readonly flat: boolean;
+}
+
+export interface BenchResult {
+  readonly version: 1;
+  readonly tool: 'nvmu-bench';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: string;
+  readonly machine: MachineInfo & { readonly pinned: boolean; readonly pinning: string };
+  readonly config: {
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    readonly repetitions: number;
+    readonly soakSeconds: number;
+  };
+  readonly workloads: readonly WorkloadResult[];
+  readonly soak: SoakResult | null;
+  /** The issue's goal: 4 KiB random read at QD 128 at least 60 % of the raw ceiling. */
+  readonly goal: { readonly workload: string; readonly minRatio: number; readonly ratio: number; readonly met: boolean } | null;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Built files, so this works from src/ (tests) and from dist/ alike. */
+export const TARGET_CHILD = join(here, '../dist/target-child.js');
+export const RAW_SERVER = join(here, '../bench/raw-server.mjs');
+export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
+/** nvmu-perf's CLI, from its package. */
+export const PERF_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@nvmu/perf/package.json'))), 'dist/main.js');
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The nvmu target in its child process (pinned to CPU 0), listening on a free port. */
+export async function startTarget(pinning: Pinning, nodeFlags: readonly string[] = []): Promise<{ child: ServerChild; port: number; nqn: string }> {
+  const port = await freePort();
+  const { child, hello } = await ServerChild.start('target', pinning, 0, ['--expose-gc', ...nodeFlags, TARGET_CHILD, String(port)]);
+  return { child, port, nqn: String(hello.nqn) };
+}
+
+/** The raw server in its child process (pinned to CPU 0). */
+export async function startRawServer(pinning: Pinning): Promise<{ child: ServerChild; port: number }> {
+  const { child, hello } = await ServerChild.start('raw-server', pinning, 0, [RAW_SERVER, '127.0.0.1', '0']);
+  return { child, port: Number(hello.port) };
+}
+
+/** nvmu-perf's arguments for a workload. */
+export function perfArgs(port: number, nqn: string, w: WorkloadSpec, seconds: number, warmupSeconds: number): string[] {
+  return [
+    '-r',
+    `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${port} subnqn:${nqn}`,
+    '-q',
+    String(w.queueDepth),
+    '-o',
+    String(w.ioSize),
+    '-w',
+    w.rw,
+    '-t',
+    String(seconds),
+    '-a',
+    String(warmupSeconds),
+    '--json',
+    '--no-progress',
+  ];
+}
+
+interface PerfJson {
+  readonly ok: boolean;
+  readonly total: { readonly ios: number; readonly errors: number; readonly iops: number; readonly mibps: number; readonly latencyUs: { readonly avg: number; readonly p50: number; readonly p99: number } };
+  readonly cpu: { readonly perIoUs: number };
+  readonly firstErrors: readonly string[];
+}
+
+function serverCpu(s0: ChildStats, s1: ChildStats): number {
+  const ios = s1.ios - s0.ios;
+  return ios > 0 ? (s1.cpuUs - s0.cpuUs) / ios : 0;
+}
+
+/** One nvmu-perf run (CPU 1) against the target. */
+export async function runNvmu(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
+  const s0 = await target.child.stats();
+  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, warmupSeconds)]);
+  const out = await runToEnd(cmd, args, 'nvmu-perf');
+  const s1 = await target.child.stats();
+  const r = JSON.parse(out) as PerfJson;
+  if (!r.ok || r.total.errors > 0 || r.total.ios === 0) throw new Error(`nvmu-perf ${w.id}: ${r.total.errors} errors, ${r.total.ios} I/Os: ${r.firstErrors.join('; ')}`);
+  const l = r.total.latencyUs;
+  return {
+    iops: r.total.iops,
+    mibps: r.total.mibps,
+    latencyUs: { avg: l.avg, p50: l.p50, p99: l.p99 },
+    ios: r.total.ios,
+    serverCpuUsPerIo: serverCpu(s0, s1),
+    clientCpuUsPerIo: r.cpu.perIoUs,
+  };
+}
+
+interface RawJson {
+  readonly ios: number;
+  readonly iops: number;
+  readonly mibps: number;
+  readonly latencyUs: { readonly avg: number; readonly p50: number; readonly p99: number };
+  readonly cpu: { readonly perIoUs: number };
+}
+
+/** raw-client.mjs's arguments for a workload. */
+export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, warmupSeconds: number): string[] {
+  return [
+    '--port',
+    String(port),
+    '--mode',
+    w.rw === 'randwrite' ? 'write' : 'read',
+    '--size',
+    String(w.ioSize),
+    '--qd',
+    String(w.queueDepth),
+    '--seconds',
+    String(seconds),
+    '--warmup',
+    String(warmupSeconds),
+    '--pattern',
+    w.rw === 'read' ? 'seq' : 'rand',
+  ];
+}
+
+/** One raw-client run (CPU 1) against the raw server. */
+export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port: number }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
+  const s0 = await raw.child.stats();
+  const [cmd, args] = pinnedCommand(pinning, 1, [RAW_CLIENT, ...rawClientArgs(raw.port, w, seconds, warmupSeconds)]);
+  const out = await runToEnd(cmd, args, 'raw-client');
+  const s1 = await raw.child.stats();
+  const r = JSON.parse(out) as RawJson;
+  if (r.ios === 0) throw new Error(`raw-client ${w.id}: no I/O completed`);
+  return {
+    iops: r.iops,
+    mibps: r.mibps,
+    latencyUs: r.latencyUs,
+    ios: r.ios,
+    serverCpuUsPerIo: serverCpu(s0, s1),
+    clientCpuUsPerIo: r.cpu.perIoUs,
+  };
+}
+
+function medianFigures(runs: readonly RunFigures[]): RunFigures {
+  const m = (f: (r: RunFigures) => number): number => median(runs.map(f));
+  return {
+    iops: m((r) => r.iops),
+    mibps: m((r) => r.mibps),
+    latencyUs: { avg: m((r) => r.latencyUs.avg), p50: m((r) => r.latencyUs.p50), p99: m((r) => r.latencyUs.p99) },
+    ios: m((r) => r.ios),
+    serverCpuUsPerIo: m((r) => r.serverCpuUsPerIo),
+    clientCpuUsPerIo: m((r) => r.clientCpuUsPerIo),
+  };
+}
+
+function minMax(values: readonly number[]): MinMax {
+  return { start: values[0] ?? 0, end: values.at(-1) ?? 0, max: Math.max(...values) };
+}
+
+/** nvmu-perf 4 KiB randread QD 128 for `seconds` while the target's memory is sampled once a second. */
+export async function runSoak(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, seconds: number, queueDepth = 128): Promise<SoakResult> {
+  const w: WorkloadSpec = { id: `randread-4k-qd${queueDepth}`, label: '', rw: 'randread', ioSize: 4096, queueDepth, metric: 'iops' };
+  const before = await target.child.stats(true);
+  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, 0)]);
+  const t0 = performance.now();
+  let finished = false;
+  const perf = runToEnd(cmd, args, 'nvmu-perf (soak)').finally(() => {
+    finished = true;
+  });
+  // A function, so the loop sees the change made by the promise's callback.
+  const running = (): boolean => !finished;
+  const samples: MemorySample[] = [];
+  const take = async (): Promise<void> => {
+    const s = await target.child.stats();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = s.mem;
+    samples.push({ t: (performance.now() - t0) / 1000, rss, heapUsed, heapTotal, external, arrayBuffers });
+  };
+  await take();
+  let next = t0 + 1000;
+  while (running()) {
+    await Promise.race([sleep(Math.max(0, next - performance.now())), perf.catch(() => undefined)]);
+    if (!running()) break;
+    await take();
+    next += 1000;
+  }
+  const r = JSON.parse(await perf) as PerfJson;
+  if (!r.ok || r.total.ios === 0) throw new Error(`nvmu-perf (soak): ${r.total.errors} errors, ${r.total.ios} I/Os`);
+  const after = await target.child.stats(true);
+  const half = samples.filter((s) => s.t >= seconds / 2);
+  const heapSlope = slope(
+    half.map((s) => s.t),
+    half.map((s) => s.heapUsed),
+  );
+  const rssSlope = slope(
+    half.map((s) => s.t),
+    half.map((s) => s.rss),
+  );
+  const retainedHeap = { before: before.mem.heapUsed, after: after.mem.heapUsed };
+  return {
+    seconds,
+    workload: w.id,
+    iops: r.total.iops,
+    samples,
+    rss: minMax(samples.map((s) => s.rss)),
+    heapUsed: minMax(samples.map((s) => s.heapUsed)),
+    heapUsedSlopeBytesPerSec: heapSlope,
+    rssSlopeBytesPerSec: rssSlope,
+    retainedHeap,
+    flat: heapSlope < 64 * 1024 && retainedHeap.after - retainedHeap.before < 4 * 1024 * 1024,
+  };
+}
+
+/** The whole bench: every workload × repetitions as nvmu/raw pairs, then the soak. */
+export async function runBench(input: Partial<BenchOptions> = {}): Promise<BenchResult> {
+  const o: BenchOptions = { ...DEFAULT_BENCH_OPTIONS, ...input };
+  const startedAt = new Date().toISOString();
+  const pinning = detectPinning();
+  if (!pinning.enabled) o.log(`note: ${pinning.note}`);
+  const workloads = o.workloads.map((w) => (o.queueDepth !== undefined && w.queueDepth > 1 ? { ...w, queueDepth: o.queueDepth, label: w.label.replace(/QD \d+/, `QD ${o.queueDepth}`), id: w.id.replace(/qd\d+$/, `qd${o.queueDepth}`) } : w));
+  const target = await startTarget(pinning);
+  const raw = await startRawServer(pinning).catch(async (e: unknown) => {
+    await target.child.stop();
+    throw e;
+  });
+  try {
+    const results: WorkloadResult[] = [];
+    for (const w of workloads) {
+      const pairs: PairResult[] = [];
+      for (let rep = 1; rep <= o.repetitions; rep++) {
+        const nvmu = await runNvmu(pinning, target, w, o.seconds, o.warmupSeconds);
+        const rawFig = await runRaw(pinning, raw, w, o.seconds, o.warmupSeconds);
+        const ratio = nvmu[w.metric] / rawFig[w.metric];
+        pairs.push({ repetition: rep, nvmu, raw: rawFig, ratio });
+        const unit = w.metric === 'iops' ? 'IOPS' : 'MiB/s';
+        o.log(`${w.id} #${rep}: nvmu ${nvmu[w.metric].toFixed(0)} ${unit}, raw ${rawFig[w.metric].toFixed(0)} ${unit}, ratio ${ratio.toFixed(3)}`);
+      }
+      results.push({
+        ...w,
+        pairs,
+        median: {
+          nvmu: medianFigures(pairs.map((p) => p.nvmu)),
+          raw: medianFigures(pairs.map((p) => p.raw)),
+          ratio: median(pairs.map((p) => p.ratio)),
+        },
+      });
+    }
+    let soak: SoakResult | null = null;
+    if (o.soakSeconds > 0) {
+      const qd = o.queueDepth ?? 128;
+      o.log(`soak: ${o.soakSeconds} s of 4 KiB randread QD ${qd}, target memory sampled once a second`);
+      soak = await runSoak(pinning, target, o.soakSeconds, qd);
+    }
+    const g = results.find((r) => r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
+    const result: BenchResult = {
+      version: 1,
+      tool: 'nvmu-bench',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      command: o.command,
+      machine: { ...machineInfo(), pinned: pinning.enabled, pinning: pinning.note },
+      config: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, repetitions: o.repetitions, soakSeconds: o.soakSeconds },
+      workloads: results,
+      soak,
+      goal: g === undefined ? null : { workload: g.id, minRatio: 0.6, ratio: g.median.ratio, met: g.median.ratio >= 0.6 },
+    };
+    if (o.outFile !== undefined) {
+      await mkdir(dirname(o.outFile), { recursive: true });
+      await writeFile(o.outFile, `${JSON.stringify(result, null, 2)}\n`);
+    }
+    return result;
+  } finally {
+    await Promise.all([target.child.stop(), raw.child.stop()]);
+  }
+}
+
+/** A CPU profile of the target over one nvmu-perf run: its top self-time functions. */
+export interface ProfileResult {
+  readonly workload: string;
+  readonly iops: number;
+  readonly serverCpuUsPerIo: number;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly top: readonly SelfTimeRow[];
+  readonly profileFile: string;
+}
+
+/** Runs the target under `--cpu-prof` for one workload run and reads the profile back. */
+export async function profileTarget(dir: string, w: WorkloadSpec = DEFAULT_WORKLOADS[1]!, seconds = 5, top = 10): Promise<ProfileResult> {
+  const pinning = detectPinning();
+  await mkdir(dir, { recursive: true });
+  const existing = new Set(await readdir(dir));
+  const target = await startTarget(pinning, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  let fig: RunFigures;
+  try {
+    fig = await runNvmu(pinning, target, w, seconds, 1);
+  } finally {
+    await target.child.stop();
+  }
+  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile') && !existing.has(f));
+  if (file === undefined) throw new Error(`no .cpuprofile written to ${dir}`);
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const t = topSelfTime(profile, top);
+  return { workload: w.id, iops: fig.iops, serverCpuUsPerIo: fig.serverCpuUsPerIo, busyMs: t.busyMs, idleMs: t.idleMs, top: t.rows, profileFile: join(dir, file) };
+}

@@ -1,0 +1,109 @@
+/** The bench's human table and its ready-to-paste Markdown section. */
+import type { BenchResult, ProfileResult, RunFigures, WorkloadResult } from './bench.js';
+
+const num = (v: number, digits = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
+function headline(w: WorkloadResult, f: RunFigures): string {
+  return w.metric === 'iops' ? `${num(f.iops)} IOPS` : `${num(f.mibps)} MiB/s`;
+}
+
+function latency(f: RunFigures): string {
+  return `${f.latencyUs.avg.toFixed(1)} / ${f.latencyUs.p50.toFixed(1)} / ${f.latencyUs.p99.toFixed(1)}`;
+}
+
+function soakLines(r: BenchResult): string[] {
+  const s = r.soak;
+  if (s === null) return ['memory soak: skipped'];
+  return [
+    `memory soak: ${s.seconds} s of ${s.workload} at ${num(s.iops)} IOPS, target sampled once a second (${s.samples.length} samples)`,
+    `  RSS       start ${mib(s.rss.start)}, end ${mib(s.rss.end)}, max ${mib(s.rss.max)}; second-half slope ${num(s.rssSlopeBytesPerSec)} B/s`,
+    `  heapUsed  start ${mib(s.heapUsed.start)}, end ${mib(s.heapUsed.end)}, max ${mib(s.heapUsed.max)}; second-half slope ${num(s.heapUsedSlopeBytesPerSec)} B/s`,
+    `  retained heap (after a full GC) before ${mib(s.retainedHeap.before)}, after ${mib(s.retainedHeap.after)} -> ${s.flat ? 'flat' : 'NOT flat'}`,
+  ];
+}
+
+/** The table printed at the end of a run. */
+export function formatTable(r: BenchResult): string {
+  const head = ['workload', 'nvmu', 'lat avg/p50/p99 µs', 'tgt CPU µs/IO', 'raw', 'lat avg/p50/p99 µs', 'srv CPU µs/IO', 'nvmu/raw', 'per pair'];
+  const rows = r.workloads.map((w) => {
+    const m = w.median;
+    return [
+      w.label,
+      headline(w, m.nvmu),
+      latency(m.nvmu),
+      m.nvmu.serverCpuUsPerIo.toFixed(2),
+      headline(w, m.raw),
+      latency(m.raw),
+      m.raw.serverCpuUsPerIo.toFixed(2),
+      `${(100 * m.ratio).toFixed(1)} %`,
+      w.pairs.map((p) => p.ratio.toFixed(2)).join(' '),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
+  const out = [
+    `nvmu NVMe/TCP target (null bdev) vs raw TCP ceiling: medians of ${r.config.repetitions} pairs x ${r.config.seconds} s (+${r.config.warmupSeconds} s warm-up)`,
+    line(head),
+    widths.map((n) => '-'.repeat(n)).join('-+-'),
+    ...rows.map(line),
+    '',
+    ...soakLines(r),
+  ];
+  if (r.goal !== null) out.push(`goal: ${r.goal.workload} >= ${100 * r.goal.minRatio} % of raw: ${(100 * r.goal.ratio).toFixed(1)} % -> ${r.goal.met ? 'met' : 'NOT met'}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** A Markdown section for BENCHMARKS.md. */
+export function formatMarkdown(r: BenchResult, profile?: ProfileResult): string {
+  const m = r.machine;
+  const out: string[] = [
+    '## NVMe/TCP: nvmu target vs raw TCP ceiling',
+    '',
+    `Measured ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}.`,
+    `${m.pinned ? 'Pinned' : 'Not pinned'}: ${m.pinning}.`,
+    `Command: \`${r.command}\` (${r.config.repetitions} nvmu/raw pairs per workload, interleaved, ${r.config.seconds} s each after ${r.config.warmupSeconds} s warm-up; figures are medians, the ratio is the median of the per-pair ratios).`,
+    '',
+    'nvmu: `@nvmu/nvmf` Target + `TcpTargetTransport`, 1 GiB null bdev, in its own process, driven by `nvmu-perf --json` over 127.0.0.1.',
+    'raw: a 64-byte request (+ 4 KiB payload for writes) answered by a 16-byte response (+ the payload for reads), plain Node `net` on both sides.',
+    '',
+    '| workload | nvmu | nvmu lat avg / p50 / p99 (µs) | target CPU µs/IO | raw ceiling | raw lat avg / p50 / p99 (µs) | raw server CPU µs/IO | nvmu / raw |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const w of r.workloads) {
+    const x = w.median;
+    out.push(
+      `| ${w.label} | ${headline(w, x.nvmu)} | ${latency(x.nvmu)} | ${x.nvmu.serverCpuUsPerIo.toFixed(2)} | ${headline(w, x.raw)} | ${latency(x.raw)} | ${x.raw.serverCpuUsPerIo.toFixed(2)} | ${(100 * x.ratio).toFixed(1)} % (pairs: ${w.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}) |`,
+    );
+  }
+  out.push('');
+  if (r.goal !== null) out.push(`Goal (4 KiB random read at QD 128 ≥ ${100 * r.goal.minRatio} % of the ceiling): ${(100 * r.goal.ratio).toFixed(1)} % — ${r.goal.met ? 'met' : 'not met'}.`, '');
+  const s = r.soak;
+  if (s !== null) {
+    out.push(
+      `Memory over a ${s.seconds} s run (${s.workload}, ${num(s.iops)} IOPS), target sampled once a second:`,
+      '',
+      '| | start | end | max | slope, second half |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| RSS | ${mib(s.rss.start)} | ${mib(s.rss.end)} | ${mib(s.rss.max)} | ${num(s.rssSlopeBytesPerSec)} B/s |`,
+      `| V8 heapUsed | ${mib(s.heapUsed.start)} | ${mib(s.heapUsed.end)} | ${mib(s.heapUsed.max)} | ${num(s.heapUsedSlopeBytesPerSec)} B/s |`,
+      '',
+      `Retained heap after a full GC: ${mib(s.retainedHeap.before)} before, ${mib(s.retainedHeap.after)} after — ${s.flat ? 'flat' : 'not flat'}.`,
+      '',
+    );
+  }
+  if (profile !== undefined) out.push(...formatProfile(profile).trimEnd().split('\n'), '');
+  return `${out.join('\n')}\n`;
+}
+
+/** The top self-time functions of a target profile, as a Markdown table. */
+export function formatProfile(p: ProfileResult): string {
+  const out = [
+    `Target CPU profile (\`--cpu-prof\`, ${p.workload}, ${num(p.iops)} IOPS, ${p.serverCpuUsPerIo.toFixed(2)} µs CPU per I/O; busy ${num(p.busyMs)} ms, idle ${num(p.idleMs)} ms), top self time:`,
+    '',
+    '| function | self ms | % of busy |',
+    '| --- | ---: | ---: |',
+    ...p.top.map((r) => `| \`${r.name}\` | ${num(r.selfMs)} | ${r.percent.toFixed(1)} |`),
+  ];
+  return `${out.join('\n')}\n`;
+}

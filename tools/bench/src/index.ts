@@ -1,0 +1,38 @@
+export {
+  DEFAULT_BENCH_OPTIONS,
+  DEFAULT_WORKLOADS,
+  PERF_MAIN,
+  RAW_CLIENT,
+  RAW_SERVER,
+  TARGET_CHILD,
+  perfArgs,
+  profileTarget,
+  rawClientArgs,
+  runBench,
+  runNvmu,
+  runRaw,
+  runSoak,
+  startRawServer,
+  startTarget,
+} from './bench.js';
+export type {
+  BenchOptions,
+  BenchResult,
+  MemorySample,
+  MinMax,
+  PairResult,
+  ProfileResult,
+  RunFigures,
+  SoakResult,
+  WorkloadResult,
+  WorkloadSpec,
+} from './bench.js';
+export { ServerChild, detectPinning, freePort, pinnedCommand, runToEnd } from './child.js';
+export type { Pinning } from './child.js';
+export { formatMarkdown, formatProfile, formatTable } from './format.js';
+export { topSelfTime } from './profile.js';
+export type { CpuProfile, SelfTimeRow } from './profile.js';
+export { BENCH_NQN } from './protocol.js';
+export type { ChildStats } from './protocol.js';
+export { machineInfo, median, slope } from './stats.js';
+export type { MachineInfo } from './stats.js';

@@ -1,0 +1,11 @@
+/** What the bench's child processes (target, raw server) answer to a "stats" line. */
+export interface ChildStats {
+  /** User + system CPU time of the process so far, µs (process.cpuUsage()). */
+  readonly cpuUs: number;
+  /** Requests served so far (target: commands taken in; raw server: requests answered). */
+  readonly ios: number;
+  readonly mem: NodeJS.MemoryUsage;
+}
+
+/** Subsystem NQN of the bench target. */
+export const BENCH_NQN = 'nqn.2026-11.io.nvmu:bench';

@@ -1,0 +1,52 @@
+/** Small statistics and machine facts for the bench report. */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, release } from 'node:os';
+
+/** Median of the values (mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Least-squares slope of y over x (units of y per unit of x); 0 for fewer than two points. */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return 0;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!;
+    my += ys[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    num += dx * (ys[i]! - my);
+    den += dx * dx;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/** The machine a result was measured on. */
+export interface MachineInfo {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly kernel: string;
+  readonly node: string;
+}
+
+export function machineInfo(): MachineInfo {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1] !== undefined) cpuModel = m[1].trim();
+  } catch {
+    // not Linux: os.cpus() is all there is
+  }
+  return { cpuModel, cores: availableParallelism(), kernel: release(), node: process.version };
+}
