@@ -142,6 +142,8 @@ export const FabricsStatus = {
   ConnectRestartDiscovery: 0x83,
   /** Connect: invalid host (host NQN not allowed). */
   ConnectInvalidHost: 0x84,
+  /** Disconnect: invalid queue type (a Disconnect on the admin queue; NVMe-oF 1.1 Figure 13). */
+  InvalidQueueType: 0x85,
   /** Discovery: the discovery log changed, restart. */
   DiscoverRestart: 0x90,
   /** Authentication required. */

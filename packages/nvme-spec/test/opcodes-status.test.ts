@@ -207,3 +207,10 @@ describe('status', () => {
     );
   });
 });
+
+describe('fabrics Disconnect status', () => {
+  it('names SC 85h Invalid Queue Type for a fabrics command (Linux NVME_SC_DISCONNECT_INVALID_QTYPE)', () => {
+    expect(FabricsStatus.InvalidQueueType).toBe(0x85);
+    expect(statusName(StatusCodeType.CommandSpecific, 0x85, FABRICS_OPCODE)).toBe('InvalidQueueType');
+  });
+});

@@ -45,11 +45,8 @@ export const S = {
   ConnectControllerBusy: spec(FS.ConnectControllerBusy),
   ConnectInvalidParameters: spec(FS.ConnectInvalidParameters),
   ConnectInvalidHost: spec(FS.ConnectInvalidHost),
-  /**
-   * Invalid Queue Type (SCT 1h, SC 85h; NVMe-oF 1.1 Figure 13, Linux NVME_SC_DISCONNECT_INVALID_QTYPE):
-   * a Disconnect on the admin queue. Not in @nvmu/nvme-spec's FabricsStatus yet, hence the literal.
-   */
-  InvalidQueueType: spec(0x85),
+  /** Invalid Queue Type (NVMe-oF 1.1 Figure 13, Linux NVME_SC_DISCONNECT_INVALID_QTYPE): a Disconnect on the admin queue. */
+  InvalidQueueType: spec(FS.InvalidQueueType),
   CompareFailure: makeStatus(SCT.MediaError, M.CompareFailure, true),
   /** Path errors for ANA states (NVMe Base 2.0 §8.1.3.4): the host retries on another path. */
   AnaPersistentLoss: makeStatus(SCT.Path, P.AsymmetricAccessPersistentLoss, false),
