@@ -8,8 +8,11 @@
  *   CC.EN=1 → wait CSTS.RDY (CAP.TO) → Identify Controller → Set Features Number of Queues →
  *   Asynchronous Event Configuration + one AER → keep-alive at KATO/2 → I/O qpairs (Connect with
  *   the cntlid) → namespaces (Identify active NS list + Identify Namespace).
- * PCIe bring-up (CC.EN=0, wait RDY=0, AQA/ASQ/ACQ, CC.EN=1, Create I/O CQ/SQ) comes with the
- * first 'pcie' transport, through the optional HostTransport register and memory hooks.
+ * PCIe bring-up (vfio-user), through the optional HostTransport register and memory hooks:
+ *   read CAP, VS, CC, CSTS → disable if enabled (CC.EN=0, wait RDY=0) → admin queue memory →
+ *   AQA/ASQ/ACQ → CC.EN=1 → wait CSTS.RDY (CAP.TO) → open the admin qpair → Identify (cntlid
+ *   from it) → Set Features Keep Alive Timer → as fabrics from Number of Queues on, except that
+ *   an I/O qpair is Create I/O CQ + Create I/O SQ (and Delete SQ + CQ when freed), not Connect.
  */
 import { EventEmitter } from 'node:events';
 import {
@@ -39,7 +42,7 @@ import {
 } from './identify.js';
 import { Namespace, type NamespaceOwner } from './namespace.js';
 import { type CommandResult, QPair, type QPairOwner, directionOf } from './qpair.js';
-import type { HostTransport, HostTransportFactory, TransportId } from './transport.js';
+import type { HostDmaMemory, HostTransport, HostTransportFactory, TransportId } from './transport.js';
 import { parseUuid } from './trid.js';
 
 /** The well-known discovery subsystem NQN (NVMe Base 2.0 §4.5). */
@@ -130,7 +133,11 @@ interface ResolvedOptions {
 }
 
 // Admin opcodes (NVMe Base 2.0 Figure 138) and fabrics command types (NVMe-oF 1.1 Figure 20).
+const ADM_DELETE_IO_SQ = 0x00;
+const ADM_CREATE_IO_SQ = 0x01;
 const ADM_GET_LOG_PAGE = 0x02;
+const ADM_DELETE_IO_CQ = 0x04;
+const ADM_CREATE_IO_CQ = 0x05;
 const ADM_IDENTIFY = 0x06;
 const ADM_SET_FEATURES = 0x09;
 const ADM_GET_FEATURES = 0x0a;
@@ -144,6 +151,17 @@ const FCT_DISCONNECT = 0x08;
 // Feature identifiers (NVMe Base 2.0 Figure 192).
 const FID_NUMBER_OF_QUEUES = 0x07;
 const FID_ASYNC_EVENT_CONFIG = 0x0b;
+const FID_KEEP_ALIVE_TIMER = 0x0f;
+/** AQA, ASQ, ACQ: admin queue attributes and base addresses (NVMe Base 2.0 Figure 33). */
+const REG_AQA = 0x24;
+const REG_ASQ = 0x28;
+const REG_ACQ = 0x30;
+
+/** The submission and completion queue memory of one pcie queue pair. */
+interface QueueMemory {
+  readonly sq: HostDmaMemory;
+  readonly cq: HostDmaMemory;
+}
 // Identify CNS values (NVMe Base 2.0 Figure 273).
 const CNS_NAMESPACE = 0x00;
 const CNS_CONTROLLER = 0x01;
@@ -227,6 +245,10 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   private readyReject: ((e: Error) => void) | undefined;
   private resetTask: Promise<void> | undefined;
   private aenChain: Promise<void> = Promise.resolve();
+  /** pcie: queue memory by qid (0 = admin), freed with the queues. */
+  private readonly queueMemory = new Map<number, QueueMemory>();
+  /** pcie: Set Features Keep Alive Timer was refused, so no Keep Alive is sent. */
+  private keepAliveRefused = false;
   /** `shutdown()` ran on this association (cleared by a bring-up). */
   private shutdownNotified = false;
 
@@ -307,15 +329,20 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
       throw new NvmeCommandAbortedError('closed', undefined);
     }
     this.transport = transport;
-    if (transport.kind !== 'fabrics') {
-      throw new Error(`transport kind '${transport.kind}' is not supported yet (trtype ${this.trid.trtype})`);
+    const pcie = transport.kind === 'pcie';
+    if (pcie) {
+      if (transport.readRegister32 === undefined || transport.readRegister64 === undefined || transport.writeRegister32 === undefined || transport.writeRegister64 === undefined || transport.allocDmaMemory === undefined) {
+        throw new Error(`trtype ${this.trid.trtype}: a pcie transport must offer register access and allocDmaMemory`);
+      }
+    } else {
+      // Admin queue: connection, then Connect asking for a dynamic controller (NVMe-oF 1.1 §3.3).
+      this.admin.attach(
+        await transport.connectQPair({ qid: 0, queueSize: this.admin.queueSize, maxInCapsuleDataSize: 8192, handler: this.admin }),
+      );
+      this.cntlid = await this.fabricsConnect(this.admin, 0xffff, this.opts.kato);
+      this.admin.markConnected();
     }
-    // Admin queue: connection, then Connect asking for a dynamic controller (NVMe-oF 1.1 §3.3).
-    this.admin.attach(
-      await transport.connectQPair({ qid: 0, queueSize: this.admin.queueSize, maxInCapsuleDataSize: 8192, handler: this.admin }),
-    );
-    this.cntlid = await this.fabricsConnect(this.admin, 0xffff, this.opts.kato);
-    this.admin.markConnected();
+    this.keepAliveRefused = false;
     this.shutdownNotified = false;
 
     // Registers through properties (NVMe-oF 1.1 §3.4-3.5; NVMe Base 2.0 §3.5.1 steps).
@@ -342,11 +369,40 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     // CSS 0 (NVM command set), the smallest memory page the controller takes (CAP.MPSMIN, 4 KiB
     // on every fabric), 64-byte SQEs and 16-byte CQEs (2^6, 2^4).
     const mps = this.cap.mpsmin;
+    let adminMemory: QueueMemory | undefined;
+    if (pcie) {
+      // PCIe admin queue (NVMe Base 2.0 §3.5.1 steps 3-4): memory, then AQA (sizes, 0's based),
+      // ASQ and ACQ, all while the controller is disabled.
+      adminMemory = await this.allocQueueMemory(transport, 0, this.admin.queueSize);
+      const n = this.admin.queueSize - 1;
+      await this.setProperty(REG_AQA, BigInt(((n << 16) | n) >>> 0), 4);
+      await this.setProperty(REG_ASQ, adminMemory.sq.iova, 8);
+      await this.setProperty(REG_ACQ, adminMemory.cq.iova, 8);
+    }
     await this.setProperty(Register.CC, BigInt(encodeCc({ en: true, css: 0, mps, ams: 0, shn: 0, iosqes: 6, iocqes: 4 })), 4);
     await this.waitCsts((v) => decodeCsts(v).rdy, readyTimeoutMs, 'CSTS.RDY=1');
+    if (adminMemory !== undefined) {
+      // The transport starts using the admin doorbells now that the controller is ready.
+      this.admin.attach(
+        await transport.connectQPair({ qid: 0, queueSize: this.admin.queueSize, maxInCapsuleDataSize: 0, handler: this.admin, queueMemory: adminMemory }),
+      );
+      this.admin.markConnected();
+    }
 
     const data = parseIdentifyController(await this.identify(CNS_CONTROLLER, 0));
     this.data = data;
+    if (pcie) {
+      this.cntlid = data.cntlid;
+      // PCIe has no Connect to carry KATO: Set Features Keep Alive Timer (NVMe Base 2.0 §5.27.1.12).
+      if (this.opts.kato > 0 && data.kas !== 0) {
+        try {
+          await this.setFeatures(FID_KEEP_ALIVE_TIMER, this.opts.kato);
+        } catch (e) {
+          if (!(e instanceof NvmeCommandError)) throw e;
+          this.keepAliveRefused = true;
+        }
+      }
+    }
     const pageSize = 2 ** (12 + this.cap.mpsmin);
     const mdtsBytes = data.mdts === 0 ? 0 : pageSize * 2 ** data.mdts;
     const tmax = transport.maxTransferSize;
@@ -401,8 +457,15 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     return r.dw0 & 0xffff;
   }
 
-  /** Property Get (NVMe-oF 1.1 §3.4): 4 or 8 bytes at `offset`. */
+  /**
+   * A controller register, 4 or 8 bytes at `offset`: Property Get (NVMe-oF 1.1 §3.4) on fabrics,
+   * a BAR0 read on pcie.
+   */
   async getProperty(offset: number, size: 4 | 8): Promise<bigint> {
+    const t = this.transport;
+    if (t?.kind === 'pcie' && t.readRegister32 !== undefined && t.readRegister64 !== undefined) {
+      return size === 8 ? t.readRegister64(offset) : BigInt((await t.readRegister32(offset)) >>> 0);
+    }
     const r = await this.admin.execute(
       (sqe) => {
         sqe.opcode = FABRICS;
@@ -417,8 +480,14 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     return size === 8 ? (BigInt(r.dw1) << 32n) | BigInt(r.dw0) : BigInt(r.dw0);
   }
 
-  /** Property Set (NVMe-oF 1.1 §3.5). */
+  /** Sets a controller register: Property Set (NVMe-oF 1.1 §3.5) on fabrics, a BAR0 write on pcie. */
   async setProperty(offset: number, value: bigint, size: 4 | 8): Promise<void> {
+    const t = this.transport;
+    if (t?.kind === 'pcie' && t.writeRegister32 !== undefined && t.writeRegister64 !== undefined) {
+      if (size === 8) await t.writeRegister64(offset, value);
+      else await t.writeRegister32(offset, Number(value & 0xffffffffn));
+      return;
+    }
     await this.admin.execute(
       (sqe) => {
         sqe.opcode = FABRICS;
@@ -558,6 +627,10 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
   private async connectIoQPair(qp: QPair): Promise<void> {
     const transport = this.transport;
     if (transport === undefined) throw new NvmeCommandAbortedError('disconnected', undefined);
+    if (transport.kind === 'pcie') {
+      await this.createPcieIoQPair(transport, qp);
+      return;
+    }
     const ioccsz = this.data?.ioccsz ?? 4;
     const host = await transport.connectQPair({
       qid: qp.qid,
@@ -568,6 +641,62 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     qp.attach(host);
     await this.fabricsConnect(qp, this.cntlid, 0);
     qp.markConnected();
+  }
+
+  /**
+   * PCIe I/O queue creation (NVMe Base 2.0 §3.5.1 step 8, §5.4-5.5): queue memory, Create I/O
+   * Completion Queue, Create I/O Submission Queue bound to it (same qid, physically contiguous),
+   * then the transport's doorbells.
+   */
+  private async createPcieIoQPair(transport: HostTransport, qp: QPair): Promise<void> {
+    const mem = await this.allocQueueMemory(transport, qp.qid, qp.queueSize);
+    const qsizeQid = (((qp.queueSize - 1) << 16) | qp.qid) >>> 0; // QSIZE 0's based (31:16), QID (15:0)
+    try {
+      await this.admin.execute((sqe) => {
+        sqe.opcode = ADM_CREATE_IO_CQ;
+        sqe.prp1Big = mem.cq.iova;
+        sqe.cdw10 = qsizeQid;
+        sqe.cdw11 = ((qp.qid << 16) | 0b11) >>> 0; // IV = qid (31:16), IEN (1), PC (0)
+      });
+      await this.admin.execute((sqe) => {
+        sqe.opcode = ADM_CREATE_IO_SQ;
+        sqe.prp1Big = mem.sq.iova;
+        sqe.cdw10 = qsizeQid;
+        sqe.cdw11 = ((qp.qid << 16) | 0b1) >>> 0; // CQID (31:16), QPRIO 0, PC (0)
+      });
+      qp.attach(await transport.connectQPair({ qid: qp.qid, queueSize: qp.queueSize, maxInCapsuleDataSize: 0, handler: qp, queueMemory: mem }));
+      qp.markConnected();
+    } catch (e) {
+      this.freeQueueMemory(qp.qid);
+      throw e;
+    }
+  }
+
+  /** pcie: SQ (64-byte entries) and CQ (16-byte entries) memory, page aligned (CAP.MPSMIN). */
+  private async allocQueueMemory(transport: HostTransport, qid: number, entries: number): Promise<QueueMemory> {
+    if (transport.allocDmaMemory === undefined) throw new Error(`trtype ${this.trid.trtype}: no allocDmaMemory`);
+    this.freeQueueMemory(qid);
+    const page = 2 ** (12 + (this.cap?.mpsmin ?? 0));
+    const round = (n: number): number => Math.ceil(n / page) * page;
+    const sq = await transport.allocDmaMemory(round(entries * 64), page);
+    let cq: HostDmaMemory;
+    try {
+      cq = await transport.allocDmaMemory(round(entries * 16), page);
+    } catch (e) {
+      sq.free();
+      throw e;
+    }
+    const mem = { sq, cq };
+    this.queueMemory.set(qid, mem);
+    return mem;
+  }
+
+  private freeQueueMemory(qid: number): void {
+    const mem = this.queueMemory.get(qid);
+    if (mem === undefined) return;
+    this.queueMemory.delete(qid);
+    mem.sq.free();
+    mem.cq.free();
   }
 
   /**
@@ -591,11 +720,16 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     return qp;
   }
 
-  /** Frees an I/O qpair: Fabrics Disconnect (NVMe Base 2.0 §6.4), then the connection closes. */
+  /**
+   * Frees an I/O qpair: Fabrics Disconnect (NVMe Base 2.0 §6.4) then the connection closes; on
+   * pcie, Delete I/O Submission Queue then Delete I/O Completion Queue (§5.6-5.7), then the
+   * queue memory goes back.
+   */
   async freeIoQPair(qp: QPair): Promise<void> {
     if (!this.ioQPairs.delete(qp)) return;
     if (qp === this.defaultQPair) this.defaultQPair = undefined;
-    if (qp.state === 'connected') {
+    const pcie = this.transport?.kind === 'pcie';
+    if (qp.state === 'connected' && !pcie) {
       try {
         await qp.execute((sqe) => {
           sqe.opcode = FABRICS;
@@ -605,9 +739,22 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
         // The connection is closed below either way.
       }
     }
+    if (qp.state === 'connected' && pcie && this.admin.state === 'connected') {
+      for (const opcode of [ADM_DELETE_IO_SQ, ADM_DELETE_IO_CQ]) {
+        try {
+          await this.admin.execute((sqe) => {
+            sqe.opcode = opcode;
+            sqe.cdw10 = qp.qid;
+          });
+        } catch {
+          // The queue goes away with the controller's next reset either way.
+        }
+      }
+    }
     const h = qp.detach('closed');
     qp.markClosed();
     await h?.close();
+    this.freeQueueMemory(qp.qid);
   }
 
   /** @internal NamespaceOwner: the qpair for a promise I/O. */
@@ -742,7 +889,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
     const kato = this.opts.kato;
-    if (kato > 0 && (this.data?.kas ?? 1) !== 0) {
+    if (kato > 0 && (this.data?.kas ?? 1) !== 0 && !this.keepAliveRefused) {
       // Linux and SPDK send Keep Alive at half the timeout (NVMe Base 2.0 §3.9).
       this.keepAliveTimer = setInterval(() => {
         this.sendKeepAlive();
@@ -863,6 +1010,7 @@ export class Controller extends EventEmitter<ControllerEvents> implements QPairO
     this.transport = undefined;
     await Promise.allSettled(closing);
     if (t !== undefined) await t.close().catch(() => undefined);
+    for (const qid of [...this.queueMemory.keys()]) this.freeQueueMemory(qid);
   }
 
   // ---- shutdown ----

@@ -33,7 +33,7 @@
  *   opens it (TCP: socket + ICReq/ICResp); the client then sends the Fabrics Connect command
  *   (NVMe over Fabrics 1.1 §3.3) through {@link HostQPair.submit} itself, and does all register
  *   access with Property Get/Set (NVMe-oF 1.1 §3.4, §3.5) on the admin qpair.
- * - `'pcie'` (vfio-user, later): registers are reached with the optional
+ * - `'pcie'` (vfio-user): registers are reached with the optional
  *   {@link HostTransport.readRegister32} family, queue memory comes from
  *   {@link HostTransport.allocDmaMemory}, and the client creates I/O queues with Create I/O
  *   CQ/SQ (NVMe Base 2.0 §5.4, §5.5) before opening them with {@link HostTransport.connectQPair}.
