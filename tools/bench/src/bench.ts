@@ -4,7 +4,8 @@
  * same bytes without NVMe (server on CPU 0, client on CPU 1) as this machine's ceiling; then a
  * memory soak of the target under nvmu-perf.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServerChild, type Pinning, detectPinning, freePort, pinnedCommand, runToEnd } from './child.js';
@@ -47,6 +48,8 @@ export interface BenchOptions {
   readonly outFile: string | undefined;
   /** The command line recorded in the report. */
   readonly command: string;
+  /** When set, the warm target is profiled over one more run of the goal workload; profiles go here. */
+  readonly profileDir: string | undefined;
   /** Progress lines (default: stderr). */
   readonly log: (line: string) => void;
 }
@@ -59,6 +62,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   queueDepth: undefined,
   workloads: DEFAULT_WORKLOADS,
   outFile: undefined,
+  profileDir: undefined,
   command: 'pnpm bench',
   log: (line) => process.stderr.write(`${line}\n`),
 };
@@ -128,7 +132,7 @@ export interface BenchResult {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly command: string;
-  readonly machine: MachineInfo & { readonly pinned: boolean; readonly pinning: string };
+  readonly machine: MachineInfo & { readonly pinned: boolean; readonly pinning: string; readonly loadAverage1mAtStart: number };
   readonly config: {
     readonly seconds: number;
     readonly warmupSeconds: number;
@@ -139,6 +143,8 @@ export interface BenchResult {
   readonly soak: SoakResult | null;
   /** The issue's goal: 4 KiB random read at QD 128 at least 60 % of the raw ceiling. */
   readonly goal: { readonly workload: string; readonly minRatio: number; readonly ratio: number; readonly met: boolean } | null;
+  /** The target's top self-time functions over one run of the goal workload (profileDir set). */
+  readonly profile: ProfileResult | null;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -334,6 +340,8 @@ export async function runSoak(pinning: Pinning, target: { child: ServerChild; po
 export async function runBench(input: Partial<BenchOptions> = {}): Promise<BenchResult> {
   const o: BenchOptions = { ...DEFAULT_BENCH_OPTIONS, ...input };
   const startedAt = new Date().toISOString();
+  // Other work on the machine skews everything: the report says how busy it was.
+  const loadAverage1mAtStart = loadavg()[0] ?? 0;
   const pinning = detectPinning();
   if (!pinning.enabled) o.log(`note: ${pinning.note}`);
   const workloads = o.workloads.map((w) => (o.queueDepth !== undefined && w.queueDepth > 1 ? { ...w, queueDepth: o.queueDepth, label: w.label.replace(/QD \d+/, `QD ${o.queueDepth}`), id: w.id.replace(/qd\d+$/, `qd${o.queueDepth}`) } : w));
@@ -371,17 +379,23 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
       soak = await runSoak(pinning, target, o.soakSeconds, qd);
     }
     const g = results.find((r) => r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
+    let profile: ProfileResult | null = null;
+    if (o.profileDir !== undefined && g !== undefined) {
+      o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${g.id} run`);
+      profile = await profileTarget(pinning, target, o.profileDir, g, o.seconds, o.warmupSeconds);
+    }
     const result: BenchResult = {
       version: 1,
       tool: 'nvmu-bench',
       startedAt,
       finishedAt: new Date().toISOString(),
       command: o.command,
-      machine: { ...machineInfo(), pinned: pinning.enabled, pinning: pinning.note },
+      machine: { ...machineInfo(), pinned: pinning.enabled, pinning: pinning.note, loadAverage1mAtStart },
       config: { seconds: o.seconds, warmupSeconds: o.warmupSeconds, repetitions: o.repetitions, soakSeconds: o.soakSeconds },
       workloads: results,
       soak,
       goal: g === undefined ? null : { workload: g.id, minRatio: 0.6, ratio: g.median.ratio, met: g.median.ratio >= 0.6 },
+      profile,
     };
     if (o.outFile !== undefined) {
       await mkdir(dirname(o.outFile), { recursive: true });
@@ -397,28 +411,51 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
 export interface ProfileResult {
   readonly workload: string;
   readonly iops: number;
+  /** Requests the target served while profiled. */
+  readonly ios: number;
   readonly serverCpuUsPerIo: number;
   readonly busyMs: number;
   readonly idleMs: number;
-  readonly top: readonly SelfTimeRow[];
+  /** Each function's self time, also per request served (µs). */
+  readonly top: readonly (SelfTimeRow & { readonly usPerIo: number })[];
   readonly profileFile: string;
 }
 
-/** Runs the target under `--cpu-prof` for one workload run and reads the profile back. */
-export async function profileTarget(dir: string, w: WorkloadSpec = DEFAULT_WORKLOADS[1]!, seconds = 5, top = 10): Promise<ProfileResult> {
-  const pinning = detectPinning();
+/**
+ * Profiles the (warm) target with V8's sampling profiler over exactly one nvmu-perf run (its
+ * warm-up included) and reads the profile back. The profile goes to `dir`.
+ */
+export async function profileTarget(
+  pinning: Pinning,
+  target: { child: ServerChild; port: number; nqn: string },
+  dir: string,
+  w: WorkloadSpec,
+  seconds: number,
+  warmupSeconds: number,
+  top = 10,
+): Promise<ProfileResult> {
   await mkdir(dir, { recursive: true });
-  const existing = new Set(await readdir(dir));
-  const target = await startTarget(pinning, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const file = join(dir, `target-${w.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  const s0 = await target.child.stats();
+  await target.child.request('profile start');
   let fig: RunFigures;
   try {
-    fig = await runNvmu(pinning, target, w, seconds, 1);
+    fig = await runNvmu(pinning, target, w, seconds, warmupSeconds);
   } finally {
-    await target.child.stop();
+    await target.child.request(`profile stop ${file}`);
   }
-  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile') && !existing.has(f));
-  if (file === undefined) throw new Error(`no .cpuprofile written to ${dir}`);
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const s1 = await target.child.stats();
+  const ios = s1.ios - s0.ios;
+  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const t = topSelfTime(profile, top);
-  return { workload: w.id, iops: fig.iops, serverCpuUsPerIo: fig.serverCpuUsPerIo, busyMs: t.busyMs, idleMs: t.idleMs, top: t.rows, profileFile: join(dir, file) };
+  return {
+    workload: w.id,
+    iops: fig.iops,
+    ios,
+    serverCpuUsPerIo: fig.serverCpuUsPerIo,
+    busyMs: t.busyMs,
+    idleMs: t.idleMs,
+    top: t.rows.map((r) => ({ ...r, usPerIo: ios > 0 ? (r.selfMs * 1000) / ios : 0 })),
+    profileFile: file,
+  };
 }

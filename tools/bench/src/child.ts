@@ -91,6 +91,13 @@ export class ServerChild {
     return (await answer) as ChildStats;
   }
 
+  /** Sends a line and waits for the JSON answer. */
+  async request(line: string): Promise<Record<string, unknown>> {
+    const answer = this.next();
+    this.proc.stdin?.write(`${line}\n`);
+    return (await answer) as Record<string, unknown>;
+  }
+
   /** Closes stdin (the child's signal to exit) and waits for it; SIGKILL after `timeoutMs`. */
   async stop(timeoutMs = 10000): Promise<void> {
     if (this.exited) return;

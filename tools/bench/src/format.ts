@@ -12,6 +12,10 @@ function latency(f: RunFigures): string {
   return `${f.latencyUs.avg.toFixed(1)} / ${f.latencyUs.p50.toFixed(1)} / ${f.latencyUs.p99.toFixed(1)}`;
 }
 
+function cpu(f: RunFigures): string {
+  return `${f.serverCpuUsPerIo.toFixed(2)} / ${f.clientCpuUsPerIo.toFixed(2)}`;
+}
+
 function soakLines(r: BenchResult): string[] {
   const s = r.soak;
   if (s === null) return ['memory soak: skipped'];
@@ -25,17 +29,17 @@ function soakLines(r: BenchResult): string[] {
 
 /** The table printed at the end of a run. */
 export function formatTable(r: BenchResult): string {
-  const head = ['workload', 'nvmu', 'lat avg/p50/p99 µs', 'tgt CPU µs/IO', 'raw', 'lat avg/p50/p99 µs', 'srv CPU µs/IO', 'nvmu/raw', 'per pair'];
+  const head = ['workload', 'nvmu', 'lat avg/p50/p99 µs', 'CPU µs/IO tgt/perf', 'raw', 'lat avg/p50/p99 µs', 'CPU µs/IO srv/cli', 'nvmu/raw', 'per pair'];
   const rows = r.workloads.map((w) => {
     const m = w.median;
     return [
       w.label,
       headline(w, m.nvmu),
       latency(m.nvmu),
-      m.nvmu.serverCpuUsPerIo.toFixed(2),
+      cpu(m.nvmu),
       headline(w, m.raw),
       latency(m.raw),
-      m.raw.serverCpuUsPerIo.toFixed(2),
+      cpu(m.raw),
       `${(100 * m.ratio).toFixed(1)} %`,
       w.pairs.map((p) => p.ratio.toFixed(2)).join(' '),
     ];
@@ -43,7 +47,7 @@ export function formatTable(r: BenchResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const out = [
-    `nvmu NVMe/TCP target (null bdev) vs raw TCP ceiling: medians of ${r.config.repetitions} pairs x ${r.config.seconds} s (+${r.config.warmupSeconds} s warm-up)`,
+    `nvmu NVMe/TCP target (null bdev) vs raw TCP ceiling: medians of ${r.config.repetitions} pairs x ${r.config.seconds} s (+${r.config.warmupSeconds} s warm-up); load average ${r.machine.loadAverage1mAtStart.toFixed(2)} at start`,
     line(head),
     widths.map((n) => '-'.repeat(n)).join('-+-'),
     ...rows.map(line),
@@ -55,25 +59,26 @@ export function formatTable(r: BenchResult): string {
 }
 
 /** A Markdown section for BENCHMARKS.md. */
-export function formatMarkdown(r: BenchResult, profile?: ProfileResult): string {
+export function formatMarkdown(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [
     '## NVMe/TCP: nvmu target vs raw TCP ceiling',
     '',
-    `Measured ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}.`,
+    `Measured ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; load average ${m.loadAverage1mAtStart.toFixed(2)} at the start (the machine is shared).`,
     `${m.pinned ? 'Pinned' : 'Not pinned'}: ${m.pinning}.`,
     `Command: \`${r.command}\` (${r.config.repetitions} nvmu/raw pairs per workload, interleaved, ${r.config.seconds} s each after ${r.config.warmupSeconds} s warm-up; figures are medians, the ratio is the median of the per-pair ratios).`,
     '',
     'nvmu: `@nvmu/nvmf` Target + `TcpTargetTransport`, 1 GiB null bdev, in its own process, driven by `nvmu-perf --json` over 127.0.0.1.',
     'raw: a 64-byte request (+ 4 KiB payload for writes) answered by a 16-byte response (+ the payload for reads), plain Node `net` on both sides.',
+    'CPU µs/IO: CPU time per I/O of the serving process (nvmu target / raw server) and of the driving one (nvmu-perf / raw client).',
     '',
-    '| workload | nvmu | nvmu lat avg / p50 / p99 (µs) | target CPU µs/IO | raw ceiling | raw lat avg / p50 / p99 (µs) | raw server CPU µs/IO | nvmu / raw |',
+    '| workload | nvmu | lat avg / p50 / p99 (µs) | CPU µs/IO target / perf | raw ceiling | lat avg / p50 / p99 (µs) | CPU µs/IO server / client | nvmu / raw (per pair) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const w of r.workloads) {
     const x = w.median;
     out.push(
-      `| ${w.label} | ${headline(w, x.nvmu)} | ${latency(x.nvmu)} | ${x.nvmu.serverCpuUsPerIo.toFixed(2)} | ${headline(w, x.raw)} | ${latency(x.raw)} | ${x.raw.serverCpuUsPerIo.toFixed(2)} | ${(100 * x.ratio).toFixed(1)} % (pairs: ${w.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}) |`,
+      `| ${w.label} | ${headline(w, x.nvmu)} | ${latency(x.nvmu)} | ${cpu(x.nvmu)} | ${headline(w, x.raw)} | ${latency(x.raw)} | ${cpu(x.raw)} | **${(100 * x.ratio).toFixed(1)} %** (${w.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}) |`,
     );
   }
   out.push('');
@@ -92,18 +97,18 @@ export function formatMarkdown(r: BenchResult, profile?: ProfileResult): string 
       '',
     );
   }
-  if (profile !== undefined) out.push(...formatProfile(profile).trimEnd().split('\n'), '');
+  if (r.profile !== null) out.push(...formatProfile(r.profile).trimEnd().split('\n'), '');
   return `${out.join('\n')}\n`;
 }
 
 /** The top self-time functions of a target profile, as a Markdown table. */
 export function formatProfile(p: ProfileResult): string {
   const out = [
-    `Target CPU profile (\`--cpu-prof\`, ${p.workload}, ${num(p.iops)} IOPS, ${p.serverCpuUsPerIo.toFixed(2)} µs CPU per I/O; busy ${num(p.busyMs)} ms, idle ${num(p.idleMs)} ms), top self time:`,
+    `Target CPU profile (V8 sampling profiler in the warm target over one ${p.workload} run: ${num(p.iops)} IOPS, ${p.serverCpuUsPerIo.toFixed(2)} µs CPU per I/O; busy ${num(p.busyMs)} ms, idle ${num(p.idleMs)} ms), top self time:`,
     '',
-    '| function | self ms | % of busy |',
-    '| --- | ---: | ---: |',
-    ...p.top.map((r) => `| \`${r.name}\` | ${num(r.selfMs)} | ${r.percent.toFixed(1)} |`),
+    '| function | self ms | % of busy | µs per I/O |',
+    '| --- | ---: | ---: | ---: |',
+    ...p.top.map((r) => `| \`${r.name}\` | ${num(r.selfMs)} | ${r.percent.toFixed(1)} | ${r.usPerIo.toFixed(3)} |`),
   ];
   return `${out.join('\n')}\n`;
 }

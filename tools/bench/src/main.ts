@@ -5,7 +5,7 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BENCH_OPTIONS, profileTarget, runBench } from './bench.js';
+import { DEFAULT_BENCH_OPTIONS, runBench } from './bench.js';
 import { formatMarkdown, formatProfile, formatTable } from './format.js';
 
 const USAGE = `usage: node dist/main.js [--seconds S] [--warmup S] [--reps N] [--soak-seconds S] [--qd N] [--out FILE] [--no-profile]
@@ -62,12 +62,8 @@ const command =
     ? `${envPart}pnpm bench (tools/bench: node dist/main.js${argPart === '' ? '' : ` ${argPart}`})`
     : `${envPart}node ${relative(process.cwd(), process.argv[1] ?? 'dist/main.js')}${argPart === '' ? '' : ` ${argPart}`}`;
 
-const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, queueDepth, outFile, command });
+const profileDir = profile ? join(pkgDir, 'results/profiles') : undefined;
+const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, queueDepth, outFile, profileDir, command });
 process.stdout.write(`\n${formatTable(result)}`);
-let prof;
-if (profile) {
-  process.stderr.write(`profiling the target over one ${seconds} s 4 KiB randread QD 128 run (--cpu-prof)\n`);
-  prof = await profileTarget(join(pkgDir, 'results/profiles'), undefined, seconds);
-  process.stdout.write(`\n${formatProfile(prof)}(profile: ${relative(process.cwd(), prof.profileFile)})\n`);
-}
-process.stdout.write(`\nJSON: ${relative(process.cwd(), outFile)}\n\n----- Markdown for BENCHMARKS.md -----\n\n${formatMarkdown(result, prof)}`);
+if (result.profile !== null) process.stdout.write(`\n${formatProfile(result.profile)}(profile: ${relative(process.cwd(), result.profile.profileFile)})\n`);
+process.stdout.write(`\nJSON: ${relative(process.cwd(), outFile)}\n\n----- Markdown for BENCHMARKS.md -----\n\n${formatMarkdown(result)}`);

@@ -48,6 +48,7 @@ export function topSelfTime(profile: CpuProfile, n = 10): { rows: SelfTimeRow[];
     selfUs.set(key, (selfUs.get(key) ?? 0) + us);
   }
   const rows = [...selfUs.entries()]
+    .filter(([, us]) => us > 0)
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([name, us]) => ({ name, selfMs: us / 1000, percent: busy === 0 ? 0 : (100 * us) / busy }));

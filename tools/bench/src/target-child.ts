@@ -6,8 +6,13 @@
  * argv: port [nqn]. Prints {"port","pid","nqn"} when listening. Each line "stats" on stdin is
  * answered with {"cpuUs","ios","mem"} (process.cpuUsage(), commands the target has taken in,
  * process.memoryUsage()); "stats gc" first runs a full GC when started with --expose-gc (so
- * the retained heap can be compared at the start and end of the soak). Exits when stdin ends.
+ * the retained heap can be compared at the start and end of the soak). "profile start" starts
+ * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
+ * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
+ * .cpuprofile there and answers {"profileFile"}. Exits when stdin ends.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { NullBdev, Target } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
@@ -34,8 +39,34 @@ function commands(): number {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
+let session: Session | undefined;
+
+async function profile(cmd: string): Promise<void> {
+  if (cmd === 'profile start') {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    // 100 µs: enough samples over a few seconds at a few µs per I/O (--cpu-prof's default is 1 ms).
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+    process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+    return;
+  }
+  const file = cmd.slice('profile stop '.length);
+  if (session === undefined) throw new Error('profile stop without profile start');
+  const { profile: p } = await session.post('Profiler.stop');
+  session.disconnect();
+  session = undefined;
+  await writeFile(file, JSON.stringify(p));
+  process.stdout.write(`${JSON.stringify({ profileFile: file })}\n`);
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
+  if (cmd.startsWith('profile ')) {
+    void profile(cmd);
+    return;
+  }
   if (cmd !== 'stats' && cmd !== 'stats gc') return;
   if (cmd === 'stats gc') gc?.();
   const u = process.cpuUsage();
