@@ -422,7 +422,18 @@ describe('backpressure', () => {
     const qp = [...target.core.qpairs].find((q) => q.qid === 2)!;
     // It executed at most one pool's worth of commands, not 2000.
     expect(qp.submitted).toBeLessThan(600);
-    console.log(`backpressure: ${qp.submitted} reads executed of 2000 sent`);
+    // Memory bound: the unsent bytes the socket holds are views of the connection's own
+    // preallocated buffers (no copies), so they never exceed what those can hold: the pool
+    // buffers one connection may borrow, plus every request's small buffer.
+    const pool = target.transport.bufferPoolStats();
+    const smallBufs = 128 * (8192 + 128 + 32);
+    const bound = pool.perConnection * pool.bufferSize + smallBufs;
+    const st = target.transport.stats();
+    expect(st.maxTxQueued).toBeGreaterThan(0);
+    expect(st.maxTxQueued).toBeLessThanOrEqual(bound);
+    // The slow reader holds no more than its share of the shared pool; the rest serves others.
+    expect(pool.inUse).toBeLessThanOrEqual(pool.perConnection);
+    console.log(`backpressure: ${qp.submitted} reads executed of 2000 sent, at most ${st.maxTxQueued} bytes queued (bound ${bound})`);
     await goodStillServes(14);
     raw.destroy();
   });

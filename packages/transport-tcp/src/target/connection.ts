@@ -8,13 +8,17 @@
  * ```
  *  idle ─CapsuleCmd header─▶ capsule ─PDU complete─▶ (in-capsule data or no data, or c2h) exec
  *                                                 └▶ (h2c, transport SGL) r2t ─all H2CData─▶ exec
+ *    (data larger than the small buffer: capsule ─▶ need-buffer ─pool buffer─▶ r2t or exec)
  *  exec ─core complete()─▶ sending ─last write callback─▶ idle (qpair.freeRequest)
  * ```
  *
  * Memory per connection is fixed after the ICReq: the receiver's header buffer, and per pooled
- * request a data buffer (pre-sized for in-capsule data, grown once up to maxIoSize) and a slab
- * of preallocated PDU header slots. The socket stops being read while the request pool is empty
- * or its write queue is above `txHighWater`.
+ * request a small data buffer (sized for in-capsule data) and a slab of preallocated PDU header
+ * slots. A command whose data does not fit the small buffer borrows a `maxIoSize` buffer from
+ * the transport-wide `SharedBufferPool` for its lifetime, waiting in phase `need-buffer` while
+ * none is free (SPDK's NEED_BUFFER), so large transfers never allocate and their memory is
+ * bounded by the pool. The socket stops being read while the request pool is empty or its
+ * write queue is above `txHighWater`.
  *
  * The data buffer is laid out as a whole response (`[C2HData header | data | DDGST |
  * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; every PDU written
@@ -66,23 +70,27 @@ import {
 } from '../pdu.js';
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
+import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
 
 /** Where a command is in this transport; see the module comment. */
-export type TcpReqPhase = 'idle' | 'capsule' | 'r2t' | 'exec' | 'sending';
+export type TcpReqPhase = 'idle' | 'capsule' | 'need-buffer' | 'r2t' | 'exec' | 'sending';
 
 /** The transport's per-request state (`Request.transportData`), built once per pooled request. */
-export interface TcpReqState {
+export interface TcpReqState extends BufferWaiter {
   phase: TcpReqPhase;
   /**
-   * Data buffer, laid out as one whole response so a read that fits one C2HData PDU goes out
-   * in a single write: `[C2HData header + digest + pad (dataOff)] [data] [DDGST] [CapsuleResp]`.
-   * Command data always starts at `dataOff`. Grown (once, kept) when a command needs more.
+   * The data buffer in use (`small` or one lent by the shared pool), laid out as one whole
+   * response so a read that fits one C2HData PDU goes out in a single write:
+   * `[C2HData header + digest + pad (dataOff)] [data] [DDGST] [CapsuleResp]`. Command data
+   * always starts at `dataOff`. Its cached views make repeated I/O of one size allocate none.
    */
-  buf: Buffer;
-  /** Cached view of the data, `buf[dataOff, dataOff + n)`, so repeated I/O of one size allocates none. */
-  view: Buffer;
-  /** Cached view `buf[0, n)` of the last whole response written. */
-  txView: Buffer;
+  data: DataBuf;
+  /** The request's own buffer, sized for in-capsule data (the admin queue's 8 KiB at least). */
+  readonly small: DataBuf;
+  /** True while `data` is lent by the shared pool. */
+  pooled: boolean;
+  /** Transfer length of a command waiting for (or about to ask for) a pool buffer; else 0. */
+  bigLen: number;
   /** Host-to-controller bytes received so far (H2CData) for an R2T transfer. */
   h2cOffset: number;
   /** End (exclusive) of the data covered by R2Ts sent so far. */
@@ -120,6 +128,8 @@ export interface TcpTargetConnectionConfig {
   readonly c2hSuccess: boolean;
   readonly txHighWater: number;
   readonly icTimeoutMs: number;
+  /** Transport-wide large data buffers (shared by every connection). */
+  readonly pool: SharedBufferPool;
   readonly onClosed: (conn: TcpTargetConnection) => void;
   /** Counters shared by every connection of the transport. */
   readonly stats: TcpTargetStats;
@@ -143,10 +153,14 @@ export interface TcpTargetStats {
   r2ts: number;
   c2hData: number;
   c2hSuccess: number;
+  /** The most unsent bytes any connection's socket held after a flush (backpressure bound). */
+  maxTxQueued: number;
 }
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
   private state: ConnState = 'ic';
+  /** Pool buffers this connection holds (capped by the pool). */
+  private readonly poolOwner: BufferOwner = { held: 0 };
   private readonly rx: PduReceiver;
   private readonly tx: TxBatch;
   private qp: QPair<TcpReqState> | undefined;
@@ -339,6 +353,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     td.failStatus = 0;
     td.h2cOffset = 0;
     td.r2tEnd = 0;
+    td.bigLen = 0;
     rx.hdr.copy(req.sqeBytes, 0, 8, CAPSULE_CMD_HLEN);
     this.capsuleReq = req;
     const sqe = req.sqeBytes;
@@ -348,8 +363,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (rx.dataLen > 0) {
       // In-capsule data: Data Block descriptor, Offset subtype; address = offset into the data.
       const sglOff = sqe.readUInt32LE(SQE_SGL_ADDR) + sqe.readUInt32LE(SQE_SGL_ADDR + 4) * 0x1_0000_0000;
-      this.ensureBuf(td, rx.dataLen);
-      rx.dst = td.buf;
+      // The receiver never accepts more in-capsule data than the small buffer holds.
+      rx.dst = td.data.buf;
       rx.dstOff = this.slotStride;
       if (sglId !== SGL_DATA_BLOCK_OFFSET) {
         td.failStatus = GenericStatus.SglDescriptorTypeInvalid;
@@ -357,7 +372,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
         td.failStatus = sglOff >= rx.dataLen ? GenericStatus.InvalidSglOffset : GenericStatus.DataSglLengthInvalid;
       } else if (sglLen > 0) {
         const at0 = this.slotStride + sglOff;
-        req.setData(sglOff === 0 ? this.viewOf(td, sglLen) : td.buf.subarray(at0, at0 + sglLen));
+        req.setData(sglOff === 0 ? this.viewOf(td, sglLen) : td.data.buf.subarray(at0, at0 + sglLen));
       }
       return RX_OK;
     }
@@ -367,7 +382,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
         td.failStatus = GenericStatus.DataSglLengthInvalid;
         return RX_OK;
       }
-      this.ensureBuf(td, sglLen);
+      if (sglLen > this.smallCap) {
+        // Needs a pool buffer: asked for once the PDU is consumed (onCapsule).
+        td.bigLen = sglLen;
+        return RX_OK;
+      }
       req.setData(this.viewOf(td, sglLen));
       return RX_OK;
     }
@@ -389,13 +408,41 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       qp.fail(req, td.failStatus);
       return;
     }
-    if (req.length > 0 && req.xfer === 'host-to-controller' && this.rx.dataLen === 0) {
+    if (td.bigLen > 0) {
+      const b = this.cfg.pool.get(td);
+      if (b === undefined) {
+        td.phase = 'need-buffer';
+        return;
+      }
+      this.attachPooled(req, b);
+    }
+    this.proceed(req, this.rx.dataLen > 0);
+  }
+
+  /** Data has a place: ask for host data (R2T) or hand the command to the core. */
+  private proceed(req: Request<TcpReqState>, inCapsule: boolean): void {
+    const td = req.transportData;
+    if (req.length > 0 && req.xfer === 'host-to-controller' && !inCapsule) {
       td.phase = 'r2t';
       this.sendR2Ts(req);
       return;
     }
     td.phase = 'exec';
-    qp.submit(req);
+    this.live().submit(req);
+  }
+
+  private attachPooled(req: Request<TcpReqState>, b: DataBuf): void {
+    const td = req.transportData;
+    td.data = b;
+    td.pooled = true;
+    req.setData(this.viewOf(td, td.bigLen));
+  }
+
+  /** The pool lent a buffer to a request in `need-buffer` (called from another request's release). */
+  private onPoolBuffer(req: Request<TcpReqState>, b: DataBuf): void {
+    this.attachPooled(req, b);
+    // A closing connection keeps the buffer until onSocketClosed gives it back.
+    if (this.state === 'live') this.proceed(req, false);
   }
 
   /** TCP 1.0 §3.3.2: ask for host data, up to r2tMax R2Ts outstanding per command. */
@@ -446,7 +493,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       rx.fail(TermReqFes.DataTransferOutOfRange, D_OFFSET);
       return RX_FATAL;
     }
-    rx.dst = td.buf;
+    rx.dst = td.data.buf;
     rx.dstOff = this.slotStride + datao;
     this.h2cReq = req;
     return RX_OK;
@@ -492,13 +539,18 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr4.push(s.subarray(0, DATA_HLEN + DIGEST_LEN));
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
-    const initial = Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
-    const buf = Buffer.allocUnsafe(this.bufSizeFor(initial));
+    const buf = Buffer.allocUnsafe(this.bufSizeFor(this.smallCap));
+    const small: DataBuf = { buf, view: buf, txView: buf };
     const td: TcpReqState = {
       phase: 'idle',
-      buf,
-      view: buf,
-      txView: buf,
+      data: small,
+      small,
+      pooled: false,
+      bigLen: 0,
+      owner: this.poolOwner,
+      onBuffer: (b: DataBuf) => {
+        this.onPoolBuffer(req, b);
+      },
       h2cOffset: 0,
       r2tEnd: 0,
       failStatus: 0,
@@ -530,7 +582,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       if (status === 0 && n < req.length) {
         // The host asked for req.length bytes and Linux (mainline) treats a shorter C2H transfer
         // as a protocol error; nvmet and SPDK always send the whole length. Zero the rest.
-        td.buf.fill(0, this.slotStride + n, this.slotStride + req.length);
+        td.data.buf.fill(0, this.slotStride + n, this.slotStride + req.length);
         n = req.length;
       }
     }
@@ -563,7 +615,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     v.datao = 0;
     v.datal = n;
     if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, 0)) >>> 0, DATA_HLEN);
-    const buf = td.buf;
+    const d = td.data;
+    const buf = d.buf;
     h.copy(buf, 0, 0, stride);
     let end = stride + n;
     if (dd) {
@@ -583,10 +636,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       r.copy(buf, end, 0, rlen);
       end += rlen;
     }
-    if (td.txView.length !== end || td.txView.buffer !== buf.buffer || td.txView.byteOffset !== buf.byteOffset) {
-      td.txView = buf.subarray(0, end);
-    }
-    this.tx.write(td.txView, td.onSent);
+    if (d.txView.length !== end) d.txView = buf.subarray(0, end);
+    this.tx.write(d.txView, td.onSent);
   }
 
   close(reason: QPairCloseReason): void {
@@ -618,7 +669,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       v.datal = len;
       if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, i)) >>> 0, DATA_HLEN);
       this.tx.write(h);
-      const data = off === 0 && len === n ? this.viewOf(td, n) : td.buf.subarray(this.slotStride + off, this.slotStride + off + len);
+      const data = off === 0 && len === n ? this.viewOf(td, n) : td.data.buf.subarray(this.slotStride + off, this.slotStride + off + len);
       const endOfResponse = last && success;
       this.cfg.stats.c2hData++;
       if (endOfResponse) this.cfg.stats.c2hSuccess++;
@@ -663,6 +714,16 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (td.phase === 'idle') return;
     td.phase = 'idle';
     if (req.state !== 'free') this.qp?.freeRequest(req);
+    this.returnPooled(td);
+  }
+
+  /** Give a lent buffer back (possibly straight to a request waiting on another connection). */
+  private returnPooled(td: TcpReqState): void {
+    if (!td.pooled) return;
+    const b = td.data;
+    td.data = td.small;
+    td.pooled = false;
+    this.cfg.pool.put(b, this.poolOwner);
   }
 
   private sendTermReq(fes: TermReqFes, fei: number, rx: PduReceiver): void {
@@ -677,7 +738,9 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
 
   private checkTxPressure(): void {
     if (this.state !== 'live') return;
-    if (this.socket.writableLength > this.cfg.txHighWater && !this.stalledOnTx) {
+    const queued = this.socket.writableLength;
+    if (queued > this.cfg.stats.maxTxQueued) this.cfg.stats.maxTxQueued = queued;
+    if (queued > this.cfg.txHighWater && !this.stalledOnTx) {
       this.stalledOnTx = true;
       this.rx.pause();
       this.socket.pause();
@@ -715,11 +778,21 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (this.killTimer !== undefined) clearTimeout(this.killTimer);
     const qp = this.qp;
     if (qp !== undefined) {
-      // Requests the core never saw (waiting for data) go back to the pool; the core drops
-      // what it holds and never calls complete() after disconnected().
+      // Waiters first, so no buffer this connection gives back is lent to itself.
+      for (const req of this.reqs) if (req.transportData.phase === 'need-buffer') this.cfg.pool.cancel(req.transportData);
+      // Requests the core never saw (waiting for data or a buffer) go back to the pool; the core
+      // drops what it holds and never calls complete() after disconnected().
       for (const req of this.reqs) {
-        const ph = req.transportData.phase;
-        if (ph === 'capsule' || ph === 'r2t' || ph === 'sending') this.release(req);
+        const td = req.transportData;
+        const ph = td.phase;
+        if (ph === 'capsule' || ph === 'need-buffer' || ph === 'r2t' || ph === 'sending') {
+          this.release(req);
+        } else if (ph === 'exec' && td.pooled) {
+          // The core may still be reading into this buffer and will not say when it is done.
+          td.data = td.small;
+          td.pooled = false;
+          this.cfg.pool.abandon(this.poolOwner);
+        }
       }
       qp.disconnected();
     }
@@ -735,28 +808,23 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     return qp;
   }
 
+  /** Data bytes a request's own buffer holds: the largest in-capsule data accepted. */
+  private get smallCap(): number {
+    return Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
+  }
+
   /** Bytes of a request buffer able to hold `n` bytes of data and a whole response around it. */
   private bufSizeFor(n: number): number {
     return this.slotStride + n + DIGEST_LEN + CAPSULE_RESP_HLEN + DIGEST_LEN;
   }
 
-  private ensureBuf(td: TcpReqState, n: number): void {
-    if (td.buf.length < this.bufSizeFor(n)) {
-      // Grown once per pooled request to the transfer size it met, and kept: no steady-state
-      // allocation. Bounded by maxIoSize (checked before) or the in-capsule limit.
-      const cur = td.buf.length - this.bufSizeFor(0);
-      const size = Math.min(Math.max(n, cur * 2), Math.max(this.cfg.maxIoSize, ADMIN_IN_CAPSULE));
-      td.buf = Buffer.allocUnsafe(this.bufSizeFor(Math.max(size, n)));
-      td.view = td.buf;
-      td.txView = td.buf;
-    }
-  }
-
   private viewOf(td: TcpReqState, n: number): Buffer {
-    const v = td.view;
-    if (v.length !== n || v.buffer !== td.buf.buffer || v.byteOffset !== td.buf.byteOffset + this.slotStride) {
-      td.view = td.buf.subarray(this.slotStride, this.slotStride + n);
+    const d = td.data;
+    const v = d.view;
+    // A pool buffer may last have served a connection with another slotStride.
+    if (v.length !== n || v.byteOffset !== d.buf.byteOffset + this.slotStride) {
+      d.view = d.buf.subarray(this.slotStride, this.slotStride + n);
     }
-    return td.view;
+    return d.view;
   }
 }

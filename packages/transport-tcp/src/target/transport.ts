@@ -17,7 +17,8 @@ import type {
   TransportOptions,
 } from '@nvmu/nvmf';
 
-import { MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
+import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
+import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
 import { TcpTargetConnection, type TcpTargetStats } from './connection.js';
 
 /** Options of the TCP target transport (SPDK `nvmf_create_transport -t TCP` equivalents). */
@@ -46,6 +47,18 @@ export interface TcpTargetTransportOptions {
   readonly txHighWater?: number;
   /** Milliseconds a new connection has to send its ICReq. Default 10000. */
   readonly icTimeoutMs?: number;
+  /**
+   * Large data buffers shared by every connection (SPDK `num_shared_buffers`), each of
+   * `maxIoSize`, allocated when the transport is created. A command whose data does not fit
+   * its request's in-capsule-sized buffer borrows one, and waits while none is free. Default 64
+   * (8 MiB with the default maxIoSize).
+   */
+  readonly numSharedBuffers?: number;
+  /**
+   * Shared buffers one connection may hold at once, so hosts that stop reading (or never send
+   * the data they were asked for) cannot take the whole pool. Default a quarter of the pool.
+   */
+  readonly sharedBuffersPerConnection?: number;
   /** CRC32C implementation for digests. Default `@node-rs/crc32`'s `crc32c`. */
   readonly crc32c?: Crc32c;
 }
@@ -83,6 +96,7 @@ export class TcpTargetTransport implements TargetTransport {
   private readonly txHighWater: number;
   private readonly icTimeoutMs: number;
   private readonly crc32c: Crc32c;
+  private readonly pool: SharedBufferPool;
   private readonly counters: TcpTargetStats = {
     accepted: 0,
     icreqs: 0,
@@ -94,6 +108,7 @@ export class TcpTargetTransport implements TargetTransport {
     r2ts: 0,
     c2hData: 0,
     c2hSuccess: 0,
+    maxTxQueued: 0,
   };
 
   constructor(opts: TcpTargetTransportOptions = {}) {
@@ -121,6 +136,16 @@ export class TcpTargetTransport implements TargetTransport {
       inCapsuleDataSize: icd,
       ioUnitSize: this.maxH2CData,
     };
+    // Room for the largest C2HData header slot (HLEN 24 + digest, padded to HPDA 31: 128 bytes),
+    // the data, its digest and a CapsuleResp with digest (connection.ts lays responses out whole).
+    const bufferSize = 128 + maxIoSize + DIGEST_LEN + CAPSULE_RESP_HLEN + DIGEST_LEN;
+    const count = opts.numSharedBuffers ?? 64;
+    this.pool = new SharedBufferPool(count, bufferSize, opts.sharedBuffersPerConnection ?? Math.max(1, Math.floor(count / 4)));
+  }
+
+  /** The shared data-buffer pool's figures (buffers lent, waits). */
+  bufferPoolStats(): SharedBufferPoolStats {
+    return this.pool.stats();
   }
 
   attach(core: TransportCore): void {
@@ -244,6 +269,7 @@ export class TcpTargetTransport implements TargetTransport {
       c2hSuccess: this.c2hSuccess,
       txHighWater: this.txHighWater,
       icTimeoutMs: this.icTimeoutMs,
+      pool: this.pool,
       stats: this.counters,
       onClosed: (c) => {
         this.conns.delete(c);
