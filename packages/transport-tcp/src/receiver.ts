@@ -118,6 +118,15 @@ export class PduReceiver {
    * CPDA, the host's HPDA; (PDA + 1) × 4 bytes, TCP 1.0 Figures 19-20).
    */
   pdoAlign = 4;
+  /**
+   * A wrong data digest ends the connection (TermReq) when true; when false the PDU is still
+   * delivered with `ddgstError` set, and the owner fails the command instead (the controller
+   * side: NVMe/TCP 1.0 data digest errors complete the command with Transient Transport Error,
+   * as SPDK lib/nvmf/tcp.c does).
+   */
+  ddgstErrorsFatal = true;
+  /** Set while delivering a PDU whose data digest was wrong (`ddgstErrorsFatal` false). */
+  ddgstError = false;
 
   /** Data of a received TermReq (the offending header echoed back). */
   readonly termData: Buffer = Buffer.alloc(TERM_REQ_MAX_DATA);
@@ -314,11 +323,15 @@ export class PduReceiver {
             const dst = this.dst ?? this.termData;
             const crc = this.crc32c(dst.subarray(this.dstOff, this.dstOff + this.dataLen));
             if (crc >>> 0 !== this.ddgstBuf.readUInt32LE(0)) {
-              // NVMe/TCP has no Data Digest FES; like SPDK, report it as a digest error (03h).
-              this.fail(TermReqFes.HeaderDigestError, 0);
-              return end;
+              if (this.ddgstErrorsFatal) {
+                // NVMe/TCP has no Data Digest FES: report it as a digest error (03h).
+                this.fail(TermReqFes.HeaderDigestError, 0);
+                return end;
+              }
+              this.ddgstError = true;
             }
             this.finish();
+            this.ddgstError = false;
             break;
           }
           case 'dead':

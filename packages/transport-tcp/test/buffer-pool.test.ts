@@ -25,13 +25,13 @@ describe('SharedBufferPool', () => {
     const b2 = pool.get(waiter(b, got));
     expect(b1?.buf.length).toBe(1024);
     expect(b2?.buf.length).toBe(1024);
-    expect(b1?.buf.buffer === b2?.buf.buffer && b1.buf.byteOffset !== b2.buf.byteOffset).toBe(true); // one slab
+    if (b1 === undefined || b2 === undefined) throw new Error('pool lent nothing');
+    expect(b1.buf.buffer === b2.buf.buffer && b1.buf.byteOffset !== b2.buf.byteOffset).toBe(true); // one slab
     const gotA: DataBuf[] = [];
     const gotB: DataBuf[] = [];
     expect(pool.get(waiter(b, gotB))).toBeUndefined();
     expect(pool.get(waiter(a, gotA))).toBeUndefined();
     expect(pool.stats()).toMatchObject({ inUse: 2, waiting: 2, waits: 2 });
-    if (b1 === undefined || b2 === undefined) throw new Error('unreachable');
     pool.put(b1, a); // goes to b's waiter (it came first)
     expect(gotB).toEqual([b1]);
     expect(gotA).toEqual([]);

@@ -9,6 +9,7 @@ import { connect, discover, type Controller } from '@nvmu/client';
 
 import '../src/host.js';
 import { pattern } from './helpers/raw.js';
+import { freePort } from './helpers/setup.js';
 import { NQN, startTarget, type RealTarget } from './helpers/target.js';
 
 let t: RealTarget | undefined;
@@ -147,6 +148,36 @@ describe('discovery over TCP', () => {
     const c = await connect(e!.trid, { reconnect: false });
     ctrls.push(c);
     expect(c.namespaces.length).toBe(1);
+  });
+
+  it('lists one entry per listener of a target on both 127.0.0.1 and ::1 (trtype, adrfam, treq, portid, trsvcid, traddr, subnqn)', async () => {
+    t = await startTarget('127.0.0.1');
+    const port6 = await freePort('::1');
+    const addr6 = { trtype: 'tcp', adrfam: 'ipv6', traddr: '::1', trsvcid: String(port6) } as const;
+    await t.target.listen(addr6);
+    const sub = t.target.getSubsystem(NQN);
+    if (sub === undefined) throw new Error('subsystem missing');
+    await sub.addListener(addr6);
+    for (const [via, port] of [
+      ['127.0.0.1', t.port],
+      ['::1', port6],
+    ] as const) {
+      const entries = (await discover(`trtype:tcp traddr:${via} trsvcid:${port}`)).filter((x) => x.subnqn === NQN);
+      expect(entries.length).toBe(2);
+      const v4 = entries.find((x) => x.adrfam === 1);
+      const v6 = entries.find((x) => x.adrfam === 2);
+      expect(v4).toMatchObject({ trtype: 3, traddr: '127.0.0.1', trsvcid: String(t.port), subnqn: NQN });
+      expect(v6).toMatchObject({ trtype: 3, traddr: '::1', trsvcid: String(port6), subnqn: NQN });
+      for (const e of [v4, v6]) expect((e?.treq ?? -1) & 3).toBe(0); // no TLS bits (INTEROP.md)
+      // Each listener is its own port: distinct port IDs.
+      expect(v4?.portid).not.toBe(v6?.portid);
+      for (const e of [v4, v6]) {
+        if (e === undefined) throw new Error('entry missing');
+        const c = await connect(e.trid, { reconnect: false });
+        ctrls.push(c);
+        expect(c.namespaces.length).toBe(1);
+      }
+    }
   });
 
   it.each(['127.0.0.1', '::1'])('lists the subsystem listener on %s', async (host) => {

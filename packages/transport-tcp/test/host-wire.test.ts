@@ -180,6 +180,118 @@ describe('host data paths against a fake controller', () => {
     await h.t.close();
   });
 
+  it('sends writes up to IOCCSZ in-capsule and one byte more through R2T', async () => {
+    const f = await fakeController();
+    const h = await open(f.port); // maxInCapsuleDataSize 4096
+    const raw = await f.conn;
+    await icresp(raw);
+    const qp = await h.qp;
+    const at = pattern(4096, 5);
+    const p1 = h.col.wait(1);
+    qp.submit(sqeRw(0x01, 1, 0, 8), at, 0, 4096, 'h2c');
+    const c1 = await raw.readPdu();
+    expect(c1.bytes[8 + 39]).toBe(0x01);
+    expect(c1.plen).toBe(72 + 4096);
+    expect(c1.bytes.subarray(72).equals(at)).toBe(true);
+    raw.send(capsuleResp(raw, 1));
+    expect(cqeStatus(await p1)).toBe(0);
+    const over = pattern(4097, 6);
+    const p2 = h.col.wait(2);
+    qp.submit(sqeRw(0x01, 2, 0, 9), over, 0, 4097, 'h2c');
+    const c2 = await raw.readPdu();
+    expect(c2.bytes[8 + 39]).toBe(0x5a);
+    expect(c2.bytes.readUInt32LE(8 + 24)).toBe(0); // Transport SGL address 0
+    expect(c2.plen).toBe(72);
+    raw.send(r2t(raw, 2, 5, 0, 4097));
+    const d = await raw.readPdu();
+    expect(d.type).toBe(PduType.H2CData);
+    expect(d.bytes.subarray(d.pdo, d.pdo + 4097).equals(over)).toBe(true);
+    raw.send(capsuleResp(raw, 2));
+    expect(cqeStatus(await p2)).toBe(0);
+    await h.t.close();
+  });
+
+  it('answers several outstanding R2Ts of one command, each with its TTAG and range', async () => {
+    const f = await fakeController();
+    const h = await open(f.port, { maxr2t: 2 });
+    const raw = await f.conn;
+    const seen = await icresp(raw, { maxh2c: 4096 });
+    expect(seen.maxr2t).toBe(2); // 0's based: three R2Ts may be outstanding
+    const qp = await h.qp;
+    const data = pattern(12288, 7);
+    const p = h.col.wait(3);
+    qp.submit(sqeRw(0x01, 3, 0, 24), data, 0, 12288, 'h2c');
+    await raw.readPdu();
+    // Three R2Ts at once, before any data, with distinct TTAGs.
+    raw.send(Buffer.concat([r2t(raw, 3, 10, 0, 4096), r2t(raw, 3, 11, 4096, 4096), r2t(raw, 3, 12, 8192, 4096)]));
+    const got = Buffer.alloc(12288);
+    const ttags = new Set<number>();
+    for (let i = 0; i < 3; i++) {
+      const d = await raw.readPdu();
+      expect(d.type).toBe(PduType.H2CData);
+      const off = d.bytes.readUInt32LE(12);
+      const ttag = d.bytes.readUInt16LE(10);
+      expect(ttag).toBe(10 + off / 4096);
+      expect((d.flags & PduFlags.LAST_PDU) !== 0).toBe(true); // last PDU of its R2T
+      ttags.add(ttag);
+      d.bytes.copy(got, off, d.pdo, d.pdo + 4096);
+    }
+    expect(ttags.size).toBe(3);
+    expect(got.equals(data)).toBe(true);
+    raw.send(capsuleResp(raw, 3));
+    expect(cqeStatus(await p)).toBe(0);
+    await h.t.close();
+  });
+
+  it('completes a read on SUCCESS-flagged C2HData (no CapsuleResp) and keeps serving the next commands', async () => {
+    const f = await fakeController();
+    const h = await open(f.port, { ddgst: true });
+    const raw = await f.conn;
+    await icresp(raw);
+    const qp = await h.qp;
+    for (let cid = 1; cid <= 3; cid++) {
+      const out = Buffer.alloc(4096);
+      const p = h.col.wait(cid);
+      qp.submit(sqeRw(0x02, cid, 0, 8), out, 0, 4096, 'c2h');
+      await raw.readPdu();
+      raw.send(c2h(raw, cid, 0, pattern(4096, 40 + cid), PduFlags.LAST_PDU | PduFlags.SUCCESS));
+      const cqe = await p;
+      expect(cqeStatus(cqe)).toBe(0);
+      expect(cqe.readUInt16LE(12)).toBe(cid);
+      expect(out.equals(pattern(4096, 40 + cid))).toBe(true);
+    }
+    // The same CID again after SUCCESS: a new command, answered normally.
+    const p = h.col.wait(1);
+    qp.submit(sqeRw(0x01, 1, 0, 1), pattern(512, 9), 0, 512, 'h2c');
+    await raw.readPdu();
+    raw.send(capsuleResp(raw, 1));
+    expect(cqeStatus(await p)).toBe(0);
+    expect(h.col.disconnectedWith).toBeNull();
+    await h.t.close();
+  });
+
+  it('treats a CapsuleResp after a SUCCESS-completed command as a protocol error (never completes twice)', async () => {
+    const f = await fakeController();
+    const h = await open(f.port);
+    const raw = await f.conn;
+    await icresp(raw);
+    const qp = await h.qp;
+    let completions = 0;
+    const p = h.col.wait(4);
+    void p.then(() => completions++);
+    qp.submit(sqeRw(0x02, 4, 0, 8), Buffer.alloc(4096), 0, 4096, 'c2h');
+    await raw.readPdu();
+    raw.send(c2h(raw, 4, 0, pattern(4096, 1), PduFlags.LAST_PDU | PduFlags.SUCCESS));
+    expect(cqeStatus(await p)).toBe(0);
+    raw.send(capsuleResp(raw, 4));
+    const term = await raw.readPdu();
+    expect(term.type).toBe(PduType.H2CTermReq);
+    expect(new TermReqView(term.bytes).fes).toBe(TermReqFes.InvalidHeaderField);
+    await raw.waitClosed();
+    expect(completions).toBe(1);
+    await h.t.close();
+  });
+
   async function violation(send: (raw: RawConn) => void, fes: number, submitRead = true): Promise<void> {
     const f = await fakeController();
     const h = await open(f.port);

@@ -158,6 +158,25 @@ describe('PduReceiver', () => {
     expect(sink2.got.length).toBe(0);
   });
 
+  it('with ddgstErrorsFatal off, delivers a PDU with a wrong data digest flagged, and the next one clean', () => {
+    const flags: boolean[] = [];
+    const sink = new Sink();
+    const onPdu = sink.onPdu.bind(sink);
+    sink.onPdu = (rx: PduReceiver): void => {
+      flags.push(rx.ddgstError);
+      onPdu(rx);
+    };
+    const rx = receiver(sink, false, true);
+    rx.ddgstErrorsFatal = false;
+    const bad = capsule(1, Buffer.alloc(100, 7), false, true);
+    bad[bad.length - 1]! ^= 1;
+    rx.push(Buffer.concat([bad, capsule(2, Buffer.alloc(100, 8), false, true)]));
+    expect(sink.fatal).toBeUndefined();
+    expect(flags).toEqual([true, false]);
+    expect(sink.got.map((g) => g.data[0])).toEqual([7, 8]);
+    expect(rx.ddgstError).toBe(false);
+  });
+
   it('refuses data above the limits from the common header alone', () => {
     const sink = new Sink();
     const rx = receiver(sink, false, false);

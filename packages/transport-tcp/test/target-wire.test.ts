@@ -229,6 +229,96 @@ describe('PDUs the target sends', () => {
   });
 });
 
+/** A CapsuleCmd with a hand-made SGL1 (NVMe Base 2.0 §4.3.2: bytes 24-31 address, 32-35 length, 39 identifier). */
+function withSgl(sqe: Buffer, id: number, addr: number, len: number): Buffer {
+  sqe[1] = 0x40;
+  sqe.writeUInt32LE(addr, 24);
+  sqe.writeUInt32LE(len, 32);
+  sqe[39] = id;
+  return sqe;
+}
+
+async function statusOf(raw: RawConn, capsule: Buffer): Promise<number> {
+  raw.send(capsule);
+  for (;;) {
+    const p = await raw.readPdu();
+    if (p.type === PduType.CapsuleResp) return cqeStatus(p.bytes.subarray(8, 24));
+    expect(p.type).toBe(PduType.C2HData);
+  }
+}
+
+describe('SGL forms (Linux host and SPDK)', () => {
+  it('Data Block / Offset: the address is an offset into the in-capsule data', async () => {
+    const raw = await connected();
+    const data = pattern(4608, 21);
+    expect(await statusOf(raw, raw.capsule(withSgl(sqeRw(0x01, 1, 0, 8), 0x01, 512, 4096), data))).toBe(0);
+    expect(target.core.disk.subarray(0, 4096).equals(data.subarray(512))).toBe(true);
+    raw.destroy();
+  });
+
+  it('Transport SGL Data Block, address 0: reads as C2HData, writes through R2T', async () => {
+    const raw = await connected();
+    target.core.disk.set(pattern(4096, 22), 0);
+    raw.send(raw.capsule(withSgl(sqeRw(0x02, 1, 0, 8), 0x5a, 0, 4096)));
+    const d = await raw.readPdu();
+    expect(d.type).toBe(PduType.C2HData);
+    expect(d.bytes.subarray(d.pdo, d.pdo + 4096).equals(pattern(4096, 22))).toBe(true);
+    expect((await raw.readPdu()).type).toBe(PduType.CapsuleResp);
+    raw.send(raw.capsule(withSgl(sqeRw(0x01, 2, 0, 8), 0x5a, 0, 4096)));
+    const r2t = await raw.readPdu();
+    expect(r2t.type).toBe(PduType.R2T);
+    raw.send(raw.h2cData(2, r2t.bytes.readUInt16LE(10), 0, pattern(4096, 23)));
+    const resp = await raw.readPdu();
+    expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0);
+    expect(target.core.disk.subarray(0, 4096).equals(pattern(4096, 23))).toBe(true);
+    raw.destroy();
+  });
+
+  it('a command without data carries a Transport SGL of length 0 (Flush)', async () => {
+    const raw = await connected();
+    const flush = Buffer.alloc(64);
+    flush[0] = 0x00;
+    flush.writeUInt16LE(5, 2);
+    flush.writeUInt32LE(1, 4);
+    expect(await statusOf(raw, raw.capsule(withSgl(flush, 0x5a, 0, 0)))).toBe(0);
+    raw.destroy();
+  });
+
+  it.each([
+    ['a Segment descriptor', 0x02, 0, 0, 4096, 0x11],
+    ['a Keyed Data Block (RDMA)', 0x40, 0, 0, 4096, 0x11],
+    ['a Transport SGL with in-capsule data', 0x5a, 512, 0, 512, 0x11],
+    ['an offset past the in-capsule data', 0x01, 512, 1024, 512, 0x16],
+    ['an offset + length past the in-capsule data', 0x01, 1024, 512, 1024, 0x0f],
+    ['a Data Block / Offset of length > 0 without in-capsule data', 0x01, 0, 0, 4096, 0x0f],
+    ['a Transport SGL longer than MDTS', 0x5a, 0, 0, 256 * 1024, 0x0f],
+  ] as const)('fails %s with the NVMe status of the error, keeps the connection', async (_name, id, icd, addr, len, status) => {
+    const raw = await connected();
+    const sqe = withSgl(sqeRw(0x01, 1, 0, Math.max(1, len / 512)), id, addr, len);
+    expect(await statusOf(raw, raw.capsule(sqe, icd > 0 ? pattern(icd, 1) : undefined))).toBe(status);
+    // The connection keeps serving.
+    expect(await statusOf(raw, raw.capsule(setSgl(sqeRw(0x02, 2, 0, 1), 512, false)))).toBe(0);
+    raw.destroy();
+  });
+
+  it('accepts fabrics commands in-capsule on I/O queues whatever IOCCSZ says, and fails other in-capsule data above it', async () => {
+    const t = await startMiniTarget('127.0.0.1', { inCapsuleDataSize: 0 });
+    try {
+      const raw = await RawConn.open(t.port);
+      await raw.icreq();
+      raw.send(raw.capsule(setSgl(sqeConnect(7, 1, 31), 1024, true), connectData('nqn.test:sub', 'nqn.test:host')));
+      const resp = await raw.readPdu();
+      expect(resp.type).toBe(PduType.CapsuleResp);
+      expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0);
+      expect(await statusOf(raw, raw.capsule(setSgl(sqeRw(0x01, 1, 0, 1), 512, true), pattern(512, 1)))).toBe(0x0f);
+      expect(t.core.disk.subarray(0, 512).equals(pattern(512, 1))).toBe(false);
+      raw.destroy();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('bad input: TermReq with the right FES, dropped, the rest keeps serving', () => {
   it('garbage instead of an ICReq', async () => {
     const raw = await RawConn.open(target.port);
@@ -312,68 +402,100 @@ describe('bad input: TermReq with the right FES, dropped, the rest keeps serving
     await goodStillServes(9);
   });
 
-  it('a wrong data digest (in-capsule and H2CData)', async () => {
-    for (const where of ['capsule', 'h2c'] as const) {
-      const raw = await connected({ ddgst: true });
-      if (where === 'capsule') {
-        const c = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, true), pattern(4096, 2));
-        c[c.length - 1]! ^= 0xff;
-        raw.send(c);
-      } else {
-        raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
-        const r2t = await raw.readPdu();
-        const d = raw.h2cData(1, r2t.bytes.readUInt16LE(10), 0, pattern(8192, 3), false);
-        d[d.length - 10]! ^= 0x55; // corrupt data, keep the digest
-        raw.send(d);
-      }
-      await expectTermReq(raw, TermReqFes.HeaderDigestError);
-    }
+  it('a wrong data digest on in-capsule data: Transient Transport Error, the connection stays (NVMe/TCP 1.0, SPDK)', async () => {
+    const raw = await connected({ ddgst: true });
+    const before = Buffer.from(target.core.disk.subarray(0, 4096));
+    const c = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, true), pattern(4096, 2));
+    c[c.length - 1]! ^= 0xff;
+    raw.send(c);
+    const resp = await raw.readPdu();
+    expect(resp.type).toBe(PduType.CapsuleResp);
+    expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0x22);
+    expect(target.core.disk.subarray(0, 4096).equals(before)).toBe(true); // not executed
+    expect(target.transport.stats().termReqsSent).toBe(0);
+    // Same connection, next command: served.
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 2, 0, 8), 4096, true), pattern(4096, 2)));
+    const ok = await raw.readPdu();
+    expect(cqeStatus(ok.bytes.subarray(8, 24))).toBe(0);
+    expect(target.core.disk.subarray(0, 4096).equals(pattern(4096, 2))).toBe(true);
+    raw.destroy();
     await goodStillServes(10);
   });
 
-  it('an oversized PDU: in-capsule data above the limit, H2CData above MAXH2CDATA', async () => {
+  it('a wrong data digest on H2CData: the rest is taken, then Transient Transport Error, the connection stays', async () => {
+    const raw = await connected({ ddgst: true });
+    const before = Buffer.from(target.core.disk.subarray(0, 16384));
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
+    const r2t = await raw.readPdu();
+    expect(r2t.type).toBe(PduType.R2T);
+    const ttag = r2t.bytes.readUInt16LE(10);
+    const d = raw.h2cData(1, ttag, 0, pattern(8192, 3), false);
+    d[d.length - 10]! ^= 0x55; // corrupt data, keep the digest
+    raw.send(d);
+    raw.send(raw.h2cData(1, ttag, 8192, pattern(8192, 4), true));
+    const resp = await raw.readPdu();
+    expect(resp.type).toBe(PduType.CapsuleResp);
+    expect(cqeStatus(resp.bytes.subarray(8, 24))).toBe(0x22);
+    expect(target.core.disk.subarray(0, 16384).equals(before)).toBe(true);
+    raw.send(raw.capsule(setSgl(sqeRw(0x02, 2, 0, 1), 512, false)));
+    expect((await raw.readPdu()).type).toBe(PduType.C2HData);
+    raw.destroy();
+    await goodStillServes(16);
+  });
+
+  it('an oversized PDU: in-capsule data above the limit', async () => {
     const raw = await connected();
     raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, true), pattern(16384, 1)));
-    await expectTermReq(raw, TermReqFes.DataTransferLimitExceeded);
-    const raw2 = await connected();
-    raw2.send(raw2.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
-    const r2t = await raw2.readPdu();
-    raw2.send(raw2.h2cData(1, r2t.bytes.readUInt16LE(10), 0, pattern(16384, 1)));
-    await expectTermReq(raw2, TermReqFes.DataTransferLimitExceeded);
-    // A 4 GiB PLEN is refused from its common header, without buffering anything.
-    const raw3 = await connected();
-    const h = raw3.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, true), pattern(16, 1)).subarray(0, 80);
-    h.writeUInt32LE(0xffffffff, 4);
-    raw3.send(h);
-    await expectTermReq(raw3, TermReqFes.DataTransferLimitExceeded);
+    await expectTermReq(raw, TermReqFes.DataTransferLimitExceeded, 4);
     await goodStillServes(11);
   });
 
-  it('R2T / H2CData violations: unknown TTAG, wrong CCCID, wrong offset, beyond the R2T, without an R2T', async () => {
-    const cases: [string, number, number | undefined][] = [
-      ['ttag', TermReqFes.InvalidHeaderField, 10],
-      ['cccid', TermReqFes.InvalidHeaderField, 8],
-      ['offset', TermReqFes.DataTransferOutOfRange, 12],
-      ['beyond', TermReqFes.DataTransferOutOfRange, 12],
-      ['no-r2t', TermReqFes.InvalidHeaderField, 10],
-    ];
-    for (const [kind, fes, fei] of cases) {
-      const raw = await connected();
-      if (kind === 'no-r2t') {
-        raw.send(raw.h2cData(1, 0, 0, pattern(512, 1)));
-      } else {
-        raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, false)));
-        const r2t = await raw.readPdu();
-        expect(r2t.type).toBe(PduType.R2T);
-        const ttag = r2t.bytes.readUInt16LE(10);
-        if (kind === 'ttag') raw.send(raw.h2cData(1, ttag + 100, 0, pattern(4096, 1)));
-        if (kind === 'cccid') raw.send(raw.h2cData(2, ttag, 0, pattern(4096, 1)));
-        if (kind === 'offset') raw.send(raw.h2cData(1, ttag, 512, pattern(3584, 1)));
-        if (kind === 'beyond') raw.send(raw.h2cData(1, ttag, 0, pattern(8192, 1)));
+  it('an oversized PDU: H2CData above MAXH2CDATA', async () => {
+    const raw = await connected();
+    raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, false)));
+    const r2t = await raw.readPdu();
+    raw.send(raw.h2cData(1, r2t.bytes.readUInt16LE(10), 0, pattern(16384, 1)));
+    await expectTermReq(raw, TermReqFes.DataTransferLimitExceeded, 4);
+    await goodStillServes(17);
+  });
+
+  it('an oversized PDU: a 4 GiB PLEN is refused from its common header, without buffering anything', async () => {
+    const raw = await connected();
+    const h = raw.capsule(setSgl(sqeRw(0x01, 1, 0, 32), 16384, true), pattern(16, 1)).subarray(0, 80);
+    h.writeUInt32LE(0xffffffff, 4);
+    raw.send(h);
+    await expectTermReq(raw, TermReqFes.DataTransferLimitExceeded, 4);
+    await goodStillServes(18);
+  });
+
+  it.each([
+    ['an H2CData with an unknown TTAG', 'ttag', TermReqFes.InvalidHeaderField, 10],
+    ['an H2CData with a CCCID other than the R2T\'s', 'cccid', TermReqFes.InvalidHeaderField, 8],
+    ['an H2CData at another offset than the next expected', 'offset', TermReqFes.DataTransferOutOfRange, 12],
+    ['an H2CData beyond the R2T\'s range', 'beyond', TermReqFes.DataTransferOutOfRange, 12],
+    ['an H2CData with no R2T outstanding', 'no-r2t', TermReqFes.InvalidHeaderField, 10],
+    ['an H2CData whose DATAL disagrees with PLEN', 'datal', TermReqFes.InvalidHeaderField, 16],
+  ] as const)('R2T protocol violation: %s', async (_name, kind, fes, fei) => {
+    const raw = await connected();
+    if (kind === 'no-r2t') {
+      raw.send(raw.h2cData(1, 0, 0, pattern(512, 1)));
+    } else {
+      raw.send(raw.capsule(setSgl(sqeRw(0x01, 1, 0, 8), 4096, false)));
+      const r2t = await raw.readPdu();
+      expect(r2t.type).toBe(PduType.R2T);
+      const ttag = r2t.bytes.readUInt16LE(10);
+      if (kind === 'ttag') raw.send(raw.h2cData(1, ttag + 100, 0, pattern(4096, 1)));
+      if (kind === 'cccid') raw.send(raw.h2cData(2, ttag, 0, pattern(4096, 1)));
+      if (kind === 'offset') raw.send(raw.h2cData(1, ttag, 512, pattern(3584, 1)));
+      if (kind === 'beyond') raw.send(raw.h2cData(1, ttag, 0, pattern(8192, 1)));
+      if (kind === 'datal') {
+        const d = raw.h2cData(1, ttag, 0, pattern(4096, 1));
+        d.writeUInt32LE(2048, 16);
+        raw.send(d);
       }
-      await expectTermReq(raw, fes, fei);
     }
-    await goodStillServes(12);
+    await expectTermReq(raw, fes, fei);
+    await goodStillServes(19);
   });
 
   it('an H2CTermReq from the host closes the connection quietly', async () => {

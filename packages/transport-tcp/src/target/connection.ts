@@ -72,6 +72,9 @@ import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
 
+/** Opcode of every fabrics command (NVMe-oF 1.1 §3.3). */
+const FABRICS_OPCODE = 0x7f;
+
 /** Where a command is in this transport; see the module comment. */
 export type TcpReqPhase = 'idle' | 'capsule' | 'need-buffer' | 'r2t' | 'exec' | 'sending';
 
@@ -189,6 +192,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     private readonly cfg: TcpTargetConnectionConfig,
   ) {
     this.rx = new PduReceiver('controller', this, cfg.crc32c);
+    // A data digest error fails the command (Transient Transport Error), not the connection.
+    this.rx.ddgstErrorsFatal = false;
     this.h2cView = new H2CDataView(this.rx.hdr);
     this.tx = new TxBatch(socket, () => {
       this.checkTxPressure();
@@ -368,6 +373,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       rx.dstOff = this.slotStride;
       if (sglId !== SGL_DATA_BLOCK_OFFSET) {
         td.failStatus = GenericStatus.SglDescriptorTypeInvalid;
+      } else if (qp.qid > 0 && sqe[0] !== FABRICS_OPCODE && rx.dataLen > this.cfg.inCapsuleDataSize) {
+        // More in-capsule data than IOCCSZ allows on an I/O queue (fabrics commands such as
+        // Connect are accepted in-capsule whatever IOCCSZ says: recent Linux hosts send them so).
+        // SPDK answers Data SGL Length Invalid.
+        td.failStatus = GenericStatus.DataSglLengthInvalid;
       } else if (sglOff + sglLen > rx.dataLen) {
         td.failStatus = sglOff >= rx.dataLen ? GenericStatus.InvalidSglOffset : GenericStatus.DataSglLengthInvalid;
       } else if (sglLen > 0) {
@@ -403,6 +413,9 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (req === undefined) return;
     const td = req.transportData;
     const qp = this.live();
+    // NVMe/TCP 1.0: in-capsule data with a wrong digest completes the command with Transient
+    // Transport Error (the host may retry it); the header was sound, so the connection stays.
+    if (this.rx.ddgstError && td.failStatus === 0) td.failStatus = GenericStatus.TransientTransportError;
     if (td.failStatus !== 0) {
       td.phase = 'exec';
       qp.fail(req, td.failStatus);
@@ -509,9 +522,13 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (req === undefined) return;
     const td = req.transportData;
     td.h2cOffset += rx.dataLen;
+    // A wrong data digest: take the rest of the data as asked, then fail the command with
+    // Transient Transport Error instead of executing it (NVMe/TCP 1.0; SPDK does the same).
+    if (rx.ddgstError && td.failStatus === 0) td.failStatus = GenericStatus.TransientTransportError;
     if (td.h2cOffset === req.length) {
       td.phase = 'exec';
-      this.live().submit(req);
+      if (td.failStatus !== 0) this.live().fail(req, td.failStatus);
+      else this.live().submit(req);
     } else {
       this.sendR2Ts(req);
     }
