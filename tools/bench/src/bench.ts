@@ -91,7 +91,16 @@ export interface PairResult {
 export interface WorkloadResult extends WorkloadSpec {
   readonly pairs: readonly PairResult[];
   /** Medians over the pairs of every figure, and the median of the per-pair ratios. */
-  readonly median: { readonly nvmu: RunFigures; readonly raw: RunFigures; readonly ratio: number };
+  readonly median: {
+    readonly nvmu: RunFigures;
+    readonly raw: RunFigures;
+    readonly ratio: number;
+    /**
+     * Median over the pairs of raw server CPU per I/O / target CPU per I/O: the target's cost
+     * against the least a server can spend, less sensitive to other load than the throughput.
+     */
+    readonly serverCpuRatio: number;
+  };
 }
 
 export interface MemorySample {
@@ -369,6 +378,7 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
           nvmu: medianFigures(pairs.map((p) => p.nvmu)),
           raw: medianFigures(pairs.map((p) => p.raw)),
           ratio: median(pairs.map((p) => p.ratio)),
+          serverCpuRatio: median(pairs.map((p) => p.raw.serverCpuUsPerIo / p.nvmu.serverCpuUsPerIo)),
         },
       });
     }

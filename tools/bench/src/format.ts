@@ -29,7 +29,7 @@ function soakLines(r: BenchResult): string[] {
 
 /** The table printed at the end of a run. */
 export function formatTable(r: BenchResult): string {
-  const head = ['workload', 'nvmu', 'lat avg/p50/p99 µs', 'CPU µs/IO tgt/perf', 'raw', 'lat avg/p50/p99 µs', 'CPU µs/IO srv/cli', 'nvmu/raw', 'per pair'];
+  const head = ['workload', 'nvmu', 'lat avg/p50/p99 µs', 'CPU µs/IO tgt/perf', 'raw', 'lat avg/p50/p99 µs', 'CPU µs/IO srv/cli', 'nvmu/raw', 'per pair', 'srv CPU raw/nvmu'];
   const rows = r.workloads.map((w) => {
     const m = w.median;
     return [
@@ -42,6 +42,7 @@ export function formatTable(r: BenchResult): string {
       cpu(m.raw),
       `${(100 * m.ratio).toFixed(1)} %`,
       w.pairs.map((p) => p.ratio.toFixed(2)).join(' '),
+      `${(100 * m.serverCpuRatio).toFixed(0)} %`,
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -70,15 +71,15 @@ export function formatMarkdown(r: BenchResult): string {
     '',
     'nvmu: `@nvmu/nvmf` Target + `TcpTargetTransport`, 1 GiB null bdev, in its own process, driven by `nvmu-perf --json` over 127.0.0.1.',
     'raw: a 64-byte request (+ 4 KiB payload for writes) answered by a 16-byte response (+ the payload for reads), plain Node `net` on both sides.',
-    'CPU µs/IO: CPU time per I/O of the serving process (nvmu target / raw server) and of the driving one (nvmu-perf / raw client).',
+    'CPU µs/IO: CPU time per I/O of the serving process (nvmu target / raw server) and of the driving one (nvmu-perf / raw client); "server CPU" is raw server CPU per I/O ÷ target CPU per I/O (median over the pairs), the target\'s efficiency against the bare minimum, which other load on the machine disturbs less than throughput.',
     '',
-    '| workload | nvmu | lat avg / p50 / p99 (µs) | CPU µs/IO target / perf | raw ceiling | lat avg / p50 / p99 (µs) | CPU µs/IO server / client | nvmu / raw (per pair) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| workload | nvmu | lat avg / p50 / p99 (µs) | CPU µs/IO target / perf | raw ceiling | lat avg / p50 / p99 (µs) | CPU µs/IO server / client | nvmu / raw (per pair) | server CPU raw / nvmu |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const w of r.workloads) {
     const x = w.median;
     out.push(
-      `| ${w.label} | ${headline(w, x.nvmu)} | ${latency(x.nvmu)} | ${cpu(x.nvmu)} | ${headline(w, x.raw)} | ${latency(x.raw)} | ${cpu(x.raw)} | **${(100 * x.ratio).toFixed(1)} %** (${w.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}) |`,
+      `| ${w.label} | ${headline(w, x.nvmu)} | ${latency(x.nvmu)} | ${cpu(x.nvmu)} | ${headline(w, x.raw)} | ${latency(x.raw)} | ${cpu(x.raw)} | **${(100 * x.ratio).toFixed(1)} %** (${w.pairs.map((p) => p.ratio.toFixed(2)).join(', ')}) | ${(100 * x.serverCpuRatio).toFixed(0)} % |`,
     );
   }
   out.push('');
