@@ -39,6 +39,14 @@ describe.each(['127.0.0.1', '::1'])('nvmu target ↔ client over %s', (host) => 
     expect(id.ioccsz).toBe((64 + 8192) / 16);
     expect(id.iorcsz).toBe(1);
     expect(id.icdoff).toBe(0);
+    // What the Linux host checks after Connect (INTEROP.md): SGL support with the offset form,
+    // MAXCMD and KAS non-zero, IOCCSZ >= 4, and the CNTLID Connect returned.
+    expect(id.sgls & 3).not.toBe(0);
+    expect(id.sgls & (1 << 20)).not.toBe(0);
+    expect(id.maxcmd).toBeGreaterThan(0);
+    expect(id.kas).toBeGreaterThan(0);
+    expect(id.ioccsz).toBeGreaterThanOrEqual(4);
+    expect(id.cntlid).toBe(c.cntlid);
     expect(c.namespaces.length).toBe(1);
     expect(c.namespaces[0]!.blockSize).toBe(512);
   });

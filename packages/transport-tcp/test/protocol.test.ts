@@ -172,3 +172,14 @@ describe('data paths', () => {
     target = undefined;
   });
 });
+
+describe('target options', () => {
+  it('refuses a MAXH2CDATA below 4096 or not a multiple of 4, and an IOCCSZ that is not whole 16-byte units', async () => {
+    const { TcpTargetTransport } = await import('../src/target/transport.js');
+    expect(() => new TcpTargetTransport({ maxH2CData: 4092 })).toThrow(RangeError);
+    expect(() => new TcpTargetTransport({ maxH2CData: 4098 })).toThrow(RangeError);
+    expect(() => new TcpTargetTransport({ inCapsuleDataSize: 100 })).toThrow(RangeError);
+    expect(() => new TcpTargetTransport({ numSharedBuffers: 0 })).toThrow(RangeError);
+    expect(new TcpTargetTransport({ maxH2CData: 4096 }).identifyFields().ioccsz).toBe((64 + 8192) / 16);
+  });
+});

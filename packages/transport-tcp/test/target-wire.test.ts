@@ -4,7 +4,9 @@
  * right FES (NVMe/TCP 1.0 Figure 26) and the connection is dropped, while another connection
  * keeps serving.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { crc32c } from '@node-rs/crc32';
 import { IcRespView, PduFlags, PduType, TermReqFes, TermReqView } from '@nvmu/nvme-spec';
@@ -83,6 +85,23 @@ describe('ICReq / ICResp', () => {
     expect(v.maxh2cdata % 4).toBe(0);
     expect(raw.pending).toBe(0);
     raw.destroy();
+  });
+
+  it('writes the ICResp with one socket write of all 128 bytes (Linux 6.1 reads it with one recvmsg)', async () => {
+    // The spy calls through to the real write and records every call's arguments.
+    const spy = vi.spyOn(Socket.prototype, 'write');
+    let writes: Uint8Array[] = [];
+    try {
+      const raw = await RawConn.open(target.port);
+      const pdu = await raw.icreq({ hdgst: true, ddgst: true });
+      expect(pdu.type).toBe(PduType.ICResp);
+      raw.destroy();
+      writes = spy.mock.calls.map((c) => c[0]).filter((c): c is Uint8Array => c instanceof Uint8Array && c[0] === PduType.ICResp);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes.length).toBe(1);
+    expect(writes[0]?.length).toBe(128);
   });
 
   it('rejects an unsupported PFV with FES Unsupported Parameter', async () => {
@@ -299,6 +318,26 @@ describe('SGL forms (Linux host and SPDK)', () => {
     // The connection keeps serving.
     expect(await statusOf(raw, raw.capsule(setSgl(sqeRw(0x02, 2, 0, 1), 512, false)))).toBe(0);
     raw.destroy();
+  });
+
+  it('takes 8 KiB of in-capsule data on the admin queue whatever IOCCSZ says (Linux NVME_TCP_ADMIN_CCSZ)', async () => {
+    const t = await startMiniTarget('127.0.0.1', { inCapsuleDataSize: 0 });
+    try {
+      const raw = await RawConn.open(t.port);
+      await raw.icreq();
+      raw.send(raw.capsule(setSgl(sqeConnect(7, 0, 31), 1024, true), connectData('nqn.test:sub', 'nqn.test:host')));
+      expect(cqeStatus((await raw.readPdu()).bytes.subarray(8, 24))).toBe(0);
+      expect(await statusOf(raw, raw.capsule(setSgl(sqeRw(0x01, 1, 0, 16), 8192, true), pattern(8192, 31)))).toBe(0);
+      expect(t.core.disk.subarray(0, 8192).equals(pattern(8192, 31))).toBe(true);
+      // One byte more is a PDU above the limit.
+      raw.send(raw.capsule(setSgl(sqeRw(0x01, 2, 0, 17), 8208, true), pattern(8208, 32)));
+      const term = await raw.readPdu();
+      expect(term.type).toBe(PduType.C2HTermReq);
+      expect(new TermReqView(term.bytes).fes).toBe(TermReqFes.DataTransferLimitExceeded);
+      raw.destroy();
+    } finally {
+      await t.close();
+    }
   });
 
   it('accepts fabrics commands in-capsule on I/O queues whatever IOCCSZ says, and fails other in-capsule data above it', async () => {
