@@ -164,6 +164,9 @@ export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
 /** nvmu-perf's CLI, from its package. */
 export const PERF_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@nvmu/perf/package.json'))), 'dist/main.js');
 
+/** How long a run of `seconds` may take before it is killed: connect, drain and a busy machine included. */
+const limitMs = (seconds: number): number => (seconds + 120) * 1000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The nvmu target in its child process (pinned to CPU 0), listening on a free port. */
@@ -215,7 +218,7 @@ function serverCpu(s0: ChildStats, s1: ChildStats): number {
 export async function runNvmu(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await target.child.stats();
   const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, warmupSeconds)]);
-  const out = await runToEnd(cmd, args, 'nvmu-perf');
+  const out = await runToEnd(cmd, args, 'nvmu-perf', limitMs(seconds + warmupSeconds));
   const s1 = await target.child.stats();
   const r = JSON.parse(out) as PerfJson;
   if (!r.ok || r.total.errors > 0 || r.total.ios === 0) throw new Error(`nvmu-perf ${w.id}: ${r.total.errors} errors, ${r.total.ios} I/Os: ${r.firstErrors.join('; ')}`);
@@ -262,7 +265,7 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
 export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port: number }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await raw.child.stats();
   const [cmd, args] = pinnedCommand(pinning, 1, [RAW_CLIENT, ...rawClientArgs(raw.port, w, seconds, warmupSeconds)]);
-  const out = await runToEnd(cmd, args, 'raw-client');
+  const out = await runToEnd(cmd, args, 'raw-client', limitMs(seconds + warmupSeconds));
   const s1 = await raw.child.stats();
   const r = JSON.parse(out) as RawJson;
   if (r.ios === 0) throw new Error(`raw-client ${w.id}: no I/O completed`);
@@ -299,7 +302,7 @@ export async function runSoak(pinning: Pinning, target: { child: ServerChild; po
   const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, 0)]);
   const t0 = performance.now();
   let finished = false;
-  const perf = runToEnd(cmd, args, 'nvmu-perf (soak)').finally(() => {
+  const perf = runToEnd(cmd, args, 'nvmu-perf (soak)', limitMs(seconds)).finally(() => {
     finished = true;
   });
   // A function, so the loop sees the change made by the promise's callback.

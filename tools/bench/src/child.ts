@@ -109,14 +109,40 @@ export class ServerChild {
   }
 }
 
-/** Runs a short-lived command to completion; resolves with its stdout, rejects on failure. */
-export async function runToEnd(cmd: string, args: readonly string[], name: string): Promise<string> {
+/**
+ * Runs a short-lived command that prints one JSON document on stdout; resolves with its stdout,
+ * rejects on failure. Two guards keep a stuck process from stalling the bench: once the whole
+ * document has arrived, the process gets `graceMs` to exit before it is killed (its answer is
+ * kept: a process has been seen to hang in exit teardown after printing its result); and
+ * nothing may take longer than `timeoutMs`.
+ */
+export async function runToEnd(cmd: string, args: readonly string[], name: string, timeoutMs = 600_000, graceMs = 5000): Promise<string> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  let complete = false;
+  let grace: NodeJS.Timeout | undefined;
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (complete || !out.trimEnd().endsWith('}')) return;
+    try {
+      JSON.parse(out);
+      complete = true;
+      grace = setTimeout(() => {
+        process.stderr.write(`note: ${name} printed its result but did not exit within ${graceMs} ms: killed\n`);
+        proc.kill('SIGKILL');
+      }, graceMs);
+    } catch {
+      // not the whole document yet
+    }
+  });
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+  // A function, so the check after the await sees what the data handler set.
+  const printed = (): boolean => complete;
+  const deadline = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const [code] = (await once(proc, 'exit')) as [number | null, string | null];
-  if (code !== 0) throw new Error(`${name} failed (exit ${code ?? 'signal'}): ${err.trim()}`);
-  return out;
+  clearTimeout(deadline);
+  clearTimeout(grace);
+  if (code === 0 || printed()) return out;
+  throw new Error(`${name} failed (exit ${code ?? 'signal'}): ${err.trim()}`);
 }
