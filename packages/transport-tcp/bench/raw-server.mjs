@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 
 const host = process.argv[2] ?? '127.0.0.1';
 const REQ = 64;
-const RESP = 4096 + 16;
+const RESP = Number(process.argv[3] ?? 4096 + 16);
 const resp = Buffer.alloc(RESP, 0x5a);
 const server = createServer({ noDelay: true }, (sock) => {
   let partial = 0;

@@ -3,7 +3,9 @@
 // TCP request/response pair (64-byte request, 4 KiB + 16-byte response, same QD, also in a child
 // process) as the ceiling, in the same run. Needs `pnpm run build` first (uses dist/).
 // Env: BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 1), BENCH_DIGESTS=1,
-// BENCH_QDS (default 128,1), BENCH_TARGET_NODE_ARGS (node flags for the target process).
+// BENCH_QDS (default 128,1), BENCH_TARGET_NODE_ARGS (node flags for the target process),
+// BENCH_BS (bytes per read, default 4096; the raw pair's response grows with it),
+// NVMU_TCP_DIST (path of another build's dist/target.js for the target child, to compare commits).
 import { spawn } from 'node:child_process';
 import { connect as netConnect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const DIGESTS = process.env.BENCH_DIGESTS === '1';
 const NQN = 'nqn.2026-11.io.nvmu:bench';
 const BLOCKS = 1 << 21; // null bdev: 1 GiB of 512-byte blocks
+const BS = Number(process.env.BENCH_BS ?? 4096);
+const BS_LABEL = BS % 1024 === 0 ? `${BS / 1024}k` : `${BS}b`;
 
 async function freePort() {
   const s = createServer();
@@ -40,6 +44,12 @@ async function child(script, args, nodeArgs = []) {
   });
   const next = () => new Promise((r) => waiters.push(r));
   const c = { proc: p, info: await next() };
+  /** Memory of the child now (process.memoryUsage()). */
+  c.mem = async () => {
+    const answer = next();
+    p.stdin.write('mem\n');
+    return answer;
+  };
   /** CPU time (µs) the child used so far. */
   c.cpu = async () => {
     const answer = next();
@@ -81,12 +91,12 @@ function rand(max) {
   return Math.floor(Math.random() * max);
 }
 
-/** Drive `qd` outstanding 4 KiB reads through the client's callback path. */
+/** Drive `qd` outstanding BS-byte reads through the client's callback path. */
 async function runNvmu(ns, qpair, qd, seconds) {
-  const nlb = 4096 / ns.blockSize;
+  const nlb = BS / ns.blockSize;
   const maxLba = ns.blockCount - nlb;
   const lat = new Lat();
-  const bufs = Array.from({ length: qd }, () => Buffer.alloc(4096));
+  const bufs = Array.from({ length: qd }, () => Buffer.alloc(BS));
   const start = new Float64Array(qd);
   let done = 0;
   let all = 0;
@@ -141,7 +151,7 @@ async function runRaw(port, qd, seconds) {
   });
   await once(sock, 'connect');
   const REQ = 64;
-  const RESP = 4096 + 16;
+  const RESP = BS + 16;
   const req = Buffer.alloc(REQ, 1);
   const lat = new Lat();
   const ring = new Float64Array(qd);
@@ -199,7 +209,7 @@ const tport = await freePort();
 // BENCH_TARGET_NODE_ARGS: extra node flags for the target process (e.g. --cpu-prof).
 const targetArgs = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const target = await child(join(here, '../test/fixtures/target-child.mjs'), ['127.0.0.1', String(tport), 'null', NQN], targetArgs);
-const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1']);
+const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1', String(BS + 16)]);
 const ctrl = await connect(`trtype:tcp traddr:127.0.0.1 trsvcid:${tport} subnqn:${NQN}${DIGESTS ? ' hdgst:1 ddgst:1' : ''}`, {
   reconnect: false,
   ioQueueSize: 256,
@@ -223,17 +233,20 @@ for (const qd of QDS) {
   r.cliCpu = selfCpu() - s0;
   rows.push({ qd, n, r });
 }
+const mem = await target.mem();
 await ctrl.close();
 await stop(target);
 await stop(raw);
 
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log(`\nNVMe/TCP 4 KiB random read, null bdev, loopback, ${SECONDS} s per run${DIGESTS ? ', header+data digests' : ''} (node ${process.version})`);
+console.log(`\nNVMe/TCP ${BS_LABEL} random read, null bdev, loopback, ${SECONDS} s per run${DIGESTS ? ', header+data digests' : ''} (node ${process.version})`);
 console.log('workload          | nvmu IOPS  | avg µs | p50 µs | p99 µs | tgt/cli CPU µs/IO || raw IOPS   | avg µs | p50 µs | p99 µs | srv/cli CPU µs/IO || IOPS nvmu/raw');
 for (const { qd, n, r } of rows) {
   const cpu = (x) => `${f(x.srvCpu / x.all, 2)} / ${f(x.cliCpu / x.all, 2)}`.padStart(17);
   console.log(
-    `4k randread QD${String(qd).padEnd(4)}| ${f(n.iops).padStart(10)} | ${f(n.avg, 1).padStart(6)} | ${f(n.p50, 1).padStart(6)} | ${f(n.p99, 1).padStart(6)} | ${cpu(n)} || ${f(r.iops).padStart(10)} | ${f(r.avg, 1).padStart(6)} | ${f(r.p50, 1).padStart(6)} | ${f(r.p99, 1).padStart(6)} | ${cpu(r)} || ${f(n.iops / r.iops, 2)}`,
+    `${`${BS_LABEL} randread QD${qd}`.padEnd(18)}| ${f(n.iops).padStart(10)} | ${f(n.avg, 1).padStart(6)} | ${f(n.p50, 1).padStart(6)} | ${f(n.p99, 1).padStart(6)} | ${cpu(n)} || ${f(r.iops).padStart(10)} | ${f(r.avg, 1).padStart(6)} | ${f(r.p50, 1).padStart(6)} | ${f(r.p99, 1).padStart(6)} | ${cpu(r)} || ${f(n.iops / r.iops, 2)}`,
   );
 }
 console.log('(CPU µs/IO: CPU time of the serving process and of this driving process per completed I/O, warm-up included.)');
+const mib = (x) => (x / 1048576).toFixed(1);
+console.log(`target memory after the runs: rss ${mib(mem.rss)} MiB, heap used ${mib(mem.heapUsed)} MiB, ArrayBuffers ${mib(mem.arrayBuffers)} MiB`);
