@@ -292,6 +292,38 @@ describe('host data paths against a fake controller', () => {
     await h.t.close();
   });
 
+  it('fails a read whose C2HData had a wrong data digest with Transient Transport Error, and keeps the connection', async () => {
+    const f = await fakeController();
+    const h = await open(f.port, { ddgst: true });
+    const raw = await f.conn;
+    await icresp(raw);
+    const qp = await h.qp;
+    for (const [cid, flags] of [
+      [1, PduFlags.LAST_PDU],
+      [2, PduFlags.LAST_PDU | PduFlags.SUCCESS],
+    ] as const) {
+      const p = h.col.wait(cid);
+      qp.submit(sqeRw(0x02, cid, 0, 8), Buffer.alloc(4096), 0, 4096, 'c2h');
+      await raw.readPdu();
+      const d = c2h(raw, cid, 0, pattern(4096, cid), flags);
+      d[40]! ^= 0x5a; // damage the data, keep its digest
+      raw.send(d);
+      if ((flags & PduFlags.SUCCESS) === 0) raw.send(capsuleResp(raw, cid));
+      expect(cqeStatus(await p)).toBe(0x22);
+    }
+    // The connection still serves: a clean read completes.
+    const out = Buffer.alloc(4096);
+    const p = h.col.wait(3);
+    qp.submit(sqeRw(0x02, 3, 0, 8), out, 0, 4096, 'c2h');
+    await raw.readPdu();
+    raw.send(c2h(raw, 3, 0, pattern(4096, 3), PduFlags.LAST_PDU));
+    raw.send(capsuleResp(raw, 3));
+    expect(cqeStatus(await p)).toBe(0);
+    expect(out.equals(pattern(4096, 3))).toBe(true);
+    expect(h.col.disconnectedWith).toBeNull();
+    await h.t.close();
+  });
+
   async function violation(send: (raw: RawConn) => void, fes: number, submitRead = true): Promise<void> {
     const f = await fakeController();
     const h = await open(f.port);

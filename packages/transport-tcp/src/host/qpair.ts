@@ -23,6 +23,7 @@ import {
   DATA_HLEN,
   DigestEnable,
   DIGEST_LEN,
+  GenericStatus,
   ICREQ_LEN,
   MIN_MAXH2CDATA,
   PFV_1_0,
@@ -89,6 +90,8 @@ interface CidState {
   inCapsule: boolean;
   /** C2H: bytes received; H2C: end of the data already queued for R2Ts. */
   done: number;
+  /** C2H: a C2HData PDU of this command had a wrong data digest (the command fails). */
+  ddgstBad: boolean;
   /** CapsuleCmd header slot: HLEN 72, header digest, padding to CPDA (zeroed). */
   readonly capsule: Buffer;
   /** `capsule[0, 72)`: the bytes a header digest covers. */
@@ -148,6 +151,9 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     this.queueSize = cfg.queueSize;
     this.inCapsuleDataSize = cfg.inCapsuleDataSize;
     this.rx = new PduReceiver('host', this, cfg.crc32c);
+    // A wrong data digest fails the command, not the connection: the header (and so which
+    // command and where) was sound. Linux's host does the same (NVME_SC_DATA_XFER_ERROR).
+    this.rx.ddgstErrorsFatal = false;
     this.cqeView = this.rx.hdr.subarray(8, 24);
     this.c2hView = new C2HDataView(this.rx.hdr);
     this.r2tView = new R2TView(this.rx.hdr);
@@ -219,6 +225,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     st.off = dataOffset;
     st.len = dir === DIR_NONE ? 0 : dataLength;
     st.done = 0;
+    st.ddgstBad = false;
     st.inCapsule = dir === DIR_H2C && dataLength <= this.inCapsuleDataSize;
 
     const c = st.capsule;
@@ -377,6 +384,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         len: 0,
         inCapsule: false,
         done: 0,
+        ddgstBad: false,
         capsule,
         capsuleHdr: capsule.subarray(0, CAPSULE_CMD_HLEN),
         capsuleNoData: capsule.subarray(0, CAPSULE_CMD_HLEN + hd),
@@ -413,6 +421,8 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     this.sqhd = cqe.sqhd;
     st.active = false;
     st.data = EMPTY;
+    // Data that arrived damaged makes a successful command a Transient Transport Error (22h).
+    if (st.ddgstBad && cqe.status === 0) this.cqeView.writeUInt16LE(GenericStatus.TransientTransportError << 1, 14);
     if (this.state === 'live') this.cfg.handler.completion(this.cqeView);
   }
 
@@ -420,6 +430,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     const cid = this.pendingCid;
     const st = at(this.cids, cid);
     st.done += rx.dataLen;
+    if (rx.ddgstError) st.ddgstBad = true;
     if ((rx.flags & PduFlags.SUCCESS) === 0) return;
     // TCP 1.0 §3.3.3: SUCCESS completes the command; no CapsuleResp follows. Synthesise the CQE.
     const q = this.synthCqe;
@@ -427,6 +438,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     q.writeUInt16LE(this.sqhd, 8);
     q.writeUInt16LE(this.qid, 10);
     q.writeUInt16LE(cid, 12);
+    if (st.ddgstBad) q.writeUInt16LE(GenericStatus.TransientTransportError << 1, 14);
     st.active = false;
     st.data = EMPTY;
     if (this.state === 'live') this.cfg.handler.completion(q);
