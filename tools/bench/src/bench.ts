@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ServerChild, type Pinning, detectPinning, freePort, pinnedCommand, runToEnd } from './child.js';
 import { type CpuProfile, type SelfTimeRow, topSelfTime } from './profile.js';
 import type { ChildStats } from './protocol.js';
-import { type MachineInfo, machineInfo, median, slope } from './stats.js';
+import { type MachineInfo, type SystemCpu, machineInfo, median, slope, systemCpu } from './stats.js';
 
 /** One workload, run the same way over nvmu and over the raw pair. */
 export interface WorkloadSpec {
@@ -78,6 +78,14 @@ export interface RunFigures {
   readonly serverCpuUsPerIo: number;
   /** CPU time of the driving process (nvmu-perf / raw client) per I/O in the measured window. */
   readonly clientCpuUsPerIo: number;
+  /**
+   * CPUs' worth of CPU time that other processes used during the run (the machine's /proc/stat
+   * busy time minus this run's server and driver): how much the run was disturbed. 0 where
+   * /proc/stat is missing; around 0 (either sign) means undisturbed.
+   */
+  readonly otherCpuCores: number;
+  /** CPUs' worth of steal time during the run (the hypervisor running other guests). */
+  readonly stealCores: number;
 }
 
 export interface PairResult {
@@ -209,6 +217,23 @@ interface PerfJson {
   readonly firstErrors: readonly string[];
 }
 
+/** Other processes' CPU use and steal over a run, from the machine's counters and this run's own CPU. */
+function disturbance(
+  sys0: SystemCpu | undefined,
+  s0: ChildStats,
+  s1: ChildStats,
+  client: { readonly cpuUsPerIo: number; readonly iops: number },
+): { otherCpuCores: number; stealCores: number } {
+  const sys1 = systemCpu();
+  if (sys0 === undefined || sys1 === undefined) return { otherCpuCores: 0, stealCores: 0 };
+  const wall = (sys1.at - sys0.at) / 1000;
+  if (wall <= 0) return { otherCpuCores: 0, stealCores: 0 };
+  const server = (s1.cpuUs - s0.cpuUs) / 1e6 / wall;
+  // The driver's CPU rate in the measured window stands for its whole life (connect, warm-up).
+  const driver = (client.cpuUsPerIo * client.iops) / 1e6;
+  return { otherCpuCores: (sys1.busy - sys0.busy) / wall - server - driver, stealCores: (sys1.steal - sys0.steal) / wall };
+}
+
 function serverCpu(s0: ChildStats, s1: ChildStats): number {
   const ios = s1.ios - s0.ios;
   return ios > 0 ? (s1.cpuUs - s0.cpuUs) / ios : 0;
@@ -217,6 +242,7 @@ function serverCpu(s0: ChildStats, s1: ChildStats): number {
 /** One nvmu-perf run (CPU 1) against the target. */
 export async function runNvmu(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await target.child.stats();
+  const sys0 = systemCpu();
   const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, warmupSeconds)]);
   const out = await runToEnd(cmd, args, 'nvmu-perf', limitMs(seconds + warmupSeconds));
   const s1 = await target.child.stats();
@@ -230,6 +256,7 @@ export async function runNvmu(pinning: Pinning, target: { child: ServerChild; po
     ios: r.total.ios,
     serverCpuUsPerIo: serverCpu(s0, s1),
     clientCpuUsPerIo: r.cpu.perIoUs,
+    ...disturbance(sys0, s0, s1, { cpuUsPerIo: r.cpu.perIoUs, iops: r.total.iops }),
   };
 }
 
@@ -264,6 +291,7 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
 /** One raw-client run (CPU 1) against the raw server. */
 export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port: number }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await raw.child.stats();
+  const sys0 = systemCpu();
   const [cmd, args] = pinnedCommand(pinning, 1, [RAW_CLIENT, ...rawClientArgs(raw.port, w, seconds, warmupSeconds)]);
   const out = await runToEnd(cmd, args, 'raw-client', limitMs(seconds + warmupSeconds));
   const s1 = await raw.child.stats();
@@ -276,6 +304,7 @@ export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port: 
     ios: r.ios,
     serverCpuUsPerIo: serverCpu(s0, s1),
     clientCpuUsPerIo: r.cpu.perIoUs,
+    ...disturbance(sys0, s0, s1, { cpuUsPerIo: r.cpu.perIoUs, iops: r.iops }),
   };
 }
 
@@ -288,6 +317,8 @@ function medianFigures(runs: readonly RunFigures[]): RunFigures {
     ios: m((r) => r.ios),
     serverCpuUsPerIo: m((r) => r.serverCpuUsPerIo),
     clientCpuUsPerIo: m((r) => r.clientCpuUsPerIo),
+    otherCpuCores: m((r) => r.otherCpuCores),
+    stealCores: m((r) => r.stealCores),
   };
 }
 
@@ -372,7 +403,8 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
         const ratio = nvmu[w.metric] / rawFig[w.metric];
         pairs.push({ repetition: rep, nvmu, raw: rawFig, ratio });
         const unit = w.metric === 'iops' ? 'IOPS' : 'MiB/s';
-        o.log(`${w.id} #${rep}: nvmu ${nvmu[w.metric].toFixed(0)} ${unit}, raw ${rawFig[w.metric].toFixed(0)} ${unit}, ratio ${ratio.toFixed(3)}`);
+        const other = (f: RunFigures): string => `other load ${f.otherCpuCores.toFixed(2)} CPUs${f.stealCores >= 0.05 ? `, steal ${f.stealCores.toFixed(2)}` : ''}`;
+        o.log(`${w.id} #${rep}: nvmu ${nvmu[w.metric].toFixed(0)} ${unit} (${other(nvmu)}), raw ${rawFig[w.metric].toFixed(0)} ${unit} (${other(rawFig)}), ratio ${ratio.toFixed(3)}`);
       }
       results.push({
         ...w,

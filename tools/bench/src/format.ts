@@ -16,6 +16,10 @@ function cpu(f: RunFigures): string {
   return `${f.serverCpuUsPerIo.toFixed(2)} / ${f.clientCpuUsPerIo.toFixed(2)}`;
 }
 
+function disturbed(f: RunFigures): string {
+  return `${f.otherCpuCores.toFixed(2)} / ${f.stealCores.toFixed(2)}`;
+}
+
 function soakLines(r: BenchResult): string[] {
   const s = r.soak;
   if (s === null) return ['memory soak: skipped'];
@@ -84,6 +88,18 @@ export function formatMarkdown(r: BenchResult): string {
   }
   out.push('');
   if (r.goal !== null) out.push(`Goal (4 KiB random read at QD 128 ≥ ${100 * r.goal.minRatio} % of the ceiling): ${(100 * r.goal.ratio).toFixed(1)} % — ${r.goal.met ? 'met' : 'not met'}.`, '');
+  out.push(
+    'Every pair (other load = CPUs\' worth of user+system time other processes used during the run, from /proc/stat; steal = hypervisor steal):',
+    '',
+    '| workload | pair | nvmu | other load / steal | raw | other load / steal | nvmu / raw |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const w of r.workloads) {
+    for (const p of w.pairs) {
+      out.push(`| ${w.label} | ${p.repetition} | ${headline(w, p.nvmu)} | ${disturbed(p.nvmu)} | ${headline(w, p.raw)} | ${disturbed(p.raw)} | ${p.ratio.toFixed(2)} |`);
+    }
+  }
+  out.push('');
   const s = r.soak;
   if (s !== null) {
     out.push(

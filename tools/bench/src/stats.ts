@@ -50,3 +50,25 @@ export function machineInfo(): MachineInfo {
   }
   return { cpuModel, cores: availableParallelism(), kernel: release(), node: process.version };
 }
+
+/** Whole-machine CPU time from /proc/stat's "cpu" line, in seconds (USER_HZ = 100 on Linux). */
+export interface SystemCpu {
+  /** user + nice + system + irq + softirq (a process's system time includes the softirq work done in its syscalls, as loopback TCP's is). */
+  readonly busy: number;
+  /** Time the hypervisor ran something else while this machine wanted a CPU. */
+  readonly steal: number;
+  /** performance.now() when read, ms. */
+  readonly at: number;
+}
+
+/** The machine's CPU counters now; undefined where /proc/stat is missing. */
+export function systemCpu(): SystemCpu | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, steal: steal / 100, at: performance.now() };
+  } catch {
+    return undefined;
+  }
+}

@@ -34,7 +34,7 @@ describe('a tiny bench run', () => {
     for (const w of json.workloads) {
       expect(w.pairs).toHaveLength(1);
       for (const side of [w.median.nvmu, w.median.raw, w.pairs[0]!.nvmu, w.pairs[0]!.raw]) {
-        expect(Object.keys(side).sort()).toEqual(['clientCpuUsPerIo', 'iops', 'ios', 'latencyUs', 'mibps', 'serverCpuUsPerIo']);
+        expect(Object.keys(side).sort()).toEqual(['clientCpuUsPerIo', 'iops', 'ios', 'latencyUs', 'mibps', 'otherCpuCores', 'serverCpuUsPerIo', 'stealCores']);
         expect(Object.keys(side.latencyUs).sort()).toEqual(['avg', 'p50', 'p99']);
       }
     }
@@ -43,12 +43,12 @@ describe('a tiny bench run', () => {
     for (const k of ['rss', 'heapUsed'] as const) expect(Object.keys(soak[k]).sort()).toEqual(['end', 'max', 'start']);
     expect(typeof soak.flat).toBe('boolean');
     expect(json.goal?.workload).toBe('randread-4k-qd4');
-    // Slopes may be negative; every other figure is a positive measurement.
+    // Slopes and the disturbance estimates may be 0 or negative; every other figure is a positive measurement.
     const all = numbers(json);
     expect(all.length).toBeGreaterThan(100);
     for (const [path, n] of all) {
       expect(Number.isFinite(n), path).toBe(true);
-      if (!path.endsWith('SlopeBytesPerSec') && !path.endsWith('loadAverage1mAtStart')) expect(n, path).toBeGreaterThan(0);
+      if (!/(SlopeBytesPerSec|loadAverage1mAtStart|otherCpuCores|stealCores)$/.test(path)) expect(n, path).toBeGreaterThan(0);
     }
     const table = formatTable(json);
     const md = formatMarkdown(json);
