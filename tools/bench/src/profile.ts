@@ -5,6 +5,7 @@ export interface CpuProfile {
   readonly nodes: readonly {
     readonly id: number;
     readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+    readonly children?: readonly number[];
   }[];
   readonly samples?: readonly number[];
   readonly timeDeltas?: readonly number[];
@@ -27,6 +28,8 @@ function shortUrl(url: string): string {
 /** The `n` functions with the most self time, busy time only (idle samples left out). */
 export function topSelfTime(profile: CpuProfile, n = 10): { rows: SelfTimeRow[]; busyMs: number; idleMs: number } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const c of node.children ?? []) parentOf.set(c, node.id);
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const selfUs = new Map<string, number>();
@@ -44,7 +47,12 @@ export function topSelfTime(profile: CpuProfile, n = 10): { rows: SelfTimeRow[];
     }
     busy += us;
     const where = shortUrl(f.url);
-    const key = `${f.functionName === '' ? '(anonymous)' : f.functionName}${where === '' ? '' : ` (${where}:${f.lineNumber + 1})`}`;
+    let key = `${f.functionName === '' ? '(anonymous)' : f.functionName}${where === '' ? '' : ` (${where}:${f.lineNumber + 1})`}`;
+    if (f.functionName === '' && where === '') {
+      // A nameless native frame (a C++ binding): name it by its JS caller.
+      const caller = byId.get(parentOf.get(node.id) ?? -1)?.callFrame.functionName;
+      if (caller !== undefined && caller !== '') key = `(native, called by ${caller})`;
+    }
     selfUs.set(key, (selfUs.get(key) ?? 0) + us);
   }
   const rows = [...selfUs.entries()]

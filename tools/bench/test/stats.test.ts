@@ -25,20 +25,23 @@ describe('topSelfTime', () => {
     const frame = (functionName: string, url = 'file:///a/b/c.js', lineNumber = 9) => ({ functionName, url, lineNumber });
     const profile: CpuProfile = {
       nodes: [
-        { id: 1, callFrame: frame('(root)', '') },
-        { id: 2, callFrame: frame('hot') },
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4] },
+        { id: 2, callFrame: frame('hot'), children: [5] },
         { id: 3, callFrame: frame('cold') },
         { id: 4, callFrame: frame('(idle)', '') },
+        { id: 5, callFrame: frame('', '') },
       ],
-      samples: [2, 3, 2, 4, 2],
-      timeDeltas: [0, 100, 300, 50, 1000, 7],
+      samples: [2, 3, 2, 4, 2, 5],
+      timeDeltas: [0, 100, 300, 50, 1000, 7, 20, 0],
     };
     const t = topSelfTime(profile, 10);
     expect(t.idleMs).toBeCloseTo(1, 9);
-    expect(t.busyMs).toBeCloseTo(0.457, 9);
-    expect(t.rows[0]).toEqual({ name: 'cold (b/c.js:10)', selfMs: 0.3, percent: (100 * 300) / 457 });
+    expect(t.busyMs).toBeCloseTo(0.477, 9);
+    expect(t.rows[0]).toEqual({ name: 'cold (b/c.js:10)', selfMs: 0.3, percent: (100 * 300) / 477 });
     expect(t.rows[1]?.name).toBe('hot (b/c.js:10)');
     expect(t.rows[1]?.selfMs).toBeCloseTo(0.157, 9);
-    expect(t.rows).toHaveLength(2);
+    expect(t.rows[2]?.name).toBe('(native, called by hot)');
+    expect(t.rows[2]?.selfMs).toBeCloseTo(0.02, 9);
+    expect(t.rows).toHaveLength(3);
   });
 });
