@@ -122,7 +122,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`submit of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    r.cqeBytes.fill(0);
+    clearCqe(r.cqeBytes);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -148,7 +148,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`fail of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    r.cqeBytes.fill(0);
+    clearCqe(r.cqeBytes);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -224,3 +224,15 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   }
 
 }
+
+/**
+ * Zero a 16-byte CQE with four dword stores: cheaper per I/O than `fill(0)`, a native call
+ * (NVMe Base 2.0 §4.2.2: a CQE is four dwords).
+ */
+function clearCqe(cqe: Buffer): void {
+  cqe.writeUInt32LE(0, 0);
+  cqe.writeUInt32LE(0, 4);
+  cqe.writeUInt32LE(0, 8);
+  cqe.writeUInt32LE(0, 12);
+}
+
