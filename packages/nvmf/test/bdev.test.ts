@@ -158,8 +158,17 @@ describe('malloc bdev', () => {
 });
 
 describe('null bdev', () => {
-  it('reads zeros whatever was written', async () => {
+  it('leaves read buffers untouched by default (like SPDK), whatever was written', async () => {
     const b = new NullBdev({ name: 'n', blockSize: 4096, numBlocks: 10 });
+    expect(b.zeroReads).toBe(false);
+    expect(await writev(b, [new Uint8Array(4096).fill(9)], 0, 4096)).toBe(0);
+    const r = new Uint8Array(4096).fill(5);
+    expect(await readv(b, [r.subarray(0, 100), r.subarray(100)], 0, 4096)).toBe(0);
+    expect(r.every((x) => x === 5)).toBe(true);
+  });
+
+  it('with zeroReads, reads zeros whatever was written', async () => {
+    const b = new NullBdev({ name: 'n', blockSize: 4096, numBlocks: 10, zeroReads: true });
     expect(await writev(b, [new Uint8Array(4096).fill(9)], 0, 4096)).toBe(0);
     const r = new Uint8Array(4096).fill(9);
     expect(await readv(b, [r.subarray(0, 100), r.subarray(100)], 0, 4096)).toBe(0);

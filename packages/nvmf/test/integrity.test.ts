@@ -138,6 +138,6 @@ describe('data integrity through the target, per bdev type', () => {
     }, 128);
   });
   it('null: reads return zeros', async () => {
-    await run(() => Promise.resolve(new NullBdev({ name: 'n', blockSize: 512, numBlocks: 128 })), 128, true);
+    await run(() => Promise.resolve(new NullBdev({ name: 'n', blockSize: 512, numBlocks: 128, zeroReads: true })), 128, true);
   });
 });

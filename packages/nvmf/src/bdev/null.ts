@@ -1,6 +1,11 @@
 /**
- * The null bdev (SPDK's bdev_null): writes are discarded, reads return zeros. For benchmarks of
- * everything but storage. Completes synchronously.
+ * The null bdev (SPDK's bdev_null): writes are discarded, reads complete without touching the
+ * read buffers, so their data is unspecified (whatever the transport's buffer last held), as
+ * with SPDK's null bdev when the transport supplies the buffers. `zeroReads: true` makes reads
+ * return zeros instead, at the cost of clearing every byte read. For benchmarks of everything
+ * but storage; not for data anyone may read back (a read can return bytes of an earlier I/O,
+ * and without `zeroReads` the namespace does not keep the "deallocated / zeroed blocks read as
+ * zeros" promise of Identify Namespace DLFEAT). Completes synchronously.
  */
 import { BdevBase, type BdevCallback } from './bdev.js';
 import { zeroIov } from '../iov.js';
@@ -10,18 +15,23 @@ export interface NullBdevOptions {
   blockSize: number;
   numBlocks: number;
   uuid?: string;
+  /** Fill read buffers with zeros (default false: reads leave the buffers as they are). */
+  zeroReads?: boolean;
 }
 
 export class NullBdev extends BdevBase {
   readonly kind = 'null';
   readonly volatileWriteCache = false;
+  /** True when reads return zeros (`NullBdevOptions.zeroReads`). */
+  readonly zeroReads: boolean;
 
   constructor(opts: NullBdevOptions) {
     super(opts.name, opts.blockSize, opts.numBlocks, opts.uuid);
+    this.zeroReads = opts.zeroReads ?? false;
   }
 
   readv<C>(iov: readonly Uint8Array[], iovcnt: number, _offset: number, length: number, cb: BdevCallback<C>, ctx: C): void {
-    zeroIov(iov, iovcnt, 0, length);
+    if (this.zeroReads) zeroIov(iov, iovcnt, 0, length);
     cb(ctx, 0);
   }
 
