@@ -14,8 +14,6 @@
  * chunks: the owner pauses the socket too) and processed on `resume()`.
  */
 
-import { PduHeaderView } from '@nvmu/nvme-spec';
-
 import {
   CAPSULE_CMD_HLEN,
   CAPSULE_RESP_HLEN,
@@ -89,10 +87,24 @@ function hlenTable(entries: [number, number][]): Buffer {
 }
 
 export class PduReceiver {
-  /** The current PDU's header (common header at 0, digest after HLEN). */
+  /**
+   * The staging buffer for a header that straddles socket chunks (common header at 0, digest
+   * after HLEN). With `inPlaceHeaders` the current header may instead lie in the received chunk:
+   * read it at `hdrBuf[hdrOff]`. It is always in `hdr` once `onFatal` runs, and whenever the PDU
+   * did not complete inside the chunk that carried its header (data in later chunks, a stall).
+   */
   readonly hdr: Buffer = Buffer.alloc(MAX_HDR_LEN);
-  /** The common header, read through nvme-spec's view (attached once, never re-created). */
-  private readonly ch = new PduHeaderView(this.hdr);
+  /** Where the current PDU's header is: `hdr` at 0, or (in place) the socket chunk at `hdrOff`. */
+  hdrBuf: Buffer = this.hdr;
+  hdrOff = 0;
+  /**
+   * Read a header straight from the socket chunk when the whole header lies in it (no copy
+   * into `hdr`). Its owner then reads through `hdrBuf` / `hdrOff`, in `onHeader` and `onPdu`.
+   * Not used while header digests are on (the digest needs the header as its own Buffer).
+   */
+  inPlaceHeaders = false;
+  /** Bytes of the header valid at `hdrBuf[hdrOff]` while it is in place. */
+  private inPlaceLen = 0;
   /** Fields of the current PDU's common header. */
   type = 0;
   flags = 0;
@@ -233,6 +245,7 @@ export class PduReceiver {
   /** Declare the stream broken (also used by handlers on semantic errors). */
   fail(fes: TermReqFes, fei: number): void {
     if (this.step === 'dead') return;
+    this.materialize();
     this.deadHeaderBytes = this.headerBytes;
     this.step = 'dead';
     this.pending.length = 0;
@@ -248,12 +261,33 @@ export class PduReceiver {
           case 'ch': {
             if (this.paused) return off;
             if (off >= end) return off;
+            if (this.got === 0 && this.inPlaceHeaders && !this.hdgst && end - off >= COMMON_HDR_LEN) {
+              // The common header is whole in this chunk: check it where it lies, and take the
+              // rest of the header from there too when it is also whole (no staging copy).
+              this.hdrBuf = chunk;
+              this.hdrOff = off;
+              this.inPlaceLen = COMMON_HDR_LEN;
+              this.got = COMMON_HDR_LEN;
+              if (!this.checkCommonHeader(chunk, off)) return end;
+              if (end - off >= this.need) {
+                this.inPlaceLen = this.need;
+                this.got = this.need;
+                off += this.need;
+                this.step = 'handler';
+                break;
+              }
+              chunk.copy(this.hdr, 0, off, off + COMMON_HDR_LEN);
+              this.hdrBuf = this.hdr;
+              this.hdrOff = 0;
+              off += COMMON_HDR_LEN;
+              break;
+            }
             const n = Math.min(end - off, this.need - this.got);
             chunk.copy(this.hdr, this.got, off, off + n);
             this.got += n;
             off += n;
             if (this.got < this.need) return off;
-            if (!this.checkCommonHeader()) return end;
+            if (!this.checkCommonHeader(this.hdr, 0)) return end;
             break;
           }
           case 'hdr': {
@@ -340,7 +374,25 @@ export class PduReceiver {
       }
     } finally {
       this.running = false;
+      // The chunk may be reused or dropped once we return: keep an unfinished PDU's header.
+      if (this.hdrBuf !== this.hdr) {
+        if (this.step === 'ch') this.unplace();
+        else this.materialize();
+      }
     }
+  }
+
+  /** Copy an in-place header into `hdr` (its readers then find it at `hdr[0]`). */
+  private materialize(): void {
+    if (this.hdrBuf === this.hdr) return;
+    this.hdrBuf.copy(this.hdr, 0, this.hdrOff, this.hdrOff + this.inPlaceLen);
+    this.unplace();
+  }
+
+  private unplace(): void {
+    this.hdrBuf = this.hdr;
+    this.hdrOff = 0;
+    this.inPlaceLen = 0;
   }
 
   private finish(): void {
@@ -355,13 +407,12 @@ export class PduReceiver {
   }
 
   /** TCP 1.0 §3.6.2.1: validate type, HLEN, PDO, PLEN and the digest flags. */
-  private checkCommonHeader(): boolean {
-    const ch = this.ch;
-    const type = ch.pduType;
-    const flags = ch.flags;
-    const hlen = ch.hlen;
-    const pdo = ch.pdo;
-    const plen = ch.plen;
+  private checkCommonHeader(b: Buffer, o: number): boolean {
+    const type = b[o + CH_TYPE] ?? 0;
+    const flags = b[o + CH_FLAGS] ?? 0;
+    const hlen = b[o + CH_HLEN] ?? 0;
+    const pdo = b[o + CH_PDO] ?? 0;
+    const plen = b.readUInt32LE(o + CH_PLEN);
     this.type = type;
     this.flags = flags;
     this.hlen = hlen;

@@ -32,7 +32,8 @@ class Sink implements PduHandler {
     return RX_OK;
   }
   onPdu(rx: PduReceiver): void {
-    this.got.push({ type: rx.type, header: Buffer.from(rx.hdr.subarray(0, rx.hlen)), data: Buffer.from(this.buf.subarray(0, rx.dataLen)) });
+    const header = Buffer.from(rx.hdrBuf.subarray(rx.hdrOff, rx.hdrOff + rx.hlen));
+    this.got.push({ type: rx.type, header, data: Buffer.from(this.buf.subarray(0, rx.dataLen)) });
   }
   onFatal(fes: TermReqFes, fei: number): void {
     this.fatal = { fes, fei };
@@ -68,8 +69,9 @@ function h2c(cid: number, data: Buffer, hd: boolean, dd: boolean): Buffer {
   return b;
 }
 
-function receiver(sink: Sink, hd: boolean, dd: boolean): PduReceiver {
+function receiver(sink: Sink, hd: boolean, dd: boolean, inPlace = false): PduReceiver {
   const rx = new PduReceiver('controller', sink, crc32c);
+  rx.inPlaceHeaders = inPlace;
   rx.connected = true;
   rx.hdgst = hd;
   rx.ddgst = dd;
@@ -103,16 +105,28 @@ describe('PduReceiver', () => {
         }),
         fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 }),
         fc.integer({ min: 0, max: 3 }),
-        (hd, dd, pdus, cuts, stalls) => {
+        fc.boolean(),
+        fc.boolean(),
+        (hd, dd, pdus, cuts, stalls, inPlace, reuse) => {
           const sink = new Sink();
           sink.stallNext = stalls;
-          const rx = receiver(sink, hd, dd);
+          const rx = receiver(sink, hd, dd, inPlace);
           const datas = pdus.map((p, i) => {
             const len = p.kind === 'h2c' ? Math.max(1, p.len) : p.len;
             return Buffer.from(Array.from({ length: len }, (_, j) => (j * 31 + p.seed + i) & 0xff));
           });
           const wire = Buffer.concat(pdus.map((p, i) => (p.kind === 'capsule' ? capsule(i, datas[i]!, hd, dd) : h2c(i, datas[i]!, hd, dd))));
-          for (const c of chunks(wire, cuts)) rx.push(c);
+          if (reuse) {
+            // Like a socket's onread: one read buffer, overwritten after every call.
+            const readBuf = Buffer.alloc(wire.length);
+            for (const c of chunks(wire, cuts)) {
+              c.copy(readBuf);
+              rx.pushFrom(readBuf, c.length);
+              readBuf.fill(0xa5);
+            }
+          } else {
+            for (const c of chunks(wire, cuts)) rx.push(c);
+          }
           // The owner resumes after each stall (each resume re-asks onHeader once).
           for (let k = 0; k <= stalls; k++) rx.resume();
           expect(sink.fatal).toBeUndefined();
@@ -120,6 +134,8 @@ describe('PduReceiver', () => {
           for (const [i, g] of sink.got.entries()) {
             expect(g.type).toBe(pdus[i]!.kind === 'capsule' ? 4 : 6);
             expect(g.data.equals(datas[i]!)).toBe(true);
+            // The header as sent (CapsuleCmd: the SQE's CID at byte 10; H2CData: CCCID at 8).
+            expect(g.header.readUInt16LE(pdus[i]!.kind === 'capsule' ? 10 : 8)).toBe(i);
           }
         },
       ),
@@ -129,9 +145,9 @@ describe('PduReceiver', () => {
 
   it('never throws on arbitrary bytes, and reports at most one fatal error', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.boolean(), fc.boolean(), (bytes, hd, dd) => {
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.boolean(), fc.boolean(), fc.boolean(), (bytes, hd, dd, inPlace) => {
         const sink = new Sink();
-        const rx = receiver(sink, hd, dd);
+        const rx = receiver(sink, hd, dd, inPlace);
         expect(() => {
           rx.push(Buffer.from(bytes));
         }).not.toThrow();
@@ -183,5 +199,49 @@ describe('PduReceiver', () => {
     const c = capsule(1, Buffer.alloc(8193), false, false);
     rx.push(c.subarray(0, 8));
     expect(sink.fatal?.fes).toBe(TermReqFes.DataTransferLimitExceeded);
+  });
+
+  it('parses a header in place, and keeps a header the chunk cannot hold past the call', () => {
+    const sink = new Sink();
+    let seen: Buffer | undefined;
+    const onHeader = sink.onHeader.bind(sink);
+    sink.onHeader = (rx: PduReceiver): RxVerdict => {
+      seen = rx.hdrBuf;
+      return onHeader(rx);
+    };
+    const rx = receiver(sink, false, false, true);
+    const whole = capsule(5, Buffer.alloc(0), false, false);
+    rx.push(whole);
+    expect(seen).toBe(whole); // read where it arrived, no staging copy
+    expect(rx.hdrBuf).toBe(rx.hdr);
+    // Data in a later chunk: onPdu finds the header in `hdr`, though the first chunk is gone.
+    const withData = capsule(6, Buffer.alloc(64, 3), false, false);
+    const first = Buffer.from(withData.subarray(0, 80));
+    rx.push(first);
+    first.fill(0xee);
+    rx.push(withData.subarray(80));
+    expect(sink.got.map((g) => g.header.readUInt16LE(10))).toEqual([5, 6]);
+    // A header cut in two goes through the staging buffer.
+    const cut = capsule(7, Buffer.alloc(0), false, false);
+    rx.push(cut.subarray(0, 30));
+    rx.push(cut.subarray(30));
+    expect(seen).toBe(rx.hdr);
+    expect(sink.got.at(-1)?.header.readUInt16LE(10)).toBe(7);
+  });
+
+  it('echoes an in-place header that fails its checks in the TermReq data', () => {
+    const sink = new Sink();
+    let echoed: Buffer | undefined;
+    sink.onFatal = (fes: TermReqFes, fei: number, rx?: PduReceiver): void => {
+      sink.fatal = { fes, fei };
+      sink.fatalCount++;
+      if (rx) echoed = Buffer.from(rx.hdr.subarray(0, rx.headerBytes));
+    };
+    const rx = receiver(sink, false, false, true);
+    const c = capsule(1, Buffer.alloc(0), false, false);
+    c[0] = 0x0f; // no such PDU type
+    rx.push(c);
+    expect(sink.fatal?.fes).toBe(TermReqFes.InvalidHeaderField);
+    expect(echoed?.equals(c.subarray(0, 8))).toBe(true);
   });
 });

@@ -27,7 +27,7 @@
 
 import type { Socket } from 'node:net';
 
-import { C2HDataView, CapsuleRespView, H2CDataView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
+import { C2HDataView, CapsuleRespView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
 import type {
   ListenAddress,
   QPair,
@@ -42,6 +42,7 @@ import {
   CAPSULE_CMD_HLEN,
   CAPSULE_RESP_HLEN,
   CH_PLEN,
+  COMMON_HDR_LEN,
   D_CCCID,
   D_LENGTH,
   D_OFFSET,
@@ -194,7 +195,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.rx = new PduReceiver('controller', this, cfg.crc32c);
     // A data digest error fails the command (Transient Transport Error), not the connection.
     this.rx.ddgstErrorsFatal = false;
-    this.h2cView = new H2CDataView(this.rx.hdr);
+    // Headers are read where they arrived (no staging copy); see onCapsuleHeader.
+    this.rx.inPlaceHeaders = true;
     this.tx = new TxBatch(socket, () => {
       this.checkTxPressure();
     });
@@ -252,7 +254,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       case PduType.H2CTermReq:
         this.cfg.stats.termReqsReceived++;
         this.cfg.core.logger.warn('nvme-tcp: host sent H2CTermReq', {
-          fes: rx.hdr.readUInt16LE(TR_FES),
+          fes: rx.hdrBuf.readUInt16LE(rx.hdrOff + TR_FES),
           peer: this.socket.remoteAddress,
         });
         this.shutdown(false);
@@ -277,7 +279,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
 
   /** NVMe/TCP 1.0 §3.6.2.2: check the ICReq and answer with exactly one 128-byte ICResp. */
   private onICReq(rx: PduReceiver): void {
-    const h = new IcReqView(rx.hdr);
+    const h = new IcReqView(rx.hdrBuf, rx.hdrOff);
     if (h.pfv !== PFV_1_0) {
       rx.fail(TermReqFes.UnsupportedParameter, IC_PFV);
       return;
@@ -359,7 +361,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     td.h2cOffset = 0;
     td.r2tEnd = 0;
     td.bigLen = 0;
-    rx.hdr.copy(req.sqeBytes, 0, 8, CAPSULE_CMD_HLEN);
+    // The SQE outlives the socket chunk its header may lie in (the receiver parses in place).
+    rx.hdrBuf.copy(req.sqeBytes, 0, rx.hdrOff + COMMON_HDR_LEN, rx.hdrOff + CAPSULE_CMD_HLEN);
     this.capsuleReq = req;
     const sqe = req.sqeBytes;
     const sglId = sqe.readUInt8(SQE_SGL_ID);
@@ -484,20 +487,22 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
 
   /** TCP 1.0 §3.3.2: H2CData must answer an outstanding R2T, in order, inside its range. */
   private onH2CDataHeader(rx: PduReceiver): RxVerdict {
-    const h = this.h2cView;
-    const ttag = h.ttag;
+    // Read in place (TCP 1.0 Figure 29 offsets): the header may lie in the socket chunk.
+    const hb = rx.hdrBuf;
+    const ho = rx.hdrOff;
+    const ttag = hb.readUInt16LE(ho + D_TTAG);
     const req = ttag < this.reqs.length ? this.reqs[ttag] : undefined;
     if (req?.transportData.phase !== 'r2t') {
       rx.fail(TermReqFes.InvalidHeaderField, D_TTAG);
       return RX_FATAL;
     }
-    if (h.cccid !== req.cid) {
+    if (hb.readUInt16LE(ho + D_CCCID) !== req.cid) {
       rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
       return RX_FATAL;
     }
     const td = req.transportData;
-    const datao = h.datao;
-    const datal = h.datal;
+    const datao = hb.readUInt32LE(ho + D_OFFSET);
+    const datal = hb.readUInt32LE(ho + D_LENGTH);
     if (datal !== rx.dataLen) {
       rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
       return RX_FATAL;
@@ -513,8 +518,6 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   }
 
   private h2cReq: Request<TcpReqState> | undefined;
-  /** The receiver's header seen as an H2CData PDU (made once). */
-  private readonly h2cView: H2CDataView;
 
   private onH2CData(rx: PduReceiver): void {
     const req = this.h2cReq;
