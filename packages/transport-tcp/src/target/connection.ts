@@ -111,6 +111,10 @@ export interface TcpReqState extends BufferWaiter {
   readonly ddgst: Buffer[];
   /** nvme-spec views over the slots, made once: C2HData / R2T on every slot, CapsuleResp on the last. */
   readonly c2h: C2HDataView[];
+  /** C2HData view over the header slot at the start of `small.buf` (whole responses from it). */
+  readonly c2hSmall: C2HDataView;
+  /** The first 24 bytes of `small.buf` (what the header digest of that header covers). */
+  readonly smallHdr: Buffer;
   readonly r2t: R2TView[];
   readonly resp: CapsuleRespView;
   /** Write callback of the response's last buffer: gives the request back to the pool. */
@@ -560,6 +564,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
     const buf = Buffer.allocUnsafe(this.bufSizeFor(this.smallCap));
+    // The header slot's digest room and pad go out as they are: zero them once.
+    buf.fill(0, 0, stride);
     const small: DataBuf = { buf, view: buf, txView: buf };
     const td: TcpReqState = {
       phase: 'idle',
@@ -579,6 +585,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr4,
       ddgst,
       c2h,
+      c2hSmall: new C2HDataView(buf),
+      smallHdr: buf.subarray(0, DATA_HLEN),
       r2t,
       resp: new CapsuleRespView(at(slots, n - 1)),
       onSent: (err?: Error | null) => {
@@ -627,17 +635,19 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const td = req.transportData;
     const dd = this.ddgst;
     const stride = this.slotStride;
-    const h = at(td.slots, 0);
-    const v = at(td.c2h, 0);
-    v.init(this.hdgst, dd, n, true, this.hpda, success);
-    v.cccid = req.cid;
-    v.ttag = 0;
-    v.datao = 0;
-    v.datal = n;
-    if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, 0)) >>> 0, DATA_HLEN);
     const d = td.data;
     const buf = d.buf;
-    h.copy(buf, 0, 0, stride);
+    if (d === td.small) {
+      // The request's own buffer: write the header where it is sent from (no slot copy).
+      this.writeC2HHeader(td.c2hSmall, req.cid, n, success);
+      if (this.hdgst) buf.writeUInt32LE(this.cfg.crc32c(td.smallHdr) >>> 0, DATA_HLEN);
+    } else {
+      // A pool buffer, shared by requests: build the header in slot 0 and copy it in.
+      const h = at(td.slots, 0);
+      this.writeC2HHeader(at(td.c2h, 0), req.cid, n, success);
+      if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, 0)) >>> 0, DATA_HLEN);
+      h.copy(buf, 0, 0, stride);
+    }
     let end = stride + n;
     if (dd) {
       buf.writeUInt32LE(this.cfg.crc32c(this.viewOf(td, n)) >>> 0, end);
@@ -658,6 +668,15 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
     if (d.txView.length !== end) d.txView = buf.subarray(0, end);
     this.tx.write(d.txView, td.onSent);
+  }
+
+  /** The C2HData header of a whole response: one PDU, LAST_PDU set, data offset 0. */
+  private writeC2HHeader(v: C2HDataView, cid: number, n: number, success: boolean): void {
+    v.init(this.hdgst, this.ddgst, n, true, this.hpda, success);
+    v.cccid = cid;
+    v.ttag = 0;
+    v.datao = 0;
+    v.datal = n;
   }
 
   close(reason: QPairCloseReason): void {
