@@ -382,6 +382,15 @@ export class PduReceiver {
     }
   }
 
+  /**
+   * The current header in `hdr` (copied there if it lies in place): for readers that keep
+   * views over `hdr` (cold paths, or a CQE handed on as `hdr`'s subarray).
+   */
+  header(): Buffer {
+    this.materialize();
+    return this.hdr;
+  }
+
   /** Copy an in-place header into `hdr` (its readers then find it at `hdr[0]`). */
   private materialize(): void {
     if (this.hdrBuf === this.hdr) return;

@@ -229,6 +229,24 @@ describe('PduReceiver', () => {
     expect(sink.got.at(-1)?.header.readUInt16LE(10)).toBe(7);
   });
 
+  it('header() stages an in-place header into hdr on demand', () => {
+    const sink = new Sink();
+    const staged: Buffer[] = [];
+    const onPdu = sink.onPdu.bind(sink);
+    sink.onPdu = (rx: PduReceiver): void => {
+      const inPlace = rx.hdrBuf !== rx.hdr;
+      const h = rx.header();
+      expect(h).toBe(rx.hdr);
+      if (inPlace) staged.push(Buffer.from(h.subarray(0, rx.hlen)));
+      onPdu(rx);
+    };
+    const rx = receiver(sink, false, false, true);
+    const wire = Buffer.concat([capsule(8, Buffer.alloc(0), false, false), capsule(9, Buffer.alloc(0), false, false)]);
+    rx.push(wire);
+    expect(staged.map((h) => h.readUInt16LE(10))).toEqual([8, 9]);
+    expect(staged[1]?.equals(wire.subarray(72, 144))).toBe(true);
+  });
+
   it('echoes an in-place header that fails its checks in the TermReq data', () => {
     const sink = new Sink();
     let echoed: Buffer | undefined;

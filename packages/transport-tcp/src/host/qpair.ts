@@ -11,7 +11,7 @@
 
 import { connect, type Socket } from 'node:net';
 
-import { C2HDataView, CapsuleCmdView, CapsuleRespView, H2CDataView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
+import { CapsuleCmdView, CapsuleRespView, H2CDataView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
 import type { HostDataDirection, HostQPair, HostQPairHandler } from '@nvmu/client';
 
 import {
@@ -134,7 +134,6 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   /** Where CQEs are handed to the client: a view of the receiver's header. */
   private readonly cqeView: Buffer;
   /** The receiver's header as each PDU type the host reads (views made once). */
-  private readonly c2hView: C2HDataView;
   private readonly r2tView: R2TView;
   private readonly respView: CapsuleRespView;
   /** A CQE synthesised for SUCCESS-flagged C2HData (NVMe/TCP 1.0 §3.3.3). */
@@ -155,7 +154,9 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     // command and where) was sound. Linux's host does the same (NVME_SC_DATA_XFER_ERROR).
     this.rx.ddgstErrorsFatal = false;
     this.cqeView = this.rx.hdr.subarray(8, 24);
-    this.c2hView = new C2HDataView(this.rx.hdr);
+    // C2HData headers (the read path) are read where they arrived; the other PDUs are staged in
+    // `rx.hdr` (rx.header()) for the views over it.
+    this.rx.inPlaceHeaders = true;
     this.r2tView = new R2TView(this.rx.hdr);
     this.respView = new CapsuleRespView(this.rx.hdr);
     const readBuf = Buffer.allocUnsafe(READ_BUFFER_SIZE);
@@ -274,15 +275,16 @@ export class TcpHostQPair implements HostQPair, PduHandler {
 
   onHeader(rx: PduReceiver): RxVerdict {
     if (rx.type === PduType.C2HData) {
-      const h = this.c2hView;
-      const cid = h.cccid;
+      const hb = rx.hdrBuf;
+      const ho = rx.hdrOff;
+      const cid = hb.readUInt16LE(ho + D_CCCID);
       const st = this.cids[cid];
       if (st?.active !== true || st.dir !== DIR_C2H) {
         rx.fail(TermReqFes.InvalidHeaderField, D_CCCID);
         return RX_FATAL;
       }
-      const datao = h.datao;
-      const datal = h.datal;
+      const datao = hb.readUInt32LE(ho + D_OFFSET);
+      const datal = hb.readUInt32LE(ho + D_LENGTH);
       if (datal !== rx.dataLen) {
         rx.fail(TermReqFes.InvalidHeaderField, D_LENGTH);
         return RX_FATAL;
@@ -318,7 +320,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         this.onR2T(rx);
         return;
       case PduType.C2HTermReq: {
-        const fes = new TermReqView(rx.hdr).fes;
+        const fes = new TermReqView(rx.header()).fes;
         const err = new NvmeTcpError(`controller terminated the connection (C2HTermReq FES ${fes})`, 'ERR_NVMU_TCP_TERMREQ', fes);
         this.error = err;
         if (this.opened !== undefined) this.failOpen(err);
@@ -346,7 +348,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   }
 
   private onICResp(rx: PduReceiver): void {
-    const h = new IcRespView(rx.hdr);
+    const h = new IcRespView(rx.header());
     const want = (this.cfg.hdgst ? DigestEnable.HDGST : 0) | (this.cfg.ddgst ? DigestEnable.DDGST : 0);
     if (h.pfv !== PFV_1_0) {
       this.failOpen(new NvmeTcpError('ICResp: unsupported PFV', 'ERR_NVMU_TCP_ICRESP'));
@@ -411,6 +413,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   }
 
   private onCapsuleResp(rx: PduReceiver): void {
+    rx.header(); // respView and cqeView are views over rx.hdr
     const cqe = this.respView.cqe;
     const cid = cqe.cid;
     const st = this.cids[cid];
@@ -446,6 +449,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
 
   /** TCP 1.0 §3.3.2: send the asked-for range as H2CData PDUs of at most MAXH2CDATA bytes. */
   private onR2T(rx: PduReceiver): void {
+    rx.header(); // r2tView is a view over rx.hdr
     const h = this.r2tView;
     const cid = h.cccid;
     const st = this.cids[cid];
