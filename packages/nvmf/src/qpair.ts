@@ -122,7 +122,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`submit of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeBytes);
+    clearCqe(r.cqeView);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -148,7 +148,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`fail of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeBytes);
+    clearCqe(r.cqeView);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -226,13 +226,14 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
 }
 
 /**
- * Zero a 16-byte CQE with four dword stores: cheaper per I/O than `fill(0)`, a native call
- * (NVMe Base 2.0 §4.2.2: a CQE is four dwords).
+ * Zero a 16-byte CQE (NVMe Base 2.0 §4.2.2: four dwords) through the request's DataView over it:
+ * four `setUint32` calls cost about a third of `fill(0)` (a native call) and a quarter of four
+ * `Buffer.writeUInt32LE` (bounds-checked byte stores), measured on Node 24.
  */
-function clearCqe(cqe: Buffer): void {
-  cqe.writeUInt32LE(0, 0);
-  cqe.writeUInt32LE(0, 4);
-  cqe.writeUInt32LE(0, 8);
-  cqe.writeUInt32LE(0, 12);
+function clearCqe(cqe: DataView): void {
+  cqe.setUint32(0, 0, true);
+  cqe.setUint32(4, 0, true);
+  cqe.setUint32(8, 0, true);
+  cqe.setUint32(12, 0, true);
 }
 
