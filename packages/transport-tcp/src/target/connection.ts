@@ -54,6 +54,7 @@ import {
   IC_PFV,
   ICRESP_LEN,
   PFV_1_0,
+  PduFlags,
   PduType,
   R2T_HLEN,
   SGL_DATA_BLOCK_OFFSET,
@@ -111,11 +112,9 @@ export interface TcpReqState extends BufferWaiter {
   readonly ddgst: Buffer[];
   /** nvme-spec views over the slots, made once: C2HData / R2T on every slot, CapsuleResp on the last. */
   readonly c2h: C2HDataView[];
-  /** C2HData view over the header slot at the start of `small.buf` (whole responses from it). */
-  readonly c2hSmall: C2HDataView;
   /** The first 24 bytes of `small.buf` (what the header digest of that header covers). */
   readonly smallHdr: Buffer;
-  /** DataView over `small.buf` (a CapsuleResp written after the data, dword by dword). */
+  /** DataView over `small.buf` (a whole response's C2HData header and CapsuleResp, by dwords). */
   readonly smallDv: DataView;
   readonly r2t: R2TView[];
   readonly resp: CapsuleRespView;
@@ -587,7 +586,6 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr4,
       ddgst,
       c2h,
-      c2hSmall: new C2HDataView(buf),
       smallHdr: buf.subarray(0, DATA_HLEN),
       smallDv: new DataView(buf.buffer, buf.byteOffset, buf.length),
       r2t,
@@ -641,8 +639,17 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const d = td.data;
     const buf = d.buf;
     if (d === td.small) {
-      // The request's own buffer: write the header where it is sent from (no slot copy).
-      this.writeC2HHeader(td.c2hSmall, req.cid, n, success);
+      // The request's own buffer: write the header where it is sent from (no slot copy), by
+      // dword stores (TCP 1.0 Figure 35): PDO is the slot stride (HLEN + HDGST padded to HPDA),
+      // CCCID with TTAG 0, DATAO 0, DATAL n; bytes 23:20 (reserved) stay zero from initRequest.
+      const dv = td.smallDv;
+      const flags =
+        PduFlags.LAST_PDU | (success ? PduFlags.SUCCESS : 0) | (this.hdgst ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
+      dv.setUint32(0, (PduType.C2HData | (flags << 8) | (DATA_HLEN << 16) | (stride << 24)) >>> 0, true);
+      dv.setUint32(4, stride + n + (dd ? DIGEST_LEN : 0), true);
+      dv.setUint32(8, req.cid, true);
+      dv.setUint32(12, 0, true);
+      dv.setUint32(16, n, true);
       if (this.hdgst) buf.writeUInt32LE(this.cfg.crc32c(td.smallHdr) >>> 0, DATA_HLEN);
     } else {
       // A pool buffer, shared by requests: build the header in slot 0 and copy it in.
