@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { MallocBdev, Target } from '../src/index.js';
+import { MallocBdev, NullBdev, Target } from '../src/index.js';
 import { LOOP_ADDR, TestHost, TestTransport, getLogCmd, ioCmd, sqe, settle } from './harness.js';
 import { NQN, fixture, type Fixture } from './setup.js';
 
@@ -35,6 +35,15 @@ describe('Identify', () => {
     expect(d[525]).toBe(0x07); // VWC present + broadcast flush
     expect(d.readUInt32LE(536)).toBe(1 | (1 << 20)); // SGLS: core + transport bits
     expect(d[76]! & 0x2).toBe(0x2); // CMIC multi-controller
+  });
+
+  it('namespace DLFEAT promises zeros after deallocate only when the bdev reads zeros', async () => {
+    const f = await up();
+    f.sub.addNamespace({ bdev: new NullBdev({ name: 'null-untouched', blockSize: 512, numBlocks: 64 }), nsid: 4 });
+    f.sub.addNamespace({ bdev: new NullBdev({ name: 'null-zeros', blockSize: 512, numBlocks: 64, zeroReads: true }), nsid: 5 });
+    expect((await f.host.identify(0, 1)).data[33]).toBe(0x09); // malloc: 001b + Write Zeroes may deallocate
+    expect((await f.host.identify(0, 4)).data[33]).toBe(0x08); // null bdev leaving buffers as they are: 000b
+    expect((await f.host.identify(0, 5)).data[33]).toBe(0x09);
   });
 
   it('namespace: size, LBA format, identifiers; inactive NSID is zeros; NSID 0 and > NN are invalid', async () => {

@@ -97,8 +97,9 @@ export function buildIdentifyNamespace(ns: Namespace, anaReporting: boolean): Bu
   id.nlbaf = 0; // one LBA format (0's based)
   id.formatIndex = 0;
   id.shared = true; // NMIC bit 0: may be attached to more than one controller
-  // DLFEAT: bit 3 Write Zeroes may deallocate, bits 2:0 = 001b deallocated blocks read as zeros.
-  id.dlfeat = 0x09;
+  // DLFEAT: bit 3 Write Zeroes may deallocate, bits 2:0 = 001b deallocated blocks read as zeros
+  // (000b, not reported, for a bdev whose reads do not return zeros, e.g. a null bdev like SPDK's).
+  id.dlfeat = ns.bdev.readsZeroesAfterDeallocate === false ? 0x08 : 0x09;
   if (anaReporting) id.anagrpid = ns.anaGroupId;
   id.nguid = ns.nguid;
   id.eui64 = ns.eui64;

@@ -33,6 +33,12 @@ export interface Bdev {
   readonly volatileWriteCache: boolean;
   /** Optional stable identity (a UUID string) for namespace UUID/NGUID defaults. */
   readonly uuid: string | undefined;
+  /**
+   * False when reads of deallocated or zeroed blocks may return other data (a null bdev that
+   * leaves read buffers untouched): the namespace then does not promise zeros in Identify
+   * Namespace DLFEAT. Absent means true.
+   */
+  readonly readsZeroesAfterDeallocate?: boolean;
 
   /** Read `length` bytes at byte `offset` into the iovecs. */
   readv<C>(iov: readonly Uint8Array[], iovcnt: number, offset: number, length: number, cb: BdevCallback<C>, ctx: C): void;

@@ -24,6 +24,10 @@ export class NullBdev extends BdevBase {
   readonly volatileWriteCache = false;
   /** True when reads return zeros (`NullBdevOptions.zeroReads`). */
   readonly zeroReads: boolean;
+  /** Identify Namespace DLFEAT promises zeros only when reads return zeros. */
+  get readsZeroesAfterDeallocate(): boolean {
+    return this.zeroReads;
+  }
 
   constructor(opts: NullBdevOptions) {
     super(opts.name, opts.blockSize, opts.numBlocks, opts.uuid);
