@@ -546,6 +546,9 @@ describe('bad input: TermReq with the right FES, dropped, the rest keeps serving
     b.writeUInt16LE(1, 8);
     raw.send(b);
     await raw.waitClosed();
+    // Quietly: the target answered with nothing, no C2HTermReq in particular.
+    expect(raw.pending).toBe(0);
+    expect(target.transport.stats().termReqsSent).toBe(termReqs);
     await goodStillServes(13);
   });
 });

@@ -83,10 +83,27 @@ describe('namespace scan', () => {
 describe('keep-alive', () => {
   it('keeps an idle controller alive past several KATO periods', async () => {
     const c = await open({ kato: 200 });
-    let resets = 0;
-    c.on('resetting', () => resets++);
-    await sleep(900);
-    expect(resets).toBe(0);
+    const ctrlr = t!.subsystem.controllers.get(c.cntlid)!;
+    // The target enforces KATO rounded up to its KAS granularity (1 s for 200 ms): outlive two
+    // of those periods, which an idle controller without keep-alive does not. The wait ends on
+    // the target seeing a keep-alive past that point, or on the controller going down.
+    const enforced = ctrlr.katoEnforced;
+    expect(enforced).toBeGreaterThanOrEqual(200);
+    const until = Date.now() + 2 * enforced;
+    let keepAlives = 0;
+    const touch = ctrlr.touchKeepAlive.bind(ctrlr);
+    await new Promise<void>((resolve, reject) => {
+      c.once('resetting', (e: Error | undefined) => {
+        reject(new Error(`the controller went down after ${keepAlives} keep-alives: ${String(e)}`));
+      });
+      ctrlr.touchKeepAlive = () => {
+        touch();
+        keepAlives++;
+        if (Date.now() > until) resolve();
+      };
+    });
+    expect(keepAlives).toBeGreaterThanOrEqual(2);
+    expect(ctrlr.state).toBe('live');
     expect(c.state).toBe('ready');
     await expect(c.namespaces[0]!.read(0, 1)).resolves.toBeDefined();
   });
