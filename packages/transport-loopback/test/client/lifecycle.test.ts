@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
 import { LoopbackTargetTransport } from '../../src/index.js';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
-import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '@nvmu/client';
+import { NvmeCommandAbortedError, connect, discover, type AsyncEvent, type Controller, type Namespace } from '@nvmu/client';
 import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
@@ -50,6 +50,28 @@ describe('asynchronous events', () => {
     expect(await removed).toBe(ns2);
     expect(ns2.active).toBe(false);
     expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
+  });
+});
+
+describe('asyncEvent', () => {
+  it('emits every event the target raises, decoded, and keeps an AER outstanding for the next', async () => {
+    const c = await open();
+    const events: AsyncEvent[] = [];
+    c.on('asyncEvent', (e: AsyncEvent) => events.push(e));
+    const bdev = new MallocBdev({ name: 'm3', blockSize: 512, numBlocks: 64 });
+    t!.target.addBdev(bdev);
+    // Namespace Attribute Changed (NVMe Base 2.0 Figure 150): type 2 (Notice), info 00h, log
+    // page 04h (Changed Namespace List): dw0 0x00040002.
+    const added = once<Namespace>(c, 'namespaceAdded');
+    t!.subsystem.addNamespace({ bdev, nsid: 3 });
+    await added;
+    expect(events).toEqual([{ type: 2, info: 0, lid: 4, dw0: 0x00040002 }]);
+    // The client re-armed the AER: a second event arrives too.
+    const removed = once<Namespace>(c, 'namespaceRemoved');
+    await t!.subsystem.removeNamespace(3);
+    await removed;
+    expect(events).toHaveLength(2);
+    expect(events[1]).toEqual({ type: 2, info: 0, lid: 4, dw0: 0x00040002 });
   });
 });
 
