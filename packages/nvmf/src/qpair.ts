@@ -159,7 +159,9 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   freeRequest(req: Request<TData>): void {
     const r = this.pool[req.index];
     if (r !== req) throw new Error('freeRequest of a request of another qpair');
-    if (r.state === 'free') return;
+    // Freed twice means completed twice (or a transport bug): the request may already serve
+    // another command, so this is an error, never ignored.
+    if (r.state === 'free') throw new Error(`freeRequest of request ${r.index} (qid ${this.qid}), which is already free: a double free`);
     r.state = 'free';
     this.free.push(r);
   }
@@ -178,10 +180,14 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   /**
    * Finish a request: fill the CQE (NVMe Base 2.0 §4.6: DW2 SQHD/SQID, DW3 CID/status) and hand it
    * to the transport. DW0/DW1 were written by the command. After `disconnected()` the request
-   * silently returns to the pool.
+   * silently returns to the pool. Completing a request twice throws.
    */
   complete(req: CoreRequest<TData>, status: number): void {
-    if (req.state !== 'executing' && req.state !== 'held') return;
+    if (req.state !== 'executing' && req.state !== 'held') {
+      // A second completion of one command: the first already went to the transport (or the
+      // request went back to the pool), so this one must not reach the wire.
+      throw new Error(`complete of request ${req.index} (qid ${this.qid}) in state ${req.state}: a double completion`);
+    }
     this.outstanding--;
     if (this.state === 'closed') {
       req.state = 'free';

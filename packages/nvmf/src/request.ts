@@ -279,7 +279,10 @@ export interface QPair<TData = unknown> {
    * data too large to fetch). Calls `ops.complete(req)` like `submit` does.
    */
   fail(req: Request<TData>, status: number): void;
-  /** Return a request to the pool after its completion was sent (state back to `'free'`). */
+  /**
+   * Return a request to the pool after its completion was sent (state back to `'free'`).
+   * Freeing a request that is already free throws: it means a command completed twice.
+   */
   freeRequest(req: Request<TData>): void;
   /**
    * The wire is gone (peer closed, error, or after `ops.close`). The core stops using the qpair:

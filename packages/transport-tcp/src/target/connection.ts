@@ -164,6 +164,8 @@ export interface TcpTargetStats {
   c2hSuccess: number;
   /** The most unsent bytes any connection's socket held after a flush (backpressure bound). */
   maxTxQueued: number;
+  /** Times a connection stopped reading because its socket held more than txHighWater unsent bytes. */
+  txStalls: number;
 }
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
@@ -803,6 +805,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (queued > this.cfg.stats.maxTxQueued) this.cfg.stats.maxTxQueued = queued;
     if (queued > this.cfg.txHighWater && !this.stalledOnTx) {
       this.stalledOnTx = true;
+      this.cfg.stats.txStalls++;
       this.rx.pause();
       this.socket.pause();
     }

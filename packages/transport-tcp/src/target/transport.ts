@@ -109,6 +109,7 @@ export class TcpTargetTransport implements TargetTransport {
     c2hData: 0,
     c2hSuccess: 0,
     maxTxQueued: 0,
+    txStalls: 0,
   };
 
   constructor(opts: TcpTargetTransportOptions = {}) {
