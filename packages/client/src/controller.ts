@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import {
   type Cap,
   ConnectDataView,
+  DISCOVERY_NQN,
   Register,
   ShutdownNotification,
   ShutdownStatus,
@@ -45,12 +46,13 @@ import { type CommandResult, QPair, type QPairOwner, directionOf } from './qpair
 import type { HostDmaMemory, HostTransport, HostTransportFactory, TransportId } from './transport.js';
 import { parseUuid } from './trid.js';
 
-/** The well-known discovery subsystem NQN (NVMe Base 2.0 §4.5). */
-export const DISCOVERY_NQN = 'nqn.2014-08.org.nvmexpress.discovery';
 
 /** Options of `connect()`. Every field has a default. */
 export interface ControllerOptions {
-  /** Host NQN (default: trid's hostnqn, else the stable default identity). */
+  /**
+   * Host NQN (default: trid's hostnqn, else the stable default identity). `''` sends an
+   * all-zero HOSTNQN, as SPDK's initiator does when its transport ID names no hostnqn.
+   */
   readonly hostnqn?: string | undefined;
   /** Host ID as a UUID string (default: trid's hostid, else the stable default identity). */
   readonly hostid?: string | undefined;

@@ -5,7 +5,8 @@ export { connect, discover, NoHostTransportError } from './connect.js';
 export type { DiscoveredSubsystem } from './connect.js';
 
 // The controller, its namespaces and queue pairs.
-export { Controller, DISCOVERY_NQN } from './controller.js';
+export { Controller } from './controller.js';
+export { DISCOVERY_NQN } from '@nvmu/nvme-spec';
 export type { AsyncEvent, ControllerEvents, ControllerOptions, ControllerState, PassthroughResult } from './controller.js';
 export { Namespace } from './namespace.js';
 export type { IoOptions, LbaRange, WriteOptions } from './namespace.js';

@@ -243,4 +243,4 @@ export {
 export type { FormatNvm, FirmwareCommit } from './admin.js';
 export { describeSqe, describeCqe } from './describe.js';
 export { DsmRangeView, DsmAttribute, Prinfo } from './nvm.js';
-export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';
+export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, nqnProblem, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';
