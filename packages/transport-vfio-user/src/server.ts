@@ -13,3 +13,8 @@ export type {
   DmaSpace,
   DeviceContext,
 } from './server/device.js';
+export { VfioUserServer, SOCKET_NAME } from './server/server.js';
+export type { VfioUserServerOptions } from './server/server.js';
+export type { VfioUserLogger, VfioUserLogLevel } from './server/log.js';
+export { PciCfg, PciCommand, PciStatus, PciCapId, MsixControl, CapOffset } from './server/pci-config.js';
+export { DMA_PAGE_SIZE } from './server/dma.js';

@@ -156,8 +156,11 @@ export interface DmaSpace {
    * A zero-copy view of [iova, iova+length) inside one fd-backed mapping, or undefined when
    * the range is not shared, spans mappings, or is not mapped. The view stays valid until the
    * range's {@link DeviceHooks.dmaUnmapping} resolves. Allocates only the view.
+   *
+   * `write` (default false) asks for a writable mapping: never write through a view obtained
+   * without it, as a read-only mapping is mmapped PROT_READ and a store to it kills the process.
    */
-  view(iova: number, length: number): Uint8Array | undefined;
+  view(iova: number, length: number, write?: boolean): Uint8Array | undefined;
   /** True when [iova, iova+length) is covered by mappings that allow the access (shared or not). */
   covers(iova: number, length: number, write: boolean): boolean;
   /**
