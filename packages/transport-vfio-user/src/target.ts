@@ -5,7 +5,7 @@ export {
   VFIO_USER_TRTYPE,
   VFIO_USER_DISCOVERY_TRTYPE,
   VFIO_USER_DISCOVERY_ADRFAM,
-  SOCKET_NAME,
+  vfioUserServerFactory,
 } from './nvme/transport.js';
 export type { VfioUserTargetTransportOptions, DeviceServerFactory, DeviceEndpoint, ServedDevice } from './nvme/transport.js';
 export { NvmeController } from './nvme/controller.js';

@@ -1131,8 +1131,8 @@ export class NvmeController {
     this.cntlid = -1;
     qp?.disconnected();
     this.releaseUnmapWaiters();
-    this.ctx = undefined;
-    this.mem = undefined;
+    // The server drops every mapping after this: no cached view may survive into the next client.
+    if (this.ctx !== undefined) this.mem = new GuestMemory(this.ctx.dma);
   }
 
   // ================= DMA mappings =================

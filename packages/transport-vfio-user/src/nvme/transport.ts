@@ -9,7 +9,6 @@
  * an in-process fake of the server's `DeviceContext`.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { hostNqnFromUuid, parseUuid } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
@@ -21,6 +20,8 @@ import type {
   TransportOptions,
 } from '@nvmu/nvmf';
 import type { DeviceContext, DeviceHooks, PciDeviceSpec } from '../server/device.js';
+import type { VfioUserLogger } from '../server/log.js';
+import { VfioUserServer } from '../server/server.js';
 import { NvmeController, type NvmeControllerStats } from './controller.js';
 import { MAX_QUEUE_PAIRS, msixVectorsFor } from './pci-device.js';
 import type { PollerOptions } from './poller.js';
@@ -37,9 +38,6 @@ export const VFIO_USER_DISCOVERY_TRTYPE = 0xfe;
 /** ADRFAM FEh, intra-host. */
 export const VFIO_USER_DISCOVERY_ADRFAM = 0xfe;
 
-/** Name of the socket inside a listener's directory (SPDK: `<traddr>/cntrl`). */
-export const SOCKET_NAME = 'cntrl';
-
 /** What an emulated device gives the server: its description, its hooks, and a place for the context. */
 export interface ServedDevice {
   readonly spec: PciDeviceSpec;
@@ -54,8 +52,21 @@ export interface DeviceEndpoint {
   close(): Promise<void>;
 }
 
-/** Starts a vfio-user server for `device` on the UNIX socket `socketPath`. */
-export type DeviceServerFactory = (socketPath: string, device: ServedDevice) => Promise<DeviceEndpoint>;
+/** Starts a vfio-user server for `device` in directory `dir` (socket `<dir>/cntrl`). */
+export type DeviceServerFactory = (dir: string, device: ServedDevice, log: VfioUserLogger) => Promise<DeviceEndpoint>;
+
+/** The package's own server (src/server/): one `VfioUserServer` per listener directory. */
+export const vfioUserServerFactory: DeviceServerFactory = (dir, device, log) => {
+  const server = VfioUserServer.listen(dir, {
+    device: device.spec,
+    hooks: (ctx) => {
+      device.bind(ctx);
+      return device.hooks;
+    },
+    log,
+  });
+  return Promise.resolve({ close: () => server.close() });
+};
 
 /** Options (SPDK `nvmf_create_transport -t VFIOUSER` equivalents). */
 export interface VfioUserTargetTransportOptions {
@@ -71,7 +82,7 @@ export interface VfioUserTargetTransportOptions {
   readonly hostnqn?: string;
   /** Adaptive doorbell polling. */
   readonly poller?: PollerOptions;
-  /** The server layer. Required until the package's own server is wired in by default. */
+  /** The server layer. Default: the package's `VfioUserServer` (tests pass an in-process fake). */
   readonly serverFactory?: DeviceServerFactory;
 }
 
@@ -89,7 +100,7 @@ export class VfioUserTargetTransport implements TargetTransport {
   private readonly hostnqn: string;
   private readonly hostid: Uint8Array;
   private readonly poller: PollerOptions | undefined;
-  private readonly serverFactory: DeviceServerFactory | undefined;
+  private readonly serverFactory: DeviceServerFactory;
 
   constructor(opts: VfioUserTargetTransportOptions = {}) {
     const maxIoQueues = opts.maxIoQueues ?? 127;
@@ -109,7 +120,7 @@ export class VfioUserTargetTransport implements TargetTransport {
     this.hostnqn = opts.hostnqn ?? hostNqnFromUuid(uuid);
     this.hostid = parseUuid(uuid);
     this.poller = opts.poller;
-    this.serverFactory = opts.serverFactory;
+    this.serverFactory = opts.serverFactory ?? vfioUserServerFactory;
   }
 
   attach(core: TransportCore): void {
@@ -121,8 +132,6 @@ export class VfioUserTargetTransport implements TargetTransport {
     const core = this.core;
     if (core === undefined) throw new Error('vfio-user transport: listen before attach');
     if (this.endpoints.has(addr.traddr)) return;
-    const factory = this.serverFactory;
-    if (factory === undefined) throw new Error('vfio-user transport: no server layer (pass serverFactory)');
     const controller = new NvmeController({
       core,
       options: this.options,
@@ -134,7 +143,10 @@ export class VfioUserTargetTransport implements TargetTransport {
       logger: core.logger,
       ...(this.poller === undefined ? {} : { poller: this.poller }),
     });
-    const server = await factory(join(addr.traddr, SOCKET_NAME), controller);
+    const log: VfioUserLogger = (level, message) => {
+      core.logger[level](`vfio-user ${addr.traddr}: ${message}`);
+    };
+    const server = await this.serverFactory(addr.traddr, controller, log);
     this.endpoints.set(addr.traddr, { addr, controller, server });
   }
 
