@@ -4,6 +4,11 @@
  * memory without an fd (DMA_READ / DMA_WRITE), BAR0 by REGION_READ / REGION_WRITE, the doorbell
  * page mmapped from the BAR's fd.
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { ftruncate, memfdCreate, mmap, munmap, closeFd } from '@nvmu/native';
 import { MallocBdev, Target, silentLogger, type ListenAddress } from '@nvmu/nvmf';
 import { Command, DmaMapFlags, HeaderFlags } from '@nvmu/vfio-user-codec';
@@ -205,4 +210,45 @@ describe('over the vfio-user socket', () => {
     expect(transport.stats(dir)?.slowCommands).toBeGreaterThan(0);
     expect(client.dmaRequests.length).toBeGreaterThan(0);
   });
+});
+
+describe('scripts/serve-nvme.mjs in a child process', () => {
+  it('serves a file-backed namespace at a socket directory; the doorbell page is mmapped from BAR0', async () => {
+    const pkg = fileURLToPath(new URL('../..', import.meta.url));
+    // The child runs the compiled package: build it first.
+    const b = spawnSync(process.execPath, [join(pkg, '../../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: pkg, encoding: 'utf8' });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const child = spawn(process.execPath, [join(pkg, 'scripts/serve-nvme.mjs'), '--dir', join(dir, 'ep'), '--file', join(dir, 'ns0.img'), '--size', '8M'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    cleanups.push(() => {
+      child.kill('SIGKILL');
+    });
+    const lines = createInterface({ input: child.stdout });
+    const [ready] = (await once(lines, 'line')) as [string];
+    expect(ready).toBe(`READY ${join(dir, 'ep')}/cntrl`);
+    const client = await connectClient(join(dir, 'ep'));
+    const fd = memfdCreate('nvmu-test-guest');
+    ftruncate(fd, RAM);
+    const ab = mmap(fd, 0, RAM);
+    await client.request(Command.DMA_MAP, { kind: 'dma-map', flags: DmaMapFlags.READ | DmaMapFlags.WRITE, offset: 0n, address: 0n, size: BigInt(RAM) }, [fd]);
+    closeFd(fd);
+    const info = await client.request(Command.DEVICE_GET_REGION_INFO, { kind: 'region-info-request', argsz: 256, flags: 0, index: 0, capOffset: 0, size: 0n, offset: 0n });
+    if (info.msg.body.kind !== 'region-info') throw new Error('no region info');
+    const barFd = info.fds[0];
+    if (barFd === undefined) throw new Error('BAR0 came without an fd');
+    const bar = mmap(barFd, Number(info.msg.body.offset) + 0x1000, 4096);
+    closeFd(barFd);
+    const g = new SocketGuest(client, Buffer.from(ab));
+    g.doorbells = Buffer.from(bar);
+    await exercise(g);
+    munmap(bar);
+    munmap(ab);
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  }, 60_000);
 });
