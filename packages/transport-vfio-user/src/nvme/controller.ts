@@ -156,6 +156,8 @@ export class NvmeController {
   private readonly lbaSizes = new Map<number, number>();
   private readonly scratch = Buffer.alloc(4096);
   private irqDirty = false;
+  /** One past the highest qid that may hold a queue (bounds the per-pass scans). */
+  private qidLimit = 1;
   private readonly firedStamp: Uint32Array;
   private stamp = 0;
   private readonly onCompleteBound = (req: VfuReq): void => {
@@ -218,6 +220,14 @@ export class NvmeController {
   /** The core controller's id, or -1 while there is none. */
   get controllerId(): number {
     return this.cntlid;
+  }
+
+  /**
+   * Run one polling pass now (benchmarks and allocation tests drive the controller without the
+   * event loop); true when there was work. The adaptive poller calls the same pass.
+   */
+  pollOnce(): boolean {
+    return this.pass();
   }
 
   /** Stop everything: queues, polling, the core controller (transport close / listener gone). */
@@ -437,12 +447,13 @@ export class NvmeController {
     if (this.ctx === undefined) return false;
     this.flushIrqs();
     let work = false;
-    for (let qid = 0; qid < MAX_QUEUE_PAIRS; qid++) {
+    const limit = this.qidLimit;
+    for (let qid = 0; qid < limit; qid++) {
       const cq = this.cqs[qid];
       if (cq?.state === 'live') this.readCqHead(cq);
     }
     if (this.unmapWaiters.length === 0) {
-      for (let qid = 0; qid < MAX_QUEUE_PAIRS; qid++) {
+      for (let qid = 0; qid < limit; qid++) {
         const sq = this.sqs[qid];
         if (sq?.state === 'live' && this.pollSq(sq)) work = true;
       }
@@ -859,7 +870,7 @@ export class NvmeController {
     this.stamp = (this.stamp + 1) >>> 0 || 1;
     const msix = ctx.msixEnabled;
     let intx = false;
-    for (let qid = 0; qid < MAX_QUEUE_PAIRS; qid++) {
+    for (let qid = 0; qid < this.qidLimit; qid++) {
       const cq = this.cqs[qid];
       if (cq?.irqPending !== true) continue;
       if (cq.writesInFlight > 0) {
@@ -934,6 +945,7 @@ export class NvmeController {
     if (this.dbbuf !== undefined) cq.eventIdx = { words: this.dbbuf.eventIdx, index: doorbellIndex(qid, true) };
     if (!this.mapQueue(cq, true)) return STATUS_DATA_TRANSFER_ERROR;
     this.cqs[qid] = cq;
+    if (qid >= this.qidLimit) this.qidLimit = qid + 1;
     return 0;
   }
 
@@ -979,6 +991,7 @@ export class NvmeController {
     holder.sq = sq;
     cq.sqRefs++;
     this.sqs[qid] = sq;
+    if (qid >= this.qidLimit) this.qidLimit = qid + 1;
     this.poller.wake();
     return 0;
   }
@@ -1111,6 +1124,7 @@ export class NvmeController {
     this.doorbellWords().fill(0);
     this.localDoorbells.fill(0);
     this.irqDirty = false;
+    this.qidLimit = 1;
   }
 
   /** VFIO_USER_DEVICE_RESET: a controller reset as CC.EN 1→0 (SPDK: disable_ctrlr). */
