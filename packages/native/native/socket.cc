@@ -183,6 +183,7 @@ static Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
     heapIov.resize(count);
     iov = heapIov.data();
   }
+  size_t total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value chunk;
     napi_get_element(env, chunks, i, &chunk);
@@ -191,6 +192,7 @@ static Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
       Napi::TypeError::New(env, "chunks[" + std::to_string(i) + "] must be a Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    total += iov[i].iov_len;
   }
 
   msghdr msg{};
@@ -232,6 +234,11 @@ static Napi::Value Sendmsg(const Napi::CallbackInfo& info) {
       std::memcpy(list, data, bytes);
     } else {
       Napi::TypeError::New(env, "fds must be an array of numbers or an Int32Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (n > 0 && total == 0) {
+      // A stream socket sends nothing for zero bytes, and the descriptors would be dropped.
+      Napi::RangeError::New(env, "descriptors need at least one byte to travel with").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (n > 0) {

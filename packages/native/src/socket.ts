@@ -44,9 +44,12 @@ export function socketpair(): [number, number] {
  *
  * The chunks' memory is sent in place (no copy into a joined buffer). A short send (fewer
  * bytes than the chunks hold) is possible: the descriptors went with its first byte, so send
- * the rest without them. Descriptors need at least one byte to travel with, and at most
- * {@link MAX_FDS_PER_MESSAGE}. The sender's descriptors stay open: close them when done.
- * @throws {NativeError} EPIPE or ECONNRESET when the peer is gone; EBADF for a bad fd in `fds`.
+ * the rest without them. At most {@link MAX_FDS_PER_MESSAGE} descriptors go in one call, and
+ * they need at least one byte to travel with. The sender's descriptors stay open: close them
+ * when done.
+ * @throws {NativeError} EPIPE or ECONNRESET when the peer is gone; EBADF for a bad fd in `fds`;
+ *   EINVAL for more than {@link MAX_FDS_PER_MESSAGE} descriptors.
+ * @throws {RangeError} for descriptors with zero bytes of chunks.
  */
 export function sendmsg(fd: number, chunks: readonly Uint8Array[], fds?: readonly number[] | Int32Array): number {
   return binding.sendmsg(fd, chunks, fds);

@@ -38,10 +38,16 @@ describe('NativeError', () => {
   });
 
   it('bad arguments are TypeError or RangeError, before any system call', () => {
-    // @ts-expect-error: fd must be a number
-    expect(() => closeFd('3')).toThrow(TypeError);
-    expect(() => closeFd(1.5)).toThrow(RangeError);
-    expect(() => closeFd(2 ** 31)).toThrow(RangeError);
+    expect(() => {
+      // @ts-expect-error: fd must be a number
+      closeFd('3');
+    }).toThrow(TypeError);
+    expect(() => {
+      closeFd(1.5);
+    }).toThrow(RangeError);
+    expect(() => {
+      closeFd(2 ** 31);
+    }).toThrow(RangeError);
     expect(() => memfdCreate('a'.repeat(250))).toThrow(RangeError);
     expect(() => memfdCreate('a\0b')).toThrow(TypeError);
     // @ts-expect-error: allowSealing must be a boolean

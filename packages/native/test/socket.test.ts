@@ -193,6 +193,7 @@ describe('descriptor passing over a socketpair', () => {
       // @ts-expect-error: chunks must be Uint8Arrays
       expect(() => sendmsg(a, ['text'])).toThrow(TypeError);
       expect(() => sendmsg(a, [new Uint8Array(1)], [-1])).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      expect(() => sendmsg(a, [new Uint8Array(0)], [a])).toThrow(RangeError);
     } finally {
       closeFd(a);
       closeFd(b);

@@ -64,7 +64,9 @@ export class IrqState {
   infoFlags(index: number): number {
     const base = IrqInfoFlags.EVENTFD;
     if (index === PciIrq.INTX) return base | IrqInfoFlags.MASKABLE | IrqInfoFlags.AUTOMASKED;
-    if (index === PciIrq.MSIX) return base | IrqInfoFlags.MASKABLE | IrqInfoFlags.NORESIZE;
+    // No NORESIZE: an eventfd may be given to any vector at any time, so QEMU assigns a vector
+    // alone instead of disabling MSI-X and re-enabling every vector (hw/vfio/pci.c noresize).
+    if (index === PciIrq.MSIX) return base | IrqInfoFlags.MASKABLE;
     return base;
   }
 

@@ -138,6 +138,7 @@ export class VfioUserServer {
     this.#conn = new Connection(fd, this.#device, this.#limits, this.#log, (conn) => {
       this.#onClosed(conn);
     });
+    this.#log('info', 'vfio-user client connected');
     return true;
   }
 
@@ -160,6 +161,7 @@ export class VfioUserServer {
     this.#conn = undefined;
     this.#detaching = this.#device.detach().finally(() => {
       this.#detaching = undefined;
+      this.#log('info', 'vfio-user client detached');
     });
   }
 

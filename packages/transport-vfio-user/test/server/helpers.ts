@@ -212,7 +212,12 @@ export class TestClient {
     return this.request(Command.VERSION, { kind: 'version', major: 0, minor: 0, data: { capabilities: caps } });
   }
 
+  #closed = false;
+
+  /** Closes the socket (idempotent): to the server, the client went away. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#watcher.close();
     for (const fd of this.#fdQueue.splice(0)) closeFd(fd);
     closeFd(this.fd);
