@@ -444,7 +444,11 @@ export class NvmeController {
 
   /** One pass: CQ heads, new SQEs, interrupts. True when there was (or still is) work. */
   private pass(): boolean {
-    if (this.ctx === undefined) return false;
+    if (this.ctx === undefined || this.sqs[0] === undefined) {
+      // Controller disabled: nothing to poll until CC.EN (which wakes the poller again).
+      this.poller.stop();
+      return false;
+    }
     this.flushIrqs();
     let work = false;
     const limit = this.qidLimit;
@@ -1203,7 +1207,7 @@ export class NvmeController {
     const w = this.unmapWaiters;
     this.unmapWaiters = [];
     for (const resolve of w) resolve();
-    this.poller.wake();
+    if (this.sqs[0] !== undefined) this.poller.wake();
   }
 }
 
