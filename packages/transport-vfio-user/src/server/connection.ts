@@ -492,9 +492,10 @@ export class Connection implements DmaTransfer {
       this.#reply(msg, full, desc.fd >= 0 ? [desc.fd] : NO_FDS);
       return;
     }
-    // Too small for the capabilities: the fixed part with argsz = the size needed, no CAPS flag
-    // and no fd; the client asks again with a larger argsz (vfio-user §VFIO_USER_DEVICE_GET_REGION_INFO).
-    this.#reply(msg, { ...full, flags: desc.flags, capOffset: 0, caps: [] });
+    // Too small for the capabilities: the fixed part with argsz = the size needed and no CAPS
+    // flag; the client asks again with a larger argsz (vfio-user §VFIO_USER_DEVICE_GET_REGION_INFO).
+    // The fd still comes with MMAP, as the spec says of that flag (QEMU closes it and retries).
+    this.#reply(msg, { ...full, flags: desc.flags, capOffset: 0, caps: [] }, desc.fd >= 0 ? [desc.fd] : NO_FDS);
   }
 
   #regionRead(msg: VfioUserMessage, region: number, offset: bigint, count: number): void {
