@@ -415,7 +415,7 @@ export class Connection implements DmaTransfer {
     const limits = negotiatedLimits(caps);
     if ((limits.pgsizes & 4096) === 0) throw new VfioUserErrnoError(Errno.EINVAL, `client pgsizes 0x${limits.pgsizes.toString(16)} lack 4 KiB`);
     this.#clientMaxXfer = limits.maxDataXferSize;
-    const reply = this.#versionReply(msg, Math.min(minor, 0), requestSize);
+    const reply = this.#versionReply(msg, Math.min(minor, 0), requestSize, caps);
     this.#send(encodeMessage(reply), NO_FDS);
     this.#state = 'ready';
     this.#device.attached = true;
@@ -424,19 +424,22 @@ export class Connection implements DmaTransfer {
   }
 
   /**
-   * The VERSION reply, no longer than the request: QEMU reads the reply into a buffer of its
-   * request's size. Capabilities are dropped, least needed first, until it fits (a dropped key
-   * means the spec's default for the client).
+   * The VERSION reply. Its capabilities are a subset of those the client proposed (vfio-user
+   * §VFIO_USER_VERSION), and it is no longer than the request: QEMU reads the reply into a
+   * buffer of its request's size. Capabilities are dropped, least needed first, until it fits
+   * (a dropped key means the spec's default for the client).
    */
-  #versionReply(msg: VfioUserMessage, minor: number, requestSize: number): VfioUserMessage {
+  #versionReply(msg: VfioUserMessage, minor: number, requestSize: number, proposed: VersionCapabilities | undefined): VfioUserMessage {
     const l = this.#limits;
-    const entries: [string, number | boolean][] = [
-      ['max_msg_fds', l.maxMsgFds],
-      ['max_data_xfer_size', l.maxDataXferSize],
-      ['pgsizes', 4096],
-      ['max_dma_maps', l.maxDmaMaps],
-      ['write_multiple', true],
-    ];
+    const entries = (
+      [
+        ['max_msg_fds', l.maxMsgFds],
+        ['max_data_xfer_size', l.maxDataXferSize],
+        ['pgsizes', 4096],
+        ['max_dma_maps', l.maxDmaMaps],
+        ['write_multiple', true],
+      ] as [string, number | boolean][]
+    ).filter(([key]) => proposed !== undefined && Object.hasOwn(proposed, key));
     for (let n = entries.length; n >= 0; n--) {
       const caps = Object.fromEntries(entries.slice(0, n)) as VersionCapabilities;
       const reply = makeReply(msg, { kind: 'version', major: 0, minor, data: n === 0 ? null : { capabilities: caps } });
