@@ -452,12 +452,10 @@ export class Connection implements DmaTransfer {
     const fd = fds[0] ?? -1;
     if (fds.length > 0) fds[0] = -1; // the table owns it now
     const range = this.#device.dma.add(address, size, flags, fd, offset);
-    if (range !== null) {
-      try {
-        this.#device.hooks.dmaMapped?.(range);
-      } catch (err) {
-        this.#log('error', `device hook dmaMapped threw: ${describe(err)}`);
-      }
+    try {
+      this.#device.hooks.dmaMapped?.(range);
+    } catch (err) {
+      this.#log('error', `device hook dmaMapped threw: ${describe(err)}`);
     }
     this.#reply(msg, { kind: 'empty' });
   }
