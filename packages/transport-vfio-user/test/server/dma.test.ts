@@ -65,12 +65,12 @@ describe('DMA with an fd (shared guest RAM)', () => {
     await expect(ctx.dma.write(0x1000, new Uint8Array(4))).rejects.toBeInstanceOf(VfioUserErrnoError);
   });
 
-  it('refuses overlaps, unaligned maps, bad flags and more than max_dma_maps; an exact repeat is accepted', async () => {
+  it('refuses maps over an existing one (EEXIST, as the spec names), unaligned maps, bad flags and more than max_dma_maps', async () => {
     const { client, dev } = await harness({ server: { maxDmaMaps: 3 } });
     expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(0);
-    expect((await dmaMap(client, 0x11000, 0x2000)).msg.errno).toBe(Errno.EINVAL);
-    expect((await dmaMap(client, 0xf000, 0x2000)).msg.errno).toBe(Errno.EINVAL);
-    expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(0);
+    expect((await dmaMap(client, 0x11000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
+    expect((await dmaMap(client, 0xf000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
+    expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
     expect((await dmaMap(client, 0x20001, 0x1000)).msg.errno).toBe(Errno.EINVAL);
     expect((await dmaMap(client, 0x20000, 0)).msg.errno).toBe(Errno.EINVAL);
     expect((await dmaMap(client, 0x20000, 0x1000, [], 0, 0)).msg.errno).toBe(Errno.EINVAL);
