@@ -119,6 +119,8 @@ export function collectPrps(mem: GuestMemory, prp1: number, prp2: number, length
     const needed = Math.ceil(remaining / PAGE_SIZE);
     const chain = needed > slots;
     const take = chain ? slots - 1 : needed;
+    // A list that is nothing but a chain pointer makes no progress: a host could loop us forever.
+    if (take === 0) return -STATUS_INVALID_PRP_OFFSET;
     for (let i = 0; i < take; i++) {
       const entry = readU64(page, inPage + i * 8);
       if (entry % PAGE_SIZE !== 0) return -STATUS_INVALID_PRP_OFFSET;
@@ -156,6 +158,7 @@ export async function collectPrpsSlow(mem: GuestMemory, prp1: number, prp2: numb
       return -STATUS_DATA_TRANSFER_ERROR;
     }
     const entries = chain ? take - 1 : take;
+    if (entries === 0) return -STATUS_INVALID_PRP_OFFSET; // no progress (see collectPrps)
     for (let i = 0; i < entries; i++) {
       const entry = readU64(list, i * 8);
       if (entry % PAGE_SIZE !== 0) return -STATUS_INVALID_PRP_OFFSET;
