@@ -73,10 +73,14 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       expect(shared.length).toBeGreaterThan(0);
       // Guest RAM below 4 GiB is mapped with its memfd, readable and writable.
       expect(shared.some((r) => r.iova === 0 && r.readable && r.writable)).toBe(true);
-      // Let SeaBIOS run: it sizes BAR0 and BAR4 and assigns them.
+      // Let SeaBIOS run: it sizes BAR0 and BAR4 and assigns them (polled: TCG on a busy machine is slow).
       child.stdin.write('c\n');
-      await new Promise((r) => setTimeout(r, 3000));
-      const pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4/);
+      let pci = '';
+      for (let i = 0; i < 120; i++) {
+        pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4.*\n/);
+        if (/BAR0: 64 bit memory at 0x(?!f{16})[0-9a-f]+/.test(pci) && /BAR4: 32 bit memory at 0x(?!f{8}\b)[0-9a-f]+/.test(pci)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       expect(pci).toMatch(/PCI device 4e56:0001/);
       expect(pci).toMatch(/BAR0: 64 bit memory at 0x[0-9a-f]+ \[0x[0-9a-f]+\]/);
       expect(pci).toMatch(/BAR4: 32 bit memory at 0x[0-9a-f]+ \[0x[0-9a-f]+\]/);
