@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { VfioUserServer } from '../../src/server.js';
-import { fakeDevice, mappedMemfds, ourFds, tempDir, until } from '../server/helpers.js';
+import { fakeDevice, mappedMemfds, ourFds, tempDir } from '../server/helpers.js';
 
 function findQemu(): string | undefined {
   const candidates: string[] = [];
@@ -37,6 +37,12 @@ function findQemu(): string | undefined {
 }
 
 const qemu = findQemu();
+
+/** Polls every 20 ms (not every loop turn: QEMU needs the CPU) until `cond` holds; fails after `seconds`. */
+async function waitFor(cond: () => boolean, seconds = 60): Promise<void> {
+  for (let i = 0; i < seconds * 50 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!cond()) throw new Error('condition not reached');
+}
 
 describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", () => {
   it('realizes the device, maps guest RAM, lets SeaBIOS assign BARs, and detaches cleanly on quit', { timeout: 120_000 }, async () => {
@@ -64,7 +70,7 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       const monitor = async (cmd: string, expect: RegExp): Promise<string> => {
         const from = out.length;
         child.stdin.write(`${cmd}\n`);
-        await until(() => expect.test(out.slice(from)) || child.exitCode !== null, 1_000_000);
+        await waitFor(() => expect.test(out.slice(from)) || child.exitCode !== null);
         return out.slice(from);
       };
       await monitor('info pci', /Bus\s+0, device/);
@@ -86,7 +92,7 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       expect(pci).toMatch(/BAR4: 32 bit memory at 0x[0-9a-f]+ \[0x[0-9a-f]+\]/);
       child.stdin.write('quit\n');
       await exited;
-      await until(() => dev.log.detached === 1, 1_000_000);
+      await waitFor(() => dev.log.detached === 1);
       await server.idle();
       expect(server.context.dma.ranges()).toEqual([]);
       expect(mappedMemfds('').filter((l) => !l.includes('nvmu-vfio-user-bar'))).toEqual([]);
