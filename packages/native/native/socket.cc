@@ -306,7 +306,10 @@ static Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   do r = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
   if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      for (size_t i = 0; i < fdsCap; i++) fdsOut[i] = -1;  // fdsOut always says what came
+      return Napi::Number::New(env, -1);
+    }
     ThrowErrno(env, "recvmsg", errno);
     return env.Undefined();
   }

@@ -58,6 +58,7 @@ export function sendmsg(fd: number, chunks: readonly Uint8Array[], fds?: readonl
 /**
  * recvmsg into buf[offset, offset+length): returns bytes (0 = peer closed, -1 = EAGAIN). Received fds are written to fdsOut (Int32Array) and the rest of fdsOut set to -1; more fds than fdsOut.length: all received fds are closed and NativeError EMSGSIZE is thrown (MSG_CTRUNC too).
  *
+ * fdsOut is rewritten by every call that returns (all -1 when nothing or no descriptor came).
  * Received descriptors are close-on-exec (MSG_CMSG_CLOEXEC) and belong to the caller. The
  * kernel never hands one call the bytes of two sends that carried descriptors, so the
  * descriptors come with the first bytes of the message they were sent with. After EMSGSIZE

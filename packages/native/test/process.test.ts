@@ -36,6 +36,13 @@ describe('in other processes', () => {
     expect(r.json).toEqual({ exiting: true });
   });
 
+  it("an exception thrown by a watcher's callback is an 'uncaughtException'", () => {
+    const r = run(process.execPath, [child, 'throwing-callback']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.json).toEqual({ caught: 'boom', order: ['callback', 'microtask'] });
+  });
+
   it('a worker thread ends cleanly with a started watcher and a mapping it never released', () => {
     const r = run(process.execPath, [child, 'worker-exit']);
     expect(r.stderr).toBe('');

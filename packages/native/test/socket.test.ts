@@ -112,7 +112,9 @@ describe('descriptor passing over a socketpair', () => {
     const [a, b] = socketpair();
     const fdsOut = new Int32Array(1);
     try {
+      fdsOut[0] = 3;
       expect(recvmsg(b, new Uint8Array(8), 0, 8, fdsOut)).toBe(-1);
+      expect(fdsOut[0]).toBe(-1);
       sendmsg(a, [new Uint8Array([7])]);
       closeFd(a);
       expect(recvmsg(b, new Uint8Array(8), 0, 8, fdsOut)).toBe(1); // data before the end
