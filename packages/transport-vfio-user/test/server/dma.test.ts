@@ -86,6 +86,36 @@ describe('DMA with an fd (shared guest RAM)', () => {
   });
 });
 
+describe('pipelined DMA_MAPs, as QEMU sends them during memory updates (not awaited)', () => {
+  it('each mapping gets the fd that came with its own message', async () => {
+    const { client, dev } = await harness();
+    const fds: number[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const fd = memfdCreate(`vfu-pipe-${i}`);
+      ftruncate(fd, 0x1000);
+      const page = new Uint8Array(mmap(fd, 0, 0x1000, { writable: true }));
+      page[0] = 0x40 + i;
+      munmap(page.buffer);
+      fds.push(fd);
+      // Every other map has no fd: fds must not slide onto a neighbour.
+      const withFd = i % 2 === 0;
+      ids.push(client.send(Command.DMA_MAP, { kind: 'dma-map', flags: RW, offset: 0n, address: BigInt(0x100000 * (i + 1)), size: 0x1000n }, { fds: withFd ? [fd] : [] }));
+    }
+    for (const id of ids) {
+      const r = await client.next();
+      expect([r.msg.msgId, r.msg.errno]).toEqual([id, 0]);
+    }
+    for (const fd of fds) closeFd(fd);
+    const ctx = dev.context.current!;
+    for (let i = 0; i < 12; i++) {
+      const view = ctx.dma.view(0x100000 * (i + 1), 1);
+      if (i % 2 === 0) expect(view?.[0]).toBe(0x40 + i);
+      else expect(view).toBeUndefined();
+    }
+  });
+});
+
 describe.each<DmaDataLayout>(['qemu', 'spec'])('DMA without an fd: DMA_READ / DMA_WRITE to the client (%s layout)', (layout) => {
   it('reads and writes guest memory through the client, in chunks of its max_data_xfer_size', async () => {
     const { client, dev } = await harness({ negotiate: false, dmaLayout: layout });
