@@ -220,14 +220,14 @@ export class Controller implements QPairOwner {
     // Aborts of AERs and of queued commands are not errors of the command (Linux nvmet does the same).
     if (req.opcode === AdminOpcode.AsyncEventRequest && qp.qid === 0) return;
     this.errorCount++;
-    const sqe = req.sqeView;
+    const sqe = req.sqe;
     const entry: ErrorLogEntry = {
       errorCount: this.errorCount,
       sqid: qp.qid < 0 ? 0 : qp.qid,
-      cid: sqe.getUint16(2, true),
+      cid: sqe.cid,
       status,
-      nsid: sqe.getUint32(4, true),
-      lba: qp.qid > 0 ? sqe.getUint32(40, true) + sqe.getUint32(44, true) * 0x1_0000_0000 : 0,
+      nsid: sqe.nsid,
+      lba: qp.qid > 0 ? sqe.slba : 0,
       opcode: req.opcode,
     };
     this.errorLog.unshift(entry);
@@ -378,7 +378,7 @@ export class Controller implements QPairOwner {
   private completeAer(dw0: number): void {
     const req = this.aers.shift();
     if (req === undefined) return;
-    req.cqeView.setUint32(0, dw0 >>> 0, true);
+    req.cqe.dw0 = dw0;
     req.core.complete(req, 0);
   }
 

@@ -34,7 +34,7 @@
  * keeps a reference after completion.
  */
 
-import { CqeView, FABRICS_OPCODE, SqeView } from '@nvmu/nvme-spec';
+import { CqeView, FABRICS_OPCODE, sqeCid, SqeView } from '@nvmu/nvme-spec';
 
 /**
  * Where a request is in its life. A string-literal union, not booleans (STYLE.md).
@@ -163,7 +163,7 @@ export class Request<TData = unknown> {
 
   /** SQE bytes 2-3: the command identifier the CQE echoes. */
   get cid(): number {
-    return this.sqeView.getUint16(2, true);
+    return sqeCid(this.sqeView, 0);
   }
 
   /** For a Fabrics command (opcode 7Fh), SQE byte 4: FCTYPE (NVMe-oF 1.1 §6.1). */

@@ -10,7 +10,7 @@ import type { CoreQPair, CoreRequest } from '../qpair.js';
 import { S } from '../status.js';
 
 export function abort(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const cdw10 = req.sqeView.getUint32(40, true);
+  const cdw10 = req.sqe.cdw10;
   const sqid = cdw10 & 0xffff;
   const cid = cdw10 >>> 16;
   const ctrlr = ctrlrOf(qp);
@@ -24,6 +24,6 @@ export function abort(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number
       aborted = true;
     }
   }
-  req.cqeView.setUint32(0, aborted ? 0 : 1, true);
+  req.cqe.dw0 = aborted ? 0 : 1;
   return S.Success;
 }

@@ -82,15 +82,15 @@ function value(c: Controller, fid: number, cdw11: number, dflt: boolean): number
 
 export function getFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const c = ctrlrOf(qp);
-  const cdw10 = req.sqeView.getUint32(40, true);
-  const cdw11 = req.sqeView.getUint32(44, true);
+  const cdw10 = req.sqe.cdw10;
+  const cdw11 = req.sqe.cdw11;
   const fid = cdw10 & 0xff;
   const sel = (cdw10 >>> 8) & 7;
   if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return S.InvalidField;
   if (sel > 3) return S.InvalidField;
   if (sel === FeatureSelect.SupportedCapabilities) {
     // Changeable (never saveable, never namespace specific here).
-    req.cqeView.setUint32(0, fid === F.HostIdentifier ? 0 : FeatureCapabilities.Changeable, true);
+    req.cqe.dw0 = fid === F.HostIdentifier ? 0 : FeatureCapabilities.Changeable;
     return S.Success;
   }
   if (fid === F.HostIdentifier) {
@@ -100,14 +100,14 @@ export function getFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
   }
   const v = value(c, fid, cdw11, sel !== FeatureSelect.Current);
   if (v === undefined) return S.InvalidField;
-  req.cqeView.setUint32(0, v >>> 0, true);
+  req.cqe.dw0 = v >>> 0;
   return S.Success;
 }
 
 export function setFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const c = ctrlrOf(qp);
-  const cdw10 = req.sqeView.getUint32(40, true);
-  const cdw11 = req.sqeView.getUint32(44, true);
+  const cdw10 = req.sqe.cdw10;
+  const cdw11 = req.sqe.cdw11;
   const fid = cdw10 & 0xff;
   if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return S.InvalidField;
   if ((cdw10 & (1 << 31)) !== 0) return S.FeatureIdNotSaveable;
@@ -143,7 +143,7 @@ export function setFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
       const granted = Math.min(Math.max(nsqr, ncqr) + 1, max);
       c.ioQueuesGranted = granted;
       c.numQueuesSet = true;
-      req.cqeView.setUint32(0, ((granted - 1) | ((granted - 1) << 16)) >>> 0, true);
+      req.cqe.dw0 = ((granted - 1) | ((granted - 1) << 16)) >>> 0;
       return S.Success;
     }
     case F.InterruptCoalescing:

@@ -120,14 +120,12 @@ function anaLog(c: Controller, rgo: boolean): Buffer {
 
 export function getLogPage(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const c = ctrlrOf(qp);
-  const sqe = req.sqeView;
-  const cdw10 = sqe.getUint32(40, true);
-  const lid = cdw10 & 0xff;
-  const lsp = (cdw10 >>> 8) & 0x7f;
-  const rae = (cdw10 & (1 << 15)) !== 0;
-  const numd = ((cdw10 >>> 16) | ((sqe.getUint32(44, true) & 0xffff) << 16)) + 1;
-  const len = numd * 4;
-  const offset = sqe.getUint32(48, true) + sqe.getUint32(52, true) * 0x1_0000_0000;
+  const sqe = req.sqe;
+  const lid = sqe.lid;
+  const lsp = sqe.lsp;
+  const rae = sqe.rae;
+  const len = sqe.logPageLength;
+  const offset = sqe.lpo;
   if (offset % 4 !== 0) return S.InvalidField;
 
   let log: Buffer;

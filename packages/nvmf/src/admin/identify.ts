@@ -125,10 +125,10 @@ function buildNsDescriptors(ns: Namespace): Buffer {
 /** Parse: CNS (CDW10 7:0), CNTID (CDW10 31:16), CSI (CDW11 31:24), NSID. */
 export function identify(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const ctrlr = ctrlrOf(qp);
-  const sqe = req.sqeView;
-  const cns = sqe.getUint8(40);
-  const csi = sqe.getUint8(47);
-  const nsid = sqe.getUint32(4, true);
+  const sqe = req.sqe;
+  const cns = sqe.cns;
+  const csi = sqe.csi;
+  const nsid = sqe.nsid;
   const sub = ctrlr.subsystem;
   if (ctrlr.isDiscovery && cns !== Cns.Controller) return S.InvalidField;
   switch (cns) {

@@ -8,7 +8,7 @@
  * Errors: Connect Invalid Parameters with IATTR/IPO in DW0 (which field), Connect Invalid Host,
  * Controller Busy, Incompatible Format.
  */
-import { ConnectAttr, ConnectDataView, ConnectInvalidOffset, connectInvalidParam } from '@nvmu/nvme-spec';
+import { CONNECT_RECFMT, ConnectAttr, ConnectCommandView, ConnectDataView, ConnectInvalidOffset, connectInvalidParam } from '@nvmu/nvme-spec';
 import type { CommandEnv } from '../env.js';
 import { copyFromIov } from '../iov.js';
 import { NQN_MAX_BYTES } from '../nqn.js';
@@ -30,24 +30,23 @@ interface ConnectParams {
 }
 
 function invalidParam(req: CoreRequest, inData: boolean, ipo: number): number {
-  req.cqeView.setUint32(0, connectInvalidParam(inData ? 1 : 0, ipo), true);
+  req.cqe.dw0 = connectInvalidParam(inData ? 1 : 0, ipo);
   return S.ConnectInvalidParameters;
 }
 
 /** Parse step: SQE fields and the Connect data; returns a status on malformed input. */
 function parse(req: CoreRequest): ConnectParams | number {
-  const sqe = req.sqeView;
-  const recfmt = sqe.getUint16(40, true);
-  if (recfmt !== 0) return S.ConnectIncompatibleFormat;
+  const sqe = new ConnectCommandView(req.sqeBytes);
+  if (sqe.recfmt !== CONNECT_RECFMT) return S.ConnectIncompatibleFormat;
   if (req.length < CONNECT_DATA_SIZE) return S.DataSglLengthInvalid;
   const data = Buffer.alloc(CONNECT_DATA_SIZE);
   copyFromIov(req.iov, req.iovcnt, 0, data, 0, CONNECT_DATA_SIZE);
   const view = new ConnectDataView(data);
   return {
-    qid: sqe.getUint16(42, true),
-    sqsize: sqe.getUint16(44, true),
-    cattr: sqe.getUint8(46),
-    kato: sqe.getUint32(48, true),
+    qid: sqe.qid,
+    sqsize: sqe.sqsize,
+    cattr: sqe.cattr,
+    kato: sqe.kato,
     hostid: view.hostid,
     cntlid: view.cntlid,
     subnqn: view.subnqn,
@@ -67,7 +66,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
   if (!hostNqnAcceptable(p.hostnqn)) return invalidParam(req, true, ConnectInvalidOffset.hostnqn);
   if (!sub.hostAllowed(p.hostnqn)) {
     // DW0 names HOSTNQN as Linux nvmet does (IPO_IATTR_CONNECT_DATA(hostnqn)); SPDK leaves it 0.
-    req.cqeView.setUint32(0, connectInvalidParam(1, ConnectInvalidOffset.hostnqn), true);
+    req.cqe.dw0 = connectInvalidParam(1, ConnectInvalidOffset.hostnqn);
     return S.ConnectInvalidHost;
   }
   if (p.sqsize === 0) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
@@ -85,7 +84,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     const ctrlr = sub.createController(cntlid, p.hostnqn, p.hostid, p.kato, qp.transport);
     ctrlr.addQPair(qp, 0);
     qp.bind(ctrlr, 0, p.sqsize, cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
-    req.cqeView.setUint16(0, cntlid, true);
+    req.cqe.dw0 = cntlid;
     env.logger.info('controller created', { cntlid, subnqn: sub.nqn, hostnqn: p.hostnqn, kato: p.kato });
   } else {
     // I/O queue: join the host's controller.
@@ -104,7 +103,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     if (p.sqsize + 1 > Math.min(qp.depth, opts.maxQueueDepth)) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
     ctrlr.addQPair(qp, p.qid);
     qp.bind(ctrlr, p.qid, p.sqsize, ctrlr.cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
-    req.cqeView.setUint16(0, ctrlr.cntlid, true);
+    req.cqe.dw0 = ctrlr.cntlid;
   }
   qp.ops.connected?.(qp);
   return S.Success;

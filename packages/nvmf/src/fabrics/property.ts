@@ -6,7 +6,7 @@
  * Every register of NVMe Base 2.0 Figure 35 up to CMBSTS answers; 4-byte accesses to either half
  * of an 8-byte register are allowed (a PCIe-style transport turns 32-bit MMIO into properties).
  */
-import { Register } from '@nvmu/nvme-spec';
+import { PropertyGetCommandView, PropertySetCommandView, PropertySize, Register } from '@nvmu/nvme-spec';
 import { type Controller, ctrlrOf } from '../controller-access.js';
 import type { CommandEnv } from '../env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
@@ -68,9 +68,10 @@ function read64(c: Controller, base: number): bigint {
 }
 
 function parse(req: CoreRequest): { size8: boolean; ofst: number } | number {
-  const attrib = req.sqeView.getUint8(40) & 7;
-  if (attrib > 1) return S.InvalidField;
-  return { size8: attrib === 1, ofst: req.sqeView.getUint32(44, true) };
+  const cmd = new PropertyGetCommandView(req.sqeBytes);
+  const attrib = cmd.attrib & 7;
+  if (attrib > PropertySize.Eight) return S.InvalidField;
+  return { size8: attrib === PropertySize.Eight, ofst: cmd.ofst };
 }
 
 export function propertyGet(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
@@ -80,7 +81,7 @@ export function propertyGet(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
   if (loc === undefined) return S.InvalidField;
   const v = read64(ctrlrOf(qp), loc.base);
   const out = p.size8 ? v : loc.high ? v >> 32n : v & 0xffffffffn;
-  req.cqeView.setBigUint64(0, out, true);
+  req.cqe.resultBig = out;
   return S.Success;
 }
 
@@ -90,7 +91,7 @@ export function propertySet(env: CommandEnv, qp: CoreQPair, req: CoreRequest): n
   const loc = locate(p.ofst, p.size8);
   if (loc === undefined) return S.InvalidField;
   const c = ctrlrOf(qp);
-  const value = p.size8 ? req.sqeView.getBigUint64(48, true) : BigInt(req.sqeView.getUint32(48, true));
+  const value = new PropertySetCommandView(req.sqeBytes).valueBig & (p.size8 ? 0xffffffffffffffffn : 0xffffffffn);
   const v32 = Number(value & 0xffffffffn);
   switch (loc.base) {
     case Register.CC:

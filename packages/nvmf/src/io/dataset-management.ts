@@ -4,6 +4,7 @@
  * in LBAs 7:4, SLBA 15:8). Without AD the command is a hint and succeeds. Every range is checked
  * before any is deallocated.
  */
+import { DsmRangeView } from '@nvmu/nvme-spec';
 import { ctrlrOf } from '../controller-access.js';
 import type { CommandEnv } from '../env.js';
 import { copyFromIov } from '../iov.js';
@@ -12,10 +13,11 @@ import { PENDING, S } from '../status.js';
 import { ioBegin, ioComplete, lookupNamespace } from './common.js';
 
 const AD = 1 << 2;
-const RANGE_SIZE = 16;
+const RANGE_SIZE = DsmRangeView.SIZE;
 
 function rangeAt(buf: Buffer, i: number): { slba: number; nlb: number } {
-  return { nlb: buf.readUInt32LE(i * RANGE_SIZE + 4), slba: Number(buf.readBigUInt64LE(i * RANGE_SIZE + 8)) };
+  const r = new DsmRangeView(buf, i * RANGE_SIZE);
+  return { nlb: r.nlb, slba: Number(r.slbaBig) };
 }
 
 /** Deallocate range `req.aux2`, then the next (callback chain). */
@@ -40,10 +42,10 @@ export function datasetManagement(_env: CommandEnv, qp: CoreQPair, req: CoreRequ
   const ctrlr = ctrlrOf(qp);
   const ns = lookupNamespace(ctrlr, req);
   if (typeof ns === 'number') return ns;
-  const nr = (req.sqeView.getUint32(40, true) & 0xff) + 1;
+  const nr = (req.sqe.cdw10 & 0xff) + 1;
   const len = nr * RANGE_SIZE;
   if (req.length < len) return S.DataSglLengthInvalid;
-  if ((req.sqeView.getUint32(44, true) & AD) === 0) return S.Success;
+  if ((req.sqe.cdw11 & AD) === 0) return S.Success;
   const buf = Buffer.alloc(len);
   copyFromIov(req.iov, req.iovcnt, 0, buf, 0, len);
   for (let i = 0; i < nr; i++) {

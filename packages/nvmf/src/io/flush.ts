@@ -2,6 +2,7 @@
  * Flush (NVM Command Set 1.0 §3.2.2; NVMe Base 2.0 §7.1): make the namespace's written data
  * durable. NSID FFFFFFFFh flushes every namespace (Identify VWC bits 2:1 = 11b).
  */
+import { sqeNsid } from '@nvmu/nvme-spec';
 import { ctrlrOf } from '../controller-access.js';
 import type { CommandEnv } from '../env.js';
 import type { Bdev } from '../bdev/bdev.js';
@@ -19,7 +20,7 @@ function flushAllDone(req: CoreRequest, status: number): void {
 
 export function flush(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const ctrlr = ctrlrOf(qp);
-  if (req.sqeView.getUint32(4, true) === NSID_ALL) {
+  if (sqeNsid(req.sqeView, 0) === NSID_ALL) {
     const bdevs = new Set<Bdev>();
     for (const ns of ctrlr.subsystem.namespaces.values()) bdevs.add(ns.bdev);
     if (bdevs.size === 0) return S.Success;

@@ -2,6 +2,7 @@
  * Write Zeroes (NVM Command Set 1.0 §3.2.8): SLBA, NLB (no data), DEAC CDW12 bit 25 (deallocate
  * instead: reads still return zeros, DLFEAT 001b), FUA bit 30. MDTS does not apply (WZSL 0).
  */
+import { sqeCdw12 } from '@nvmu/nvme-spec';
 import { ctrlrOf } from '../controller-access.js';
 import type { CommandEnv } from '../env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
@@ -28,7 +29,7 @@ export function writeZeroes(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
   const slba = slbaOf(req);
   const nlb = nlbOf(req);
   if (!rangeOk(ns, slba, nlb)) return S.LbaOutOfRange;
-  const cdw12 = req.sqeView.getUint32(48, true);
+  const cdw12 = sqeCdw12(req.sqeView, 0);
   req.aux2 = (cdw12 & FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled ? 1 : 0;
   ioBegin(ctrlr, ns, req);
   const off = slba * ns.blockSize;
