@@ -8,7 +8,7 @@ import { AdminOpcode } from '@nvmu/nvme-spec';
 import type { Namespace } from './namespace.js';
 import type { CoreQPair, CoreRequest, QPairOwner } from './qpair.js';
 import type { QPairCloseReason, TargetTransport, TransportLogger } from './transport.js';
-import { S } from './status.js';
+import { CommandStatus } from './status.js';
 
 /** What a controller needs from its subsystem (implemented by Subsystem; declared here to keep the module graph acyclic). */
 export interface ControllerSubsystem {
@@ -286,7 +286,7 @@ export class Controller implements QPairOwner {
    */
   reset(reason: QPairCloseReason): void {
     for (let qid = 1; qid < this.qpairs.length; qid++) this.qpairs[qid]?.close(reason);
-    this.abortAers(S.AbortedSqDeletion);
+    this.abortAers(CommandStatus.AbortedSqDeletion);
     this.pendingEvents.length = 0;
     this.maskedLogs.clear();
     this.csts = 0;
@@ -309,7 +309,7 @@ export class Controller implements QPairOwner {
     if (this.state === 'destroyed') return;
     this.state = 'destroyed';
     this.stopKeepAlive();
-    this.abortAers(S.AbortedSqDeletion);
+    this.abortAers(CommandStatus.AbortedSqDeletion);
     for (let qid = this.qpairs.length - 1; qid >= 0; qid--) this.qpairs[qid]?.close(reason);
     this.subsystem.controllerDestroyed(this);
     this.logger.info('controller destroyed', { cntlid: this.cntlid, subnqn: this.subsystem.nqn, hostnqn: this.hostnqn, reason });
@@ -338,7 +338,7 @@ export class Controller implements QPairOwner {
     const i = this.aers.findIndex((r) => r.cid === cid);
     if (i < 0) return false;
     const [req] = this.aers.splice(i, 1);
-    if (req !== undefined) req.core.complete(req, S.AbortedByRequest);
+    if (req !== undefined) req.core.complete(req, CommandStatus.AbortedByRequest);
     return true;
   }
 

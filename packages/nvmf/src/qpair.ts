@@ -7,7 +7,7 @@ import { clearCqe, setCqeCompletion, sqeCid } from '@nvmu/nvme-spec';
 import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
 import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
 import type { Namespace } from './namespace.js';
-import { PENDING, S } from './status.js';
+import { PENDING, CommandStatus } from './status.js';
 
 /** What a qpair tells its controller (implemented by Controller; declared here to keep the module graph acyclic). */
 export interface QPairOwner {
@@ -26,17 +26,23 @@ export class CoreRequest<TData = unknown> extends Request<TData> {
   readonly core: CoreQPair<TData>;
   /** Namespace of an I/O in flight (for in-flight accounting), else undefined. */
   ns: Namespace | undefined = undefined;
-  /** Handler scratch: bytes of the I/O, progress counters. */
-  aux = 0;
-  aux2 = 0;
+  /** Bytes a Read, Write or Compare moves (NLB × block size). */
+  dataBytes = 0;
+  /** Flush: block devices still flushing. */
+  flushesLeft = 0;
+  /** Dataset Management: ranges in `ownData`, and the next one to deallocate. */
+  rangeCount = 0;
+  nextRange = 0;
+  /** Write Zeroes with FUA (or no volatile write cache): flush once the zeroes are written. */
+  flushAfterWrite = false;
   /** Status carried between asynchronous steps. */
   pendingStatus = 0;
   /** True while counted in a subsystem's in-flight I/O (for pause). */
   subsysCounted = false;
   /** Who counted this I/O in (the subsystem), to count it out on completion. */
   ioOwner: { ioDone(req: CoreRequest): void } | undefined = undefined;
-  /** Buffer of a multi-step command (DSM ranges, Compare data). Not used by Read/Write. */
-  buf: Buffer | undefined = undefined;
+  /** A buffer the core allocated for this command: DSM's range list, Compare's read data. Not used by Read/Write. */
+  ownData: Buffer | undefined = undefined;
 
   constructor(qpair: CoreQPair<TData>, index: number, transportData: TData, sqeBytes: Buffer, cqeBytes: Buffer) {
     super(qpair, index, transportData, sqeBytes, cqeBytes);
@@ -132,7 +138,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.outstanding++;
     this.submitted++;
     if (this.state === 'closing' || this.state === 'closed') {
-      this.complete(r, S.AbortedSqDeletion);
+      this.complete(r, CommandStatus.AbortedSqDeletion);
       return;
     }
     let status: number;
@@ -140,7 +146,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
       status = this.dispatch(this, r);
     } catch {
       // A bug in a command handler must not take the qpair down: fail the command instead.
-      status = S.InternalError;
+      status = CommandStatus.InternalError;
     }
     if (status !== PENDING) this.complete(r, status);
   }

@@ -1,12 +1,3 @@
-/*
- * Change log of this contract (all additive; nothing a transport wrote against the 12:34 UTC
- * version breaks):
- * - 2026-11-29 12:39 UTC: QPair, QPairState, ListenAddress, AddressFamily moved to request.ts
- *   (a Request and its QPair refer to each other; one file keeps the module graph acyclic) and
- *   re-exported here; '@nvmu/nvmf' exports them as before. Request gained `sqe` / `cqe`
- *   (@nvmu/nvme-spec SqeView / CqeView over sqeBytes / cqeBytes).
- * - 2026-11-29 13:05 UTC: TransportIdentifyFields.prpOnly (optional).
- */
 /**
  * The `Request`: one NVMe-oF command on its way through the target, from the moment a transport
  * takes it from its qpair's pool until the transport gives it back.

@@ -9,11 +9,11 @@
  * Controller Busy, Incompatible Format.
  */
 import { CONNECT_RECFMT, ConnectAttr, ConnectCommandView, ConnectDataView, ConnectInvalidOffset, connectInvalidParam } from '@nvmu/nvme-spec';
-import type { CommandEnv } from '../env.js';
+import type { CommandEnv } from '../command-env.js';
 import { copyFromIov } from '../iov.js';
 import { NQN_MAX_BYTES } from '../nqn.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
 const CONNECT_DATA_SIZE = 1024;
 
@@ -31,14 +31,14 @@ interface ConnectParams {
 
 function invalidParam(req: CoreRequest, inData: boolean, ipo: number): number {
   req.cqe.dw0 = connectInvalidParam(inData ? 1 : 0, ipo);
-  return S.ConnectInvalidParameters;
+  return CommandStatus.ConnectInvalidParameters;
 }
 
 /** Parse step: SQE fields and the Connect data; returns a status on malformed input. */
 function parse(req: CoreRequest): ConnectParams | number {
   const sqe = new ConnectCommandView(req.sqeBytes);
-  if (sqe.recfmt !== CONNECT_RECFMT) return S.ConnectIncompatibleFormat;
-  if (req.length < CONNECT_DATA_SIZE) return S.DataSglLengthInvalid;
+  if (sqe.recfmt !== CONNECT_RECFMT) return CommandStatus.ConnectIncompatibleFormat;
+  if (req.length < CONNECT_DATA_SIZE) return CommandStatus.DataSglLengthInvalid;
   const data = Buffer.alloc(CONNECT_DATA_SIZE);
   copyFromIov(req.iov, req.iovcnt, 0, data, 0, CONNECT_DATA_SIZE);
   const view = new ConnectDataView(data);
@@ -55,11 +55,11 @@ function parse(req: CoreRequest): ConnectParams | number {
 }
 
 export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  if (qp.state !== 'connecting') return S.CommandSequenceError;
+  if (qp.state !== 'connecting') return CommandStatus.CommandSequenceError;
   const p = parse(req);
   if (typeof p === 'number') return p;
 
-  const sub = env.findSubsystem(p.subnqn);
+  const sub = env.getSubsystem(p.subnqn);
   if (sub === undefined || sub.state === 'inactive' || !sub.listenerAllowed(qp.listenAddress)) {
     return invalidParam(req, true, ConnectInvalidOffset.subnqn);
   }
@@ -67,7 +67,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
   if (!sub.hostAllowed(p.hostnqn)) {
     // DW0 names HOSTNQN as Linux nvmet does (IPO_IATTR_CONNECT_DATA(hostnqn)); SPDK leaves it 0.
     req.cqe.dw0 = connectInvalidParam(1, ConnectInvalidOffset.hostnqn);
-    return S.ConnectInvalidHost;
+    return CommandStatus.ConnectInvalidHost;
   }
   if (p.sqsize === 0) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
   const opts = qp.transport.options;
@@ -80,7 +80,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     }
     const cntlid = sub.allocateCntlid(p.cntlid);
     if (cntlid === 'invalid') return invalidParam(req, true, ConnectInvalidOffset.cntlid);
-    if (cntlid === 'busy') return S.ConnectControllerBusy;
+    if (cntlid === 'busy') return CommandStatus.ConnectControllerBusy;
     const ctrlr = sub.createController(cntlid, p.hostnqn, p.hostid, p.kato, qp.transport);
     ctrlr.addQPair(qp, 0);
     qp.bind(ctrlr, 0, p.sqsize, cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
@@ -99,14 +99,14 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     if (ctrlr.isDiscovery || !ctrlr.ready || p.qid > ctrlr.ioQueuesGranted) return invalidParam(req, false, ConnectInvalidOffset.qid);
     // A second Connect for a QID already in use: Command Sequence Error (nvmet's
     // nvmet_install_queue and SPDK's "duplicate QID" both answer so).
-    if (ctrlr.qpairs[p.qid] !== undefined) return S.CommandSequenceError;
+    if (ctrlr.qpairs[p.qid] !== undefined) return CommandStatus.CommandSequenceError;
     if (p.sqsize + 1 > Math.min(qp.depth, opts.maxQueueDepth)) return invalidParam(req, false, ConnectInvalidOffset.sqsize);
     ctrlr.addQPair(qp, p.qid);
     qp.bind(ctrlr, p.qid, p.sqsize, ctrlr.cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
     req.cqe.dw0 = ctrlr.cntlid;
   }
   qp.ops.connected?.(qp);
-  return S.Success;
+  return CommandStatus.Success;
 }
 
 /**

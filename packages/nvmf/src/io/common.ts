@@ -7,7 +7,7 @@ import { AnaState, sqeNlb, sqeNsid, sqeSlba } from '@nvmu/nvme-spec';
 import type { Controller } from '../controller.js';
 import type { Namespace } from '../namespace.js';
 import type { CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
 
 /** SLBA, CDW11:CDW10 (NVM Command Set 1.0 Figure 47). */
@@ -26,15 +26,15 @@ export function nlbOf(req: CoreRequest): number {
  */
 export function lookupNamespace(ctrlr: Controller, req: CoreRequest): Namespace | number {
   const ns = ctrlr.subsystem.namespaces.get(sqeNsid(req.sqeView, 0));
-  if (ns === undefined) return S.InvalidNamespaceOrFormat;
-  if (!ns.ready) return S.NamespaceNotReady;
+  if (ns === undefined) return CommandStatus.InvalidNamespaceOrFormat;
+  if (!ns.ready) return CommandStatus.NamespaceNotReady;
   const sub = ctrlr.subsystem;
   if (sub.anaReporting) {
     // ANA states 03h/04h/0Fh refuse I/O with a path status (NVMe Base 2.0 §8.1.3.4, Figure 105).
     const state = sub.anaGroups.get(ns.anaGroupId);
-    if (state === AnaState.Inaccessible) return S.AnaInaccessible;
-    if (state === AnaState.PersistentLoss) return S.AnaPersistentLoss;
-    if (state === AnaState.Change) return S.AnaTransition;
+    if (state === AnaState.Inaccessible) return CommandStatus.AnaInaccessible;
+    if (state === AnaState.PersistentLoss) return CommandStatus.AnaPersistentLoss;
+    if (state === AnaState.Change) return CommandStatus.AnaTransition;
   }
   return ns;
 }
