@@ -91,7 +91,9 @@ export {
   PropertySetCommandView,
   DisconnectCommandView,
   AuthenticationCommandView,
+  inCapsuleIdentifyFields,
 } from './fabrics.js';
+export type { FabricsIdentifyFields } from './fabrics.js';
 export {
   PduType,
   TCP_PDU_HEADER_LENGTH,

@@ -74,7 +74,7 @@ export interface TransportIdentifyFields {
   /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
   readonly fcatt: number;
   /**
-   * Optional (added 2026-11-29 13:05 UTC): true for a PCIe-style transport (vfio-user) whose host
+   * Optional: true for a PCIe-style transport (vfio-user) whose host
    * must use PRPs only. Identify SGLS then reads exactly `sgls` (normally 0) instead of `sgls`
    * with bits 1:0 = 01b, so a Linux nvme-pci guest never builds SGLs.
    */
