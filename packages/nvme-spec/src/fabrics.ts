@@ -271,11 +271,21 @@ export class AuthenticationCommandView extends SqeView {
 
 /** The fabrics fields of Identify Controller (bytes 1803:1792, and SGLS bits a transport sets). */
 export interface FabricsIdentifyFields {
+  /** I/O Queue Command Capsule Supported Size, in 16-byte units; at least 4 (64-byte SQE). */
   readonly ioccsz: number;
+  /** I/O Queue Response Capsule Supported Size, in 16-byte units; at least 1 (16-byte CQE). */
   readonly iorcsz: number;
+  /** In Capsule Data Offset, in 16-byte units; must be 0 for the Linux host. */
   readonly icdoff: number;
+  /**
+   * SGL Support dword bits the transport contributes (Identify bytes 539:536): e.g. bit 2 keyed
+   * SGL Data Block (RDMA), bit 20 Address/Offset (in-capsule data as offsets). The core ORs in
+   * bits 1:0 = 01b (SGLs supported) itself.
+   */
   readonly sgls: number;
+  /** Maximum SGL Data Block Descriptors per command (0 = no limit reported; Linux wants >= 1). */
   readonly msdbd: number;
+  /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
   readonly fcatt: number;
 }
 

@@ -29,6 +29,7 @@
  * ```
  */
 
+import type { FabricsIdentifyFields } from '@nvmu/nvme-spec';
 import type { ListenAddress, QPair, Request } from './request.js';
 
 // QPair, ListenAddress and their helper types live in request.ts because a Request and its QPair
@@ -53,26 +54,10 @@ export interface TransportOptions {
 }
 
 /**
- * Identify Controller fields that depend on the transport (NVMe-oF 1.1 §4.1 Figure 23 / NVMe
+ * Identify Controller fields that depend on the transport (nvme-spec's `FabricsIdentifyFields`; NVMe-oF 1.1 §4.1 Figure 23 / NVMe
  * Base 2.0 Figure 275). The core writes them verbatim into Identify Controller.
  */
-export interface TransportIdentifyFields {
-  /** I/O Queue Command Capsule Supported Size, in 16-byte units; at least 4 (64-byte SQE). */
-  readonly ioccsz: number;
-  /** I/O Queue Response Capsule Supported Size, in 16-byte units; at least 1 (16-byte CQE). */
-  readonly iorcsz: number;
-  /** In Capsule Data Offset, in 16-byte units; must be 0 for the Linux host. */
-  readonly icdoff: number;
-  /**
-   * SGL Support dword bits the transport contributes (Identify bytes 539:536): e.g. bit 2 keyed
-   * SGL Data Block (RDMA), bit 20 Address/Offset (in-capsule data as offsets). The core ORs in
-   * bits 1:0 = 01b (SGLs supported) itself.
-   */
-  readonly sgls: number;
-  /** Maximum SGL Data Block Descriptors per command (0 = no limit reported; Linux wants >= 1). */
-  readonly msdbd: number;
-  /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
-  readonly fcatt: number;
+export interface TransportIdentifyFields extends FabricsIdentifyFields {
   /**
    * Optional: true for a PCIe-style transport (vfio-user) whose host
    * must use PRPs only. Identify SGLS then reads exactly `sgls` (normally 0) instead of `sgls`
