@@ -29,6 +29,20 @@ export { SglDescriptorType, SglSubtype, Psdt, sglIdentifier, SglDescriptorView }
 export { Fuse, SQE_SIZE, SqeView } from './sqe.js';
 export { CQE_SIZE, CqeView } from './cqe.js';
 export {
+  SqeField,
+  CqeField,
+  sqeCid,
+  sqeNsid,
+  sqeCdw10,
+  sqeCdw11,
+  sqeCdw12,
+  sqeSlba,
+  sqeNlb,
+  setCqeDw0,
+  clearCqe,
+  setCqeCompletion,
+} from './fields.js';
+export {
   Register,
   registerSize,
   NSSR_RESET_VALUE,
@@ -77,7 +91,9 @@ export {
   PropertySetCommandView,
   DisconnectCommandView,
   AuthenticationCommandView,
+  inCapsuleIdentifyFields,
 } from './fabrics.js';
+export type { FabricsIdentifyFields } from './fabrics.js';
 export {
   PduType,
   TCP_PDU_HEADER_LENGTH,

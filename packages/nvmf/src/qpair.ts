@@ -3,10 +3,11 @@
  * completion (CQE fill, hand back to the transport). Implements the `QPair` contract of
  * request.ts. Which controller a qpair belongs to is an `owner` (the Controller) set by Connect.
  */
+import { clearCqe, setCqeCompletion, sqeCid } from '@nvmu/nvme-spec';
 import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
 import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
 import type { Namespace } from './namespace.js';
-import { PENDING } from './status.js';
+import { PENDING, CommandStatus } from './status.js';
 
 /** What a qpair tells its controller (implemented by Controller; declared here to keep the module graph acyclic). */
 export interface QPairOwner {
@@ -25,17 +26,23 @@ export class CoreRequest<TData = unknown> extends Request<TData> {
   readonly core: CoreQPair<TData>;
   /** Namespace of an I/O in flight (for in-flight accounting), else undefined. */
   ns: Namespace | undefined = undefined;
-  /** Handler scratch: bytes of the I/O, progress counters. */
-  aux = 0;
-  aux2 = 0;
+  /** Bytes a Read, Write or Compare moves (NLB × block size). */
+  dataBytes = 0;
+  /** Flush: block devices still flushing. */
+  flushesLeft = 0;
+  /** Dataset Management: ranges in `ownData`, and the next one to deallocate. */
+  rangeCount = 0;
+  nextRange = 0;
+  /** Write Zeroes with FUA (or no volatile write cache): flush once the zeroes are written. */
+  flushAfterWrite = false;
   /** Status carried between asynchronous steps. */
   pendingStatus = 0;
   /** True while counted in a subsystem's in-flight I/O (for pause). */
   subsysCounted = false;
   /** Who counted this I/O in (the subsystem), to count it out on completion. */
   ioOwner: { ioDone(req: CoreRequest): void } | undefined = undefined;
-  /** Buffer of a multi-step command (DSM ranges, Compare data). Not used by Read/Write. */
-  buf: Buffer | undefined = undefined;
+  /** A buffer the core allocated for this command: DSM's range list, Compare's read data. Not used by Read/Write. */
+  ownData: Buffer | undefined = undefined;
 
   constructor(qpair: CoreQPair<TData>, index: number, transportData: TData, sqeBytes: Buffer, cqeBytes: Buffer) {
     super(qpair, index, transportData, sqeBytes, cqeBytes);
@@ -148,7 +155,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`submit of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeView);
+    clearCqe(r.cqeView, 0);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -157,7 +164,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.outstanding++;
     this.submitted++;
     if (this.state === 'closing' || this.state === 'closed') {
-      this.complete(r, 0x0008 /* Aborted - SQ Deletion */);
+      this.complete(r, CommandStatus.AbortedSqDeletion);
       return;
     }
     let status: number;
@@ -165,7 +172,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
       status = this.dispatch(this, r);
     } catch {
       // A bug in a command handler must not take the qpair down: fail the command instead.
-      status = 0x0006; // Internal Error
+      status = CommandStatus.InternalError;
     }
     if (status !== PENDING) this.complete(r, status);
   }
@@ -174,7 +181,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`fail of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeView);
+    clearCqe(r.cqeView, 0);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -220,11 +227,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
       this.free.push(req);
       return;
     }
-    const cqe = req.cqeView;
-    cqe.setUint16(8, this.sqFlowControlDisabled ? 0xffff : this.sqhd, true);
-    cqe.setUint16(10, this.qid < 0 ? 0 : this.qid, true);
-    cqe.setUint16(12, req.sqeView.getUint16(2, true), true);
-    cqe.setUint16(14, (status << 1) & 0xfffe, true);
+    const sqhd = this.sqFlowControlDisabled ? 0xffff : this.sqhd;
+    setCqeCompletion(req.cqeView, 0, sqhd, this.qid < 0 ? 0 : this.qid, sqeCid(req.sqeView, 0), status);
     if (status !== 0) this.owner?.recordError(this, req, status);
     req.state = 'completing';
     this.ops.complete(req);
@@ -256,18 +260,4 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     if (this.state !== 'closing') this.state = 'closing';
     this.ops.close(reason);
   }
-
 }
-
-/**
- * Zero a 16-byte CQE (NVMe Base 2.0 §4.2.2: four dwords) through the request's DataView over it:
- * four `setUint32` calls cost about a third of `fill(0)` (a native call) and a quarter of four
- * `Buffer.writeUInt32LE` (bounds-checked byte stores), measured on Node 24.
- */
-function clearCqe(cqe: DataView): void {
-  cqe.setUint32(0, 0, true);
-  cqe.setUint32(4, 0, true);
-  cqe.setUint32(8, 0, true);
-  cqe.setUint32(12, 0, true);
-}
-

@@ -1,12 +1,3 @@
-/*
- * Change log of this contract (all additive; nothing a transport wrote against the 12:34 UTC
- * version breaks):
- * - 2026-11-29 12:39 UTC: QPair, QPairState, ListenAddress, AddressFamily moved to request.ts
- *   (a Request and its QPair refer to each other; one file keeps the module graph acyclic) and
- *   re-exported here; '@nvmu/nvmf' exports them as before. Request gained `sqe` / `cqe`
- *   (@nvmu/nvme-spec SqeView / CqeView over sqeBytes / cqeBytes).
- * - 2026-11-29 13:05 UTC: TransportIdentifyFields.prpOnly (optional).
- */
 /**
  * The `Request`: one NVMe-oF command on its way through the target, from the moment a transport
  * takes it from its qpair's pool until the transport gives it back.
@@ -34,7 +25,7 @@
  * keeps a reference after completion.
  */
 
-import { CqeView, FABRICS_OPCODE, SqeView } from '@nvmu/nvme-spec';
+import { CqeView, FABRICS_OPCODE, sqeCid, SqeView } from '@nvmu/nvme-spec';
 
 /**
  * Where a request is in its life. A string-literal union, not booleans (STYLE.md).
@@ -163,7 +154,7 @@ export class Request<TData = unknown> {
 
   /** SQE bytes 2-3: the command identifier the CQE echoes. */
   get cid(): number {
-    return this.sqeView.getUint16(2, true);
+    return sqeCid(this.sqeView, 0);
   }
 
   /** For a Fabrics command (opcode 7Fh), SQE byte 4: FCTYPE (NVMe-oF 1.1 §6.1). */

@@ -13,11 +13,11 @@
  * in NQN form, as Linux nvmet and SPDK's target do; such a host is logged once at warn. A
  * subsystem with a host list refuses a HOSTNQN not on it with Connect Invalid Host.
  */
-import { ConnectAttr, ConnectDataView, ConnectInvalidOffset, NQN_MAX_LENGTH, connectInvalidParam, isValidNqn, statusName } from '@nvmu/nvme-spec';
-import type { CommandEnv } from '../env.js';
+import { CONNECT_RECFMT, ConnectAttr, ConnectCommandView, ConnectDataView, ConnectInvalidOffset, NQN_MAX_LENGTH, connectInvalidParam, isValidNqn, statusName } from '@nvmu/nvme-spec';
+import type { CommandEnv } from '../command-env.js';
 import { copyFromIov } from '../iov.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
 const CONNECT_DATA_SIZE = 1024;
 /** Opcode of every fabrics command (NVMe-oF 1.1 §3.3), for status names. */
@@ -37,18 +37,17 @@ interface ConnectParams {
 
 /** Parse step: SQE fields and the Connect data; returns a status on malformed input. */
 function parse(req: CoreRequest): ConnectParams | number {
-  const sqe = req.sqeView;
-  const recfmt = sqe.getUint16(40, true);
-  if (recfmt !== 0) return S.ConnectIncompatibleFormat;
-  if (req.length < CONNECT_DATA_SIZE) return S.DataSglLengthInvalid;
+  const sqe = new ConnectCommandView(req.sqeBytes);
+  if (sqe.recfmt !== CONNECT_RECFMT) return CommandStatus.ConnectIncompatibleFormat;
+  if (req.length < CONNECT_DATA_SIZE) return CommandStatus.DataSglLengthInvalid;
   const data = Buffer.alloc(CONNECT_DATA_SIZE);
   copyFromIov(req.iov, req.iovcnt, 0, data, 0, CONNECT_DATA_SIZE);
   const view = new ConnectDataView(data);
   return {
-    qid: sqe.getUint16(42, true),
-    sqsize: sqe.getUint16(44, true),
-    cattr: sqe.getUint8(46),
-    kato: sqe.getUint32(48, true),
+    qid: sqe.qid,
+    sqsize: sqe.sqsize,
+    cattr: sqe.cattr,
+    kato: sqe.kato,
     hostid: view.hostid,
     cntlid: view.cntlid,
     subnqn: view.subnqn,
@@ -93,20 +92,20 @@ function peerOf(qp: CoreQPair): string | undefined {
 
 /** Connect Invalid Parameters naming the field (IATTR/IPO in DW0, NVMe-oF 1.1 Figure 21). */
 function badParam(env: CommandEnv, qp: CoreQPair, req: CoreRequest, inData: boolean, ipo: number, field: string, value: string | number, reason: string): number {
-  req.cqeView.setUint32(0, connectInvalidParam(inData ? 1 : 0, ipo), true);
-  return refuse(env, qp, { status: S.ConnectInvalidParameters, field, value, reason });
+  req.cqe.dw0 = connectInvalidParam(inData ? 1 : 0, ipo);
+  return refuse(env, qp, { status: CommandStatus.ConnectInvalidParameters, field, value, reason });
 }
 
 export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  if (qp.state !== 'connecting') return refuse(env, qp, { status: S.CommandSequenceError, field: 'qpair', value: qp.state, reason: 'queue already connected' });
+  if (qp.state !== 'connecting') return refuse(env, qp, { status: CommandStatus.CommandSequenceError, field: 'qpair', value: qp.state, reason: 'queue already connected' });
   const p = parse(req);
   if (typeof p === 'number') {
-    const field = p === S.ConnectIncompatibleFormat ? 'recfmt' : 'data length';
-    const value = p === S.ConnectIncompatibleFormat ? req.sqeView.getUint16(40, true) : req.length;
-    return refuse(env, qp, { status: p, field, value, reason: p === S.ConnectIncompatibleFormat ? 'unknown record format' : 'Connect data shorter than 1024 bytes' });
+    const field = p === CommandStatus.ConnectIncompatibleFormat ? 'recfmt' : 'data length';
+    const value = p === CommandStatus.ConnectIncompatibleFormat ? new ConnectCommandView(req.sqeBytes).recfmt : req.length;
+    return refuse(env, qp, { status: p, field, value, reason: p === CommandStatus.ConnectIncompatibleFormat ? 'unknown record format' : 'Connect data shorter than 1024 bytes' });
   }
 
-  const sub = env.findSubsystem(p.subnqn);
+  const sub = env.getSubsystem(p.subnqn);
   if (sub === undefined || sub.state === 'inactive' || !sub.listenerAllowed(qp.listenAddress)) {
     const reason = sub === undefined ? 'no such subsystem' : sub.state === 'inactive' ? 'subsystem inactive' : 'subsystem not offered on this listener';
     return badParam(env, qp, req, true, ConnectInvalidOffset.subnqn, 'subnqn', p.subnqn, reason);
@@ -116,9 +115,9 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
   }
   if (!sub.hostAllowed(p.hostnqn)) {
     // DW0 names HOSTNQN as Linux nvmet does (IPO_IATTR_CONNECT_DATA(hostnqn)); SPDK leaves it 0.
-    req.cqeView.setUint32(0, connectInvalidParam(1, ConnectInvalidOffset.hostnqn), true);
+    req.cqe.dw0 = connectInvalidParam(1, ConnectInvalidOffset.hostnqn);
     const reason = p.hostnqn === '' ? 'empty host NQN and the subsystem has a host list' : 'host not in the subsystem\'s host list';
-    return refuse(env, qp, { status: S.ConnectInvalidHost, field: 'hostnqn', value: p.hostnqn, reason });
+    return refuse(env, qp, { status: CommandStatus.ConnectInvalidHost, field: 'hostnqn', value: p.hostnqn, reason });
   }
   if (p.sqsize === 0) return badParam(env, qp, req, false, ConnectInvalidOffset.sqsize, 'sqsize', p.sqsize, 'SQSIZE 0 (a queue of one entry)');
   const opts = qp.transport.options;
@@ -130,7 +129,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     if (p.sqsize + 1 > max) return badParam(env, qp, req, false, ConnectInvalidOffset.sqsize, 'sqsize', p.sqsize, `more than ${max} admin queue entries`);
     const cntlid = sub.allocateCntlid(p.cntlid);
     if (cntlid === 'invalid') return badParam(env, qp, req, true, ConnectInvalidOffset.cntlid, 'cntlid', p.cntlid, 'CNTLID not allowed by the subsystem');
-    if (cntlid === 'busy') return refuse(env, qp, { status: S.ConnectControllerBusy, field: 'cntlid', value: p.cntlid, reason: 'controller ID in use' });
+    if (cntlid === 'busy') return refuse(env, qp, { status: CommandStatus.ConnectControllerBusy, field: 'cntlid', value: p.cntlid, reason: 'controller ID in use' });
     if (!isValidNqn(p.hostnqn)) {
       // Linux nvmet and SPDK accept any HOSTNQN where any host may connect, and SPDK's own
       // initiator sends an all-zero one by default: accept it, but say so once per controller.
@@ -143,7 +142,7 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     const ctrlr = sub.createController(cntlid, p.hostnqn, p.hostid, p.kato, qp.transport);
     ctrlr.addQPair(qp, 0);
     qp.bind(ctrlr, 0, p.sqsize, cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
-    req.cqeView.setUint16(0, cntlid, true);
+    req.cqe.dw0 = cntlid;
     env.logger.info('controller created', { cntlid, subnqn: sub.nqn, hostnqn: p.hostnqn, kato: p.kato, peer: peerOf(qp) });
   } else {
     // I/O queue: join the host's controller.
@@ -151,25 +150,25 @@ export function connect(env: CommandEnv, qp: CoreQPair, req: CoreRequest): numbe
     if (ctrlr?.state !== 'live') return badParam(env, qp, req, true, ConnectInvalidOffset.cntlid, 'cntlid', p.cntlid, 'no live controller with this CNTLID');
     if (ctrlr.hostnqn !== p.hostnqn) return badParam(env, qp, req, true, ConnectInvalidOffset.hostnqn, 'hostnqn', p.hostnqn, `controller ${ctrlr.cntlid} belongs to host "${ctrlr.hostnqn}"`);
     if (!sameBytes(ctrlr.hostid, p.hostid)) return badParam(env, qp, req, true, 0, 'hostid', Buffer.from(p.hostid).toString('hex'), `controller ${ctrlr.cntlid} has another host ID`);
-    // No I/O queues on a discovery controller, none before CC.EN = 1 / CSTS.RDY = 1 (also not
-    // after CC was refused with CSTS.CFS, e.g. bad IOSQES/IOCQES), and none above the Number of
+    // No I/O queues on a discovery controller, none before CC.EN = 1 / CSTCommandStatus.RDY = 1 (also not
+    // after CC was refused with CSTCommandStatus.CFS, e.g. bad IOSQES/IOCQES), and none above the Number of
     // Queues granted: Connect Invalid Parameters on QID, as SPDK (nvmf_ctrlr_add_io_qpair) and
     // Linux nvmet (qid > max_qid) answer.
     if (ctrlr.isDiscovery || !ctrlr.ready || p.qid > ctrlr.ioQueuesGranted) {
-      const reason = ctrlr.isDiscovery ? 'no I/O queues on a discovery controller' : !ctrlr.ready ? 'controller not ready (CSTS.RDY 0)' : `more than the ${ctrlr.ioQueuesGranted} I/O queues granted`;
+      const reason = ctrlr.isDiscovery ? 'no I/O queues on a discovery controller' : !ctrlr.ready ? 'controller not ready (CSTCommandStatus.RDY 0)' : `more than the ${ctrlr.ioQueuesGranted} I/O queues granted`;
       return badParam(env, qp, req, false, ConnectInvalidOffset.qid, 'qid', p.qid, reason);
     }
     // A second Connect for a QID already in use: Command Sequence Error (nvmet's
     // nvmet_install_queue and SPDK's "duplicate QID" both answer so).
-    if (ctrlr.qpairs[p.qid] !== undefined) return refuse(env, qp, { status: S.CommandSequenceError, field: 'qid', value: p.qid, reason: 'QID already connected' });
+    if (ctrlr.qpairs[p.qid] !== undefined) return refuse(env, qp, { status: CommandStatus.CommandSequenceError, field: 'qid', value: p.qid, reason: 'QID already connected' });
     const max = Math.min(qp.depth, opts.maxQueueDepth);
     if (p.sqsize + 1 > max) return badParam(env, qp, req, false, ConnectInvalidOffset.sqsize, 'sqsize', p.sqsize, `more than ${max} I/O queue entries`);
     ctrlr.addQPair(qp, p.qid);
     qp.bind(ctrlr, p.qid, p.sqsize, ctrlr.cntlid, p.hostnqn, sub.nqn, sqFlowControlDisabled);
-    req.cqeView.setUint16(0, ctrlr.cntlid, true);
+    req.cqe.dw0 = ctrlr.cntlid;
   }
   qp.ops.connected?.(qp);
-  return S.Success;
+  return CommandStatus.Success;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

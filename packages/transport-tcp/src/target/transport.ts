@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
+import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
@@ -223,15 +224,7 @@ export class TcpTargetTransport implements TargetTransport {
   }
 
   identifyFields(): TransportIdentifyFields {
-    return {
-      ioccsz: (64 + this.options.inCapsuleDataSize) / 16,
-      iorcsz: 1,
-      icdoff: 0,
-      // Bit 20: the SGL Data Block address may be an offset (in-capsule data, NVMe/TCP 1.0 §3.3).
-      sgls: 1 << 20,
-      msdbd: 1,
-      fcatt: 0,
-    };
+    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {
