@@ -148,7 +148,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const daemon = await startDaemon(options);
-  console.log(connectHelp(options));
   const shutdown = (signal: string): void => {
     console.error(`nvmu-target: ${signal}, shutting down`);
     daemon.stop().then(
@@ -161,4 +160,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
   process.once('SIGINT', () => { shutdown('SIGINT'); });
   process.once('SIGTERM', () => { shutdown('SIGTERM'); });
+  // Announced only now: whoever waits for this text may signal at once, and must meet the handlers.
+  console.log(connectHelp(options));
 }
