@@ -24,7 +24,8 @@ export default class TallyReporter {
       file: m.moduleId,
       project: m.project.name,
       state: m.state(),
-      errors: m.errors().map(firstLine),
+      // The file's own errors, then those of its suites (a failed beforeAll / afterAll hook).
+      errors: [...m.errors(), ...Array.from(m.children.allSuites(), (s) => s.errors()).flat()].map(firstLine),
       tests: Array.from(m.children.allTests(), (t) => ({
         name: t.fullName,
         state: t.result().state,
