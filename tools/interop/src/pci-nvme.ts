@@ -48,8 +48,8 @@ export function pciNvmeFlow(o: PciNvmeFlowOptions = {}): string {
   const identify = g.nvmeIdentify('"$ctrl"', '"$dev"');
   const io = [
     g.irqCounts('"$ctrl"', 'before'),
-    'echo "IO-QUEUES $nvmu_nq"',
-    '[ "$nvmu_nq" -ge 1 ] || nvmu_fail "no I/O queue vectors for $ctrl in /proc/interrupts"',
+    'echo "IO-QUEUES $nvmu_nq"\n',
+    '[ "$nvmu_nq" -ge 1 ] || nvmu_fail "no I/O queue vectors for $ctrl in /proc/interrupts"\n',
     'echo "--- dd"\n',
     g.ddPatternCheck('"$dev"', o.ddMiB ?? 4),
     'echo "--- fio rand4k"\n',
@@ -93,7 +93,7 @@ export interface PciNvmeFlowReport {
   readonly list: readonly (readonly string[])[];
   /** The last `nvme id-ctrl` output's fields (sn, mn, fr, vid, nn, mdts, subnqn, …). */
   readonly idCtrl: IdFields;
-  /** The last `nvme id-ns` output's fields (nsze, ncap, nuse, flbas, `lbaf  0`, …). */
+  /** The last `nvme id-ns` output's fields (nsze, ncap, nuse, flbas, `lbaf 0`, …; spaces in keys collapsed). */
   readonly idNs: IdFields;
   /** MSI-X counts by label (`before`, `after`), then vector name (`nvme0q1`). */
   readonly irqs: Readonly<Record<string, Readonly<Record<string, number>>>>;
@@ -152,7 +152,7 @@ export function parsePciNvmeFlow(text: string): PciNvmeFlowReport {
     else if ((m = /^PERSIST-READ ([0-9a-f]{32})/.exec(line)) !== null) persistRead = m[1];
     else if (line.startsWith('FAIL: ')) failures.push(line.slice(6));
     else if (section === 'list' && line.startsWith('/dev/')) list.push(line.trim().split(/\s+/));
-    else if (fields !== undefined && (m = /^(\S+(?: +\d+)?)\s*: (.*)$/.exec(line)) !== null) fields[(m[1] ?? '').trim()] = (m[2] ?? '').trim();
+    else if (fields !== undefined && (m = /^(\S+(?: +\d+)?)\s*: (.*)$/.exec(line)) !== null) fields[(m[1] ?? '').replace(/\s+/g, ' ')] = (m[2] ?? '').trim();
     for (const e of line.matchAll(/\berr= *(-?\d+)/g)) fioErrors.push(Number(e[1]));
   }
   return {

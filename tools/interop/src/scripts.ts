@@ -338,7 +338,7 @@ export const guestScripts = {
     const ctrl = o.ctrlVar ?? 'ctrl';
     const dev = o.devVar ?? 'dev';
     for (const v of [ctrl, dev]) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new Error(`bad shell variable name '${v}'`);
-    const ticks = (o.waitS ?? 30) * 10;
+    const waitS = o.waitS ?? 30;
     return [
       'nvmu_bdf=""',
       'for d in /sys/bus/pci/devices/*; do',
@@ -348,17 +348,23 @@ export const guestScripts = {
       'nvmu_pci=/sys/bus/pci/devices/$nvmu_bdf',
       'echo "PCI-NVME $nvmu_bdf $(cat $nvmu_pci/vendor):$(cat $nvmu_pci/device)"',
       'modprobe nvme || nvmu_fail "modprobe nvme"',
-      `${ctrl}=""; ${dev}=""; nvmu_i=0`,
-      `while [ $nvmu_i -lt ${ticks} ]; do`,
+      // By the clock, not by rounds: under TCG on a busy machine every round is slow.
+      `${ctrl}=""; ${dev}=""; nvmu_t0=$(cut -d. -f1 /proc/uptime)`,
+      `while [ $(($(cut -d. -f1 /proc/uptime) - nvmu_t0)) -lt ${waitS} ]; do`,
       `  if [ -z "$${ctrl}" ] && [ "$(basename "$(readlink $nvmu_pci/driver 2>/dev/null)")" = nvme ]; then`,
       `    for c in $nvmu_pci/nvme/nvme*; do [ -e "$c" ] && ${ctrl}="$(basename "$c")"; done`,
       `    [ -n "$${ctrl}" ] && echo "BOUND $nvmu_bdf nvme $${ctrl}"`,
       '  fi',
       `  if [ -n "$${ctrl}" ]; then`,
+      // A controller without CMIC multi-controller has its namespace disk under itself
+      // (nvme0n1); with it, native multipath puts a head disk under the subsystem (nvme-subsysX)
+      // and the controller's own path disk (nvme0c0n1) is hidden, without a device node.
+      `    for b in /sys/class/nvme/$${ctrl}/nvme*n*; do [ -b "/dev/$(basename "$b")" ] && { ${dev}="/dev/$(basename "$b")"; break; }; done`,
+      `    [ -n "$${dev}" ] && break`,
       `    ${dev}="$(nvmu_dev "$(cat /sys/class/nvme/$${ctrl}/subsysnqn)")" && [ -b "$${dev}" ] && break`,
       `    ${dev}=""`,
       '  fi',
-      '  sleep 0.1; nvmu_i=$((nvmu_i + 1))',
+      '  sleep 0.1',
       'done',
       `[ -n "$${ctrl}" ] || nvmu_fail "the nvme driver did not bind $nvmu_bdf"`,
       `[ -n "$${dev}" ] || nvmu_fail "no namespace block device for $${ctrl}"`,
