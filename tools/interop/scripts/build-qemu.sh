@@ -18,10 +18,16 @@
 # Run as root (install-deps.sh calls it; CI's .ci/run runs that). Idempotent. Prints the binary's
 # path last on stdout; exits non-zero, saying why, when it cannot produce a working binary.
 #
+# Options: --find (only step 1: print a cached binary, or exit 1), --mirror (print the Debian
+# mirror URI and keyring step 2 would use, and exit).
 # Environment: NVMU_QEMU_CACHE (default /var/cache/nvmu), NVMU_QEMU_MIN_VERSION (default 10.1),
 # NVMU_QEMU_VERSIONS (Debian versions to try instead of sid's list, e.g. "1:10.2.2+ds-1"),
-# NVMU_QEMU_JOBS (ninja -j, default: nproc).
+# NVMU_QEMU_JOBS (ninja -j, default: nproc), NVMU_APT_ETC (default /etc/apt: where the existing
+# sources are read).
 set -euo pipefail
+mode="${1:-build}"
+case "$mode" in build | --find | --mirror) ;; *) echo "usage: build-qemu.sh [--find | --mirror]" >&2; exit 2 ;; esac
+apt_etc="${NVMU_APT_ETC:-/etc/apt}"
 
 cache="${NVMU_QEMU_CACHE:-/var/cache/nvmu}"
 min_version="${NVMU_QEMU_MIN_VERSION:-10.1}"
@@ -39,7 +45,7 @@ qemu_ok() {
 }
 
 # 1. Reuse a cached build (newest version first).
-if [ -d "$cache" ]; then
+if [ "$mode" != --mirror ] && [ -d "$cache" ]; then
   while read -r dir; do
     [ -n "$dir" ] || continue
     if qemu_ok "$dir/bin/qemu-system-x86_64"; then
@@ -50,16 +56,14 @@ if [ -d "$cache" ]; then
     say "ignoring $dir: its qemu-system-x86_64 is missing, does not run or lacks vfio-user-pci"
   done < <(find "$cache" -maxdepth 1 -type d -name 'qemu-*' | sort -rV)
 fi
+[ "$mode" != --find ] || { say "no cached QEMU with vfio-user-pci in $cache"; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "no cached QEMU with vfio-user-pci in $cache, and building one needs root (apt-get)"
-command -v apt-get >/dev/null || die "apt-get not found: this script builds from Debian's source package"
-export DEBIAN_FRONTEND=noninteractive
 
 # 2. The machine's Debian mirror and keyring: the first deb entry for suite bookworm, in either
 # sources format. Prints "URI KEYRING" (KEYRING may be empty).
 debian_entry() {
   local f
-  for f in /etc/apt/sources.list.d/*.sources; do
+  for f in "$apt_etc"/sources.list.d/*.sources; do
     [ -r "$f" ] || continue
     # deb822: blank-line separated stanzas with Types / URIs / Suites / Signed-By fields.
     awk '
@@ -76,7 +80,7 @@ debian_entry() {
       END { if (!found) flush() }
     ' "$f" | sed -e 's/^ *//' | head -n1
   done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  for f in "$apt_etc"/sources.list "$apt_etc"/sources.list.d/*.list; do
     [ -r "$f" ] || continue
     # One-line: deb [options] URI SUITE COMPONENTS...
     awk '$1 == "deb" {
@@ -87,12 +91,17 @@ debian_entry() {
   done
 }
 read -r mirror keyring < <(debian_entry | head -n1) || true
-[ -n "${mirror:-}" ] || die "no Debian bookworm entry in /etc/apt/sources.list or /etc/apt/sources.list.d/: cannot tell which mirror to use"
+[ -n "${mirror:-}" ] || die "no Debian bookworm entry in $apt_etc/sources.list or $apt_etc/sources.list.d/: cannot tell which mirror to use"
 [ -n "${keyring:-}" ] || keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+if [ "$mode" = --mirror ]; then echo "$mirror $keyring"; exit 0; fi
 say "Debian mirror: $mirror (keyring $keyring)"
 
+[ "$(id -u)" = 0 ] || die "no cached QEMU with vfio-user-pci in $cache, and building one needs root (apt-get)"
+command -v apt-get >/dev/null || die "apt-get not found: this script builds from Debian's source package"
+export DEBIAN_FRONTEND=noninteractive
+
 # 3. Build dependencies. meson >= 1.5 only exists in bookworm-backports.
-backports=/etc/apt/sources.list.d/nvmu-bookworm-backports.sources
+backports="$apt_etc/sources.list.d/nvmu-bookworm-backports.sources"
 deps=(build-essential dpkg-dev pkg-config ninja-build flex bison python3-venv python3-tomli
   libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev libaio-dev libcap-ng-dev
   libattr1-dev seabios qemu-system-data ipxe-qemu)
@@ -102,7 +111,7 @@ for p in "${deps[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ] || ! meson_ok; then
-  if ! meson_ok && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  if ! meson_ok && ! grep -rqs 'bookworm-backports' "$apt_etc"/sources.list "$apt_etc"/sources.list.d/; then
     say "adding $backports (for meson >= 1.5)"
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' "$mirror" "$keyring" > "$backports"
   fi
