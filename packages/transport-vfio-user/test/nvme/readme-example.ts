@@ -14,7 +14,7 @@ sub.addNamespace({ bdev });
 // The listener is a socket directory; QEMU connects to <dir>/cntrl.
 await sub.addListener({ trtype: 'vfio-user', adrfam: 'intra-host', traddr: join(dir, 'vm0'), trsvcid: '' });
 sub.start();
-console.log('identify:', JSON.stringify(target.transport('vfio-user')?.identifyFields()));
+console.log('identify:', JSON.stringify(target.getTransport('vfio-user')?.identifyFields()));
 console.log('socket:', 'vm0/cntrl');
 await target.close();
 rmSync(dir, { recursive: true });
