@@ -4,6 +4,7 @@
  *
  *   nvmu-interop run <script-file|-> [--forward 127.0.0.1:PORT-:4420]... [--timeout S]
  *                    [--env NAME=VALUE]... [--kernel-arg ARG]... [--module NAME]... [--console]
+ *                    [--vfio-user SOCKET]... [--shared-memory] [--reboot] [--qemu PATH]
  *   nvmu-interop build      build (or find) the cached initramfs and print its path
  *   nvmu-interop info       kernel, accelerator, QEMU and cache directory this machine would use
  */
@@ -13,16 +14,21 @@ import { parseArgs } from 'node:util';
 import { startGuest } from './guest.js';
 import { detectAccel, findExecutable, findKernel } from './host.js';
 import { buildInitramfs, defaultCacheDir } from './initramfs.js';
+import { findVfioUserQemu, qemuCacheDir } from './qemu.js';
 
 const USAGE = `usage:
   nvmu-interop run <script-file|-> [--forward 127.0.0.1:PORT-:GUESTPORT]... [--timeout SECONDS]
                    [--env NAME=VALUE]... [--kernel-arg ARG]... [--module NAME]... [--console]
+                   [--vfio-user SOCKET]... [--shared-memory] [--reboot] [--qemu PATH]
   nvmu-interop build
   nvmu-interop info
 
 run: boots a Linux guest under QEMU, runs the script in it (busybox sh, or its #! interpreter),
 prints the script's output and exits with the script's exit status (124 on timeout, 125 when
 the guest ended without one). --console also prints the kernel console to stderr at the end.
+--vfio-user attaches a vfio-user-pci device at a server's socket (q35, the cached QEMU >= 10.1
+of scripts/build-qemu.sh); --shared-memory backs guest RAM with a shared memfd; --reboot lets
+the guest reboot instead of ending QEMU.
 `;
 
 /** Where the CLI reads and writes: the process's streams, or a test's. */
@@ -46,6 +52,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       'kernel-arg': { type: 'string', multiple: true },
       module: { type: 'string', multiple: true, short: 'm' },
       console: { type: 'boolean' },
+      'vfio-user': { type: 'string', multiple: true },
+      'shared-memory': { type: 'boolean' },
+      reboot: { type: 'boolean' },
+      qemu: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,6 +81,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     env,
     kernelArgs: values['kernel-arg'] ?? [],
     modules: values.module ?? [],
+    vfioUser: values['vfio-user'] ?? [],
+    sharedMemory: values['shared-memory'] === true,
+    reboot: values.reboot === true,
+    ...(values.qemu === undefined ? {} : { qemu: values.qemu }),
     onOutput: (text) => io.stdout.write(text),
   });
   const onSignal = (): void => void guest.stop();
@@ -117,6 +131,7 @@ export async function cliMain(argv: readonly string[], io: CliIo = { stdout: pro
       const k = findKernel();
       io.stdout.write(
         `kernel  ${k.path} (${k.version})\naccel   ${detectAccel()}\nqemu    ${findExecutable('qemu-system-x86_64') ?? 'not found'}\n` +
+          `vfio-user qemu  ${findVfioUserQemu() ?? `not found (run tools/interop/scripts/build-qemu.sh as root; cache ${qemuCacheDir()})`}\n` +
           `cache   ${defaultCacheDir()}\n`,
       );
       return 0;

@@ -15,6 +15,7 @@ import { cpioNewc } from './cpio.js';
 import { EXIT_MARKER, START_MARKER } from './guest-init.js';
 import { detectAccel, findExecutable, findKernel, type Accel, type KernelImage } from './host.js';
 import { buildInitramfs, defaultCacheDir } from './initramfs.js';
+import { firmwareArgs, qemuHasDevice, requireVfioUserQemu, vfioUserDeviceArgs } from './qemu.js';
 import { bootableKernel } from './vmlinux.js';
 
 /** A host port forwarded into the guest (QEMU user networking `hostfwd`). */
@@ -61,9 +62,28 @@ export interface GuestOptions {
    * server needs to reach guest memory.
    */
   readonly sharedMemory?: boolean;
-  /** Extra QEMU arguments, appended last (e.g. a `-device` for vfio-user). */
+  /**
+   * vfio-user server sockets (e.g. `<dir>/cntrl`), each attached as a `vfio-user-pci` device.
+   * Needs a QEMU >= 10.1: by default the one scripts/build-qemu.sh cached (see
+   * findVfioUserQemu()); the machine defaults to q35. The server reaches guest memory through
+   * the shared memfd when `sharedMemory` is set, else only through DMA_READ / DMA_WRITE.
+   */
+  readonly vfioUser?: readonly string[];
+  /** QEMU machine type (default `q35` with `vfioUser`, else QEMU's default, `pc`). */
+  readonly machine?: 'pc' | 'q35';
+  /**
+   * Let the guest reboot (default false: QEMU runs with -no-reboot, so a reboot ends it). After a
+   * reboot the same kernel, initramfs and script start again with the same devices; the result's
+   * `boots` counts the boots. A script tells its boots apart by state it keeps on a device
+   * (guestScripts.rebootOnce()).
+   */
+  readonly reboot?: boolean;
+  /** Extra QEMU arguments, appended last (e.g. a `-device`). */
   readonly qemuArgs?: readonly string[];
-  /** QEMU binary (default qemu-system-x86_64 on PATH, or NVMU_INTEROP_QEMU). */
+  /**
+   * QEMU binary (default qemu-system-x86_64 on PATH, or NVMU_INTEROP_QEMU; with `vfioUser`, the
+   * cached vfio-user build). A binary other than Debian's gets Debian's firmware with `-L`.
+   */
   readonly qemu?: string;
   /** Kernel to boot (default: the newest /boot/vmlinuz-* with modules). */
   readonly kernel?: KernelImage;
@@ -86,8 +106,13 @@ export interface GuestResult {
   readonly stopped: boolean;
   /** The kernel console (ttyS0): kernel messages and /init's progress lines. */
   readonly output: string;
-  /** The script's own output (between the start and end markers). */
+  /**
+   * The script's own output (between the start and end markers). After a reboot (`reboot`
+   * option) the next boot's start marker line `NVMU-GUEST-START <nonce>` sits where it began.
+   */
   readonly guestOutput: string;
+  /** How many times the guest script started (more than 1 only with the `reboot` option). */
+  readonly boots: number;
   /** QEMU's stderr (its own warnings and errors). */
   readonly qemuStderr: string;
   /** Spawn to QEMU exit. */
@@ -228,6 +253,17 @@ function setpriv(): string | null {
 }
 
 function qemuBinary(opts: GuestOptions): string {
+  if ((opts.vfioUser ?? []).length > 0) {
+    if (opts.qemu === undefined) {
+      try {
+        return requireVfioUserQemu();
+      } catch (e) {
+        throw new GuestError((e as Error).message);
+      }
+    }
+    if (!qemuHasDevice(opts.qemu, 'vfio-user-pci')) throw new GuestError(`${opts.qemu} has no vfio-user-pci device (QEMU >= 10.1 needed)`);
+    return opts.qemu;
+  }
   const named = opts.qemu ?? process.env.NVMU_INTEROP_QEMU;
   if (named !== undefined && named !== '') return named;
   const found = findExecutable('qemu-system-x86_64');
@@ -289,6 +325,11 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   }
 
   const memoryMiB = opts.memoryMiB ?? 1024;
+  const vfioUser = opts.vfioUser ?? [];
+  const machine = [
+    ...(opts.machine !== undefined ? [opts.machine] : vfioUser.length > 0 ? ['q35'] : []),
+    ...(opts.sharedMemory === true ? ['memory-backend=mem'] : []),
+  ];
   const append = ['console=ttyS0', 'rdinit=/init', 'panic=-1', 'quiet', ...(opts.kernelArgs ?? [])].join(' ');
   const netdev = ['user', 'id=n0', ...forwards.map((f) => `hostfwd=tcp:${f.hostAddr}:${f.hostPort}-:${f.guestPort}`)].join(',');
   const args = [
@@ -301,9 +342,9 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
     String(memoryMiB),
     '-smp',
     String(opts.cpus ?? 2),
-    ...(opts.sharedMemory === true
-      ? ['-object', `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`, '-machine', 'memory-backend=mem']
-      : []),
+    ...firmwareArgs(qemu),
+    ...(machine.length > 0 ? ['-machine', machine.join(',')] : []),
+    ...(opts.sharedMemory === true ? ['-object', `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`] : []),
     '-kernel',
     kernelPath,
     '-initrd',
@@ -322,7 +363,8 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
     netdev,
     '-device',
     'virtio-net-pci,netdev=n0',
-    '-no-reboot',
+    ...(opts.reboot === true ? [] : ['-no-reboot']),
+    ...vfioUser.flatMap((path, i) => vfioUserDeviceArgs(path, `vfu${i}`)),
     ...(opts.qemuArgs ?? []),
   ];
   const sp = setpriv();
@@ -344,12 +386,15 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   let endIdx = -1; // index in raw where the exit marker starts
   let exitCode: number | null = null;
   let bootMs: number | null = null;
+  let boots = 0;
+  let bootScan = 0; // index in raw up to which start markers have been counted
   let emitted = 0; // how much of the script's output onOutput has seen
   let stderr = '';
   let timedOut = false;
   let stopped = false;
   let ended = false;
   const startRe = new RegExp(`${START_MARKER} ${nonce}\\n`);
+  const startMarker = `${START_MARKER} ${nonce}\n`;
   const exitRe = new RegExp(`${EXIT_MARKER} ${nonce} (\\d+)\\n`);
   const waiters = new Set<() => void>();
   const pendingInput: string[] = [];
@@ -370,6 +415,12 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     raw += chunk.replace(/\r/g, '');
+    // Every boot prints a start marker (more than one only when the guest may reboot).
+    for (let i = raw.indexOf(startMarker, bootScan); i >= 0; i = raw.indexOf(startMarker, bootScan)) {
+      boots++;
+      bootScan = i + startMarker.length;
+    }
+    bootScan = Math.max(bootScan, raw.length - startMarker.length);
     if (startIdx < 0) {
       const m = startRe.exec(raw);
       if (m !== null) {
@@ -437,6 +488,7 @@ export async function startGuest(opts: GuestOptions): Promise<RunningGuest> {
           stopped,
           output,
           guestOutput: guestOutput(),
+          boots,
           qemuStderr: stderr,
           durationMs: Math.round(performance.now() - t0),
           bootMs,

@@ -22,12 +22,34 @@ export {
   type InitramfsOptions,
 } from './initramfs.js';
 export {
+  ioIrqTotal,
+  parsePciNvmeFlow,
+  PCI_NVME_FLOW_DONE,
+  pciNvmeFlow,
+  type IdFields,
+  type PciNvmeFlowOptions,
+  type PciNvmeFlowReport,
+} from './pci-nvme.js';
+export {
+  cachedQemus,
+  DEBIAN_FIRMWARE_DIRS,
+  findVfioUserQemu,
+  firmwareArgs,
+  qemuCacheDir,
+  qemuHasDevice,
+  QemuNotFoundError,
+  requireVfioUserQemu,
+  vfioUserDeviceArgs,
+} from './qemu.js';
+export {
   guestScripts,
   shq,
   type FioVerifyOptions,
   type KernelHostFlowOptions,
   type NvmeConnectOptions,
   type NvmetTcpTargetOptions,
+  type PciNvmeControllerOptions,
+  type PersistOptions,
 } from './scripts.js';
 export { bootableKernel, kernelHasPvh } from './vmlinux.js';
 export { cliMain, type CliIo } from './cli.js';

@@ -84,6 +84,33 @@ export interface FioVerifyOptions {
   /** fio --rw (default randwrite). */
   readonly rw?: string;
   readonly iodepth?: number;
+  /**
+   * fio --numjobs (default 1; a shell word such as `"$nvmu_nq"` works). Each job gets its own
+   * `size` region (--offset_increment), so jobs never overwrite each other's verified blocks.
+   */
+  readonly numjobs?: number | string;
+  /** Verify after this many blocks written (default 64; fewer for large blocks and short runs). */
+  readonly verifyBacklog?: number;
+  /** Name of the fio job (default nvmu-verify); also names its log /tmp/<name>.log. */
+  readonly name?: string;
+}
+
+export interface PciNvmeControllerOptions {
+  /** Seconds to wait for the driver to bind and the namespace to appear (default 30). */
+  readonly waitS?: number;
+  /** Shell variable that receives the controller name, e.g. nvme0 (default `ctrl`). */
+  readonly ctrlVar?: string;
+  /** Shell variable that receives the first namespace's block device (default `dev`). */
+  readonly devVar?: string;
+}
+
+export interface PersistOptions {
+  /** Block device (a shell word: `"$dev"` works). */
+  readonly dev: string;
+  /** Where the data lies on the device, in MiB (default 64; clear of the dd and fio regions). */
+  readonly offsetMiB?: number;
+  /** How much data, in MiB (default 4). A 4 KiB record follows it (tag, md5, size). */
+  readonly sizeMiB?: number;
 }
 
 function tag(...parts: (string | number)[]): string {
@@ -265,9 +292,12 @@ export const guestScripts = {
    * succeeded and actually read data back. Prints fio's summary.
    */
   fioVerify(o: FioVerifyOptions): string {
+    const name = o.name ?? 'nvmu-verify';
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`bad fio job name '${name}'`);
+    const log = `/tmp/${name}.log`;
     const args = [
       'fio',
-      '--name=nvmu-verify',
+      `--name=${name}`,
       `--filename=${o.dev}`,
       '--ioengine=libaio',
       '--direct=1',
@@ -280,18 +310,169 @@ export const guestScripts = {
       '--do_verify=1',
       // Verify as it goes: when --runtime cuts the write phase short, fio skips the final
       // verify pass, so without a backlog a slow target would be "verified" with no reads.
-      '--verify_backlog=64',
+      `--verify_backlog=${o.verifyBacklog ?? 64}`,
       '--verify_fatal=1',
       '--group_reporting',
       '--eta=never',
+      ...(o.numjobs === undefined ? [] : [`--numjobs=${o.numjobs}`, `--offset_increment=${o.size ?? '8M'}`]),
     ];
     return [
-      `${args.join(' ')} > /tmp/nvmu-fio.log 2>&1; nvmu_rc=$?`,
-      'cat /tmp/nvmu-fio.log',
+      `${args.join(' ')} > ${log} 2>&1; nvmu_rc=$?`,
+      `cat ${log}`,
       `[ "$nvmu_rc" = 0 ] || nvmu_fail "fio verify on ${o.dev} (status $nvmu_rc)"`,
       // "issued rwts: total=<reads>,<writes>,…": verify reads count as reads.
-      `grep -Eq 'issued rwts: total=[1-9]' /tmp/nvmu-fio.log || nvmu_fail "fio read nothing back to verify on ${o.dev}"`,
-      'echo "fio verify passed"',
+      `grep -Eq 'issued rwts: total=[1-9]' ${log} || nvmu_fail "fio read nothing back to verify on ${o.dev}"`,
+      `echo "fio verify passed${o.name === undefined ? '' : ` (${name})`}"`,
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * Finds a PCI NVMe controller (class 010802 under /sys/bus/pci/devices), loads the `nvme`
+   * driver, waits until it is bound and its first namespace's block device exists. Stores the
+   * controller name (nvme0) in `ctrlVar` and the block device (/dev/nvme0n1) in `devVar`.
+   * Prints `PCI-NVME <bdf> <vendor>:<device>`, `BOUND <bdf> nvme <ctrl>` and
+   * `NAMESPACE <ctrl> <dev>`.
+   */
+  pciNvmeController(o: PciNvmeControllerOptions = {}): string {
+    const ctrl = o.ctrlVar ?? 'ctrl';
+    const dev = o.devVar ?? 'dev';
+    for (const v of [ctrl, dev]) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new Error(`bad shell variable name '${v}'`);
+    const waitS = o.waitS ?? 30;
+    return [
+      'nvmu_bdf=""',
+      'for d in /sys/bus/pci/devices/*; do',
+      '  [ "$(cat "$d/class")" = 0x010802 ] && { nvmu_bdf="$(basename "$d")"; break; }',
+      'done',
+      '[ -n "$nvmu_bdf" ] || nvmu_fail "no PCI device of class 010802 (NVMe) in /sys/bus/pci/devices"',
+      'nvmu_pci=/sys/bus/pci/devices/$nvmu_bdf',
+      'echo "PCI-NVME $nvmu_bdf $(cat $nvmu_pci/vendor):$(cat $nvmu_pci/device)"',
+      'modprobe nvme || nvmu_fail "modprobe nvme"',
+      // By the clock, not by rounds: under TCG on a busy machine every round is slow.
+      `${ctrl}=""; ${dev}=""; nvmu_t0=$(cut -d. -f1 /proc/uptime)`,
+      `while [ $(($(cut -d. -f1 /proc/uptime) - nvmu_t0)) -lt ${waitS} ]; do`,
+      `  if [ -z "$${ctrl}" ] && [ "$(basename "$(readlink $nvmu_pci/driver 2>/dev/null)")" = nvme ]; then`,
+      `    for c in $nvmu_pci/nvme/nvme*; do [ -e "$c" ] && ${ctrl}="$(basename "$c")"; done`,
+      `    [ -n "$${ctrl}" ] && echo "BOUND $nvmu_bdf nvme $${ctrl}"`,
+      '  fi',
+      `  if [ -n "$${ctrl}" ]; then`,
+      // A controller without CMIC multi-controller has its namespace disk under itself
+      // (nvme0n1); with it, native multipath puts a head disk under the subsystem (nvme-subsysX)
+      // and the controller's own path disk (nvme0c0n1) is hidden, without a device node.
+      `    for b in /sys/class/nvme/$${ctrl}/nvme*n*; do [ -b "/dev/$(basename "$b")" ] && { ${dev}="/dev/$(basename "$b")"; break; }; done`,
+      `    [ -n "$${dev}" ] && break`,
+      `    ${dev}="$(nvmu_dev "$(cat /sys/class/nvme/$${ctrl}/subsysnqn)")" && [ -b "$${dev}" ] && break`,
+      `    ${dev}=""`,
+      '  fi',
+      '  sleep 0.1',
+      'done',
+      `[ -n "$${ctrl}" ] || nvmu_fail "the nvme driver did not bind $nvmu_bdf"`,
+      `[ -n "$${dev}" ] || nvmu_fail "no namespace block device for $${ctrl}"`,
+      `echo "NAMESPACE $${ctrl} $${dev}"`,
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * `nvme list`, `nvme id-ctrl` of the controller and `nvme id-ns` of the namespace (shell words:
+   * the controller's name, e.g. `"$ctrl"`, and the block device, e.g. `"$dev"`), each after a
+   * `--- list` / `--- id-ctrl` / `--- id-ns` line, then `--- end`.
+   */
+  nvmeIdentify(ctrl = '"$ctrl"', dev = '"$dev"'): string {
+    return [
+      'echo "--- list"',
+      'nvme list || nvmu_fail "nvme list"',
+      'echo "--- id-ctrl"',
+      `nvme id-ctrl /dev/${ctrl} || nvmu_fail "nvme id-ctrl"`,
+      'echo "--- id-ns"',
+      `nvme id-ns ${dev} || nvmu_fail "nvme id-ns"`,
+      'echo "--- end"',
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * Prints `IRQS <label> <name> <count>` for each of the controller's MSI-X vectors in
+   * /proc/interrupts (`nvme0q0` is the admin queue; `ctrl` is a shell word such as `"$ctrl"`),
+   * the count summed over CPUs, and stores the number of I/O queue vectors (nvme0q1…) in
+   * `$nvmu_nq`.
+   */
+  irqCounts(ctrl = '"$ctrl"', label = 'now'): string {
+    if (!/^[A-Za-z0-9_-]+$/.test(label)) throw new Error(`bad label '${label}'`);
+    return [
+      // Header: CPU0 CPU1 …; a line: "IRQ: <one count per CPU> <chip> <hwirq> <name>".
+      `awk -v c=${ctrl} 'NR == 1 { n = NF; next } $NF ~ ("^" c "q[0-9]+$") { s = 0; for (i = 2; i <= n + 1; i++) s += $i; print "IRQS ${label}", $NF, s }' /proc/interrupts > /tmp/nvmu-irqs`,
+      'cat /tmp/nvmu-irqs',
+      `nvmu_nq=$(grep -cE 'q[1-9][0-9]* [0-9]+$' /tmp/nvmu-irqs)`,
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * Writes `sizeMiB` of random data at `offsetMiB`, then a 4 KiB record after it
+   * (`nvmu-persist <nonce> <md5> <sizeMiB>`), all O_DIRECT and fsync'd. Prints
+   * `PERSIST-WRITTEN <md5>`.
+   */
+  persistWrite(o: PersistOptions): string {
+    const off = o.offsetMiB ?? 64;
+    const size = o.sizeMiB ?? 4;
+    return [
+      `dd if=/dev/urandom of=/tmp/nvmu-persist bs=1M count=${size} 2>/dev/null || nvmu_fail "make persist data"`,
+      `nvmu_md5=$(md5sum < /tmp/nvmu-persist | cut -d' ' -f1)`,
+      `dd if=/tmp/nvmu-persist of=${o.dev} bs=1M seek=${off} count=${size} oflag=direct conv=fsync 2>/dev/null || nvmu_fail "dd persist data to ${o.dev}"`,
+      `{ printf 'nvmu-persist %s %s %s\\n' "$NVMU_NONCE" "$nvmu_md5" ${size}; dd if=/dev/zero bs=4096 count=1 2>/dev/null; } | head -c 4096 > /tmp/nvmu-persist-rec`,
+      `dd if=/tmp/nvmu-persist-rec of=${o.dev} bs=4096 seek=${(off + size) * 256} count=1 oflag=direct conv=fsync 2>/dev/null || nvmu_fail "dd persist record to ${o.dev}"`,
+      'rm -f /tmp/nvmu-persist /tmp/nvmu-persist-rec',
+      'echo "PERSIST-WRITTEN $nvmu_md5"',
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * Reads back what persistWrite() left (in this boot, an earlier boot or an earlier guest):
+   * the record, then the data, compared by md5. Prints `PERSIST-READ <md5> <nonce of the writer>`
+   * and `persist check passed`.
+   */
+  persistCheck(o: PersistOptions): string {
+    const off = o.offsetMiB ?? 64;
+    const size = o.sizeMiB ?? 4;
+    return [
+      `nvmu_rec=$(dd if=${o.dev} bs=4096 skip=${(off + size) * 256} count=1 iflag=direct 2>/dev/null | head -n1 | tr -d '\\000')`,
+      'set -- $nvmu_rec',
+      '[ "$1" = nvmu-persist ] || nvmu_fail "no persist record on the device (found: $(echo "$nvmu_rec" | head -c 60))"',
+      'nvmu_writer=$2; nvmu_want=$3',
+      `nvmu_md5=$(dd if=${o.dev} bs=1M skip=${off} count=$4 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)`,
+      'echo "PERSIST-READ $nvmu_md5 $nvmu_writer"',
+      '[ "$nvmu_md5" = "$nvmu_want" ] || nvmu_fail "persisted data differs: md5 $nvmu_md5, written $nvmu_want"',
+      'echo "persist check passed"',
+      '',
+    ].join('\n');
+  },
+
+  /**
+   * For a guest started with the `reboot` option: the first boot runs `before`, writes the
+   * persist data and reboots (`reboot -f`: the kernel shuts the devices down, QEMU resets the
+   * machine); the next boot (it finds the record this run wrote) prints `REBOOTED`, checks the
+   * data and runs `after`. Put it after the blocks that set `dev`.
+   */
+  rebootOnce(o: PersistOptions & { readonly before?: string; readonly after?: string }): string {
+    const off = o.offsetMiB ?? 64;
+    const size = o.sizeMiB ?? 4;
+    return [
+      `nvmu_rec=$(dd if=${o.dev} bs=4096 skip=${(off + size) * 256} count=1 iflag=direct 2>/dev/null | head -n1 | tr -d '\\000')`,
+      'case "$nvmu_rec" in',
+      '"nvmu-persist $NVMU_NONCE "*)',
+      'echo REBOOTED',
+      guestScripts.persistCheck(o),
+      o.after ?? '',
+      ';;',
+      '*)',
+      o.before ?? '',
+      guestScripts.persistWrite(o),
+      'echo REBOOTING',
+      'sync; reboot -f; sleep 30; nvmu_fail "still running after reboot -f"',
+      ';;',
+      'esac',
       '',
     ].join('\n');
   },
