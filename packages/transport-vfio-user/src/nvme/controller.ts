@@ -1187,7 +1187,9 @@ export class NvmeController {
         if (q?.state === 'live' && overlaps(q.iova, q.bytes, range.iova, range.length)) {
           q.state = 'unmapped';
           q.setMemory(undefined);
-          this.log.warn('vfio-user nvme: queue memory unmapped under a live queue', { qid, cq: q instanceof CompletionQueue });
+          // Normal at boot: QEMU re-lays out low memory after SeaBIOS enabled the controller;
+          // the next driver resets it (or the memory comes back and the queue resumes).
+          this.log.info('vfio-user nvme: queue paused, its memory was unmapped', { qid, cq: q instanceof CompletionQueue });
         }
       }
     }
