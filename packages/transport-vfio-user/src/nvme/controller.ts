@@ -1153,6 +1153,7 @@ export class NvmeController {
 
   /** The client went away: queues, then the core controller (its admin qpair disconnects). */
   private detach(): void {
+    if (this.adminQp !== undefined) this.log.info('vfio-user nvme: detached', { cntlid: this.cntlid, ...this.stats });
     this.teardownQueues();
     this.poller.stop();
     const qp = this.adminQp;
