@@ -81,4 +81,21 @@ describe('vfio-user host transport, in process', () => {
     await c.close();
     expect(c.state).toBe('closed');
   });
+
+  it("takes SPDK's transport ID as SPDK users write it: trtype:VFIOUSER traddr:<socket directory>, no subnqn", async () => {
+    const { dir } = await start();
+    const c = await connect(`trtype:VFIOUSER traddr:${dir}`, { reconnect: false });
+    cleanups.push(() => c.close());
+    expect(c.isDiscovery).toBe(false);
+    expect((await c.identifyController()).subnqn).toBe(NQN);
+    const ns = c.namespaces[0]!;
+    const data = Buffer.alloc(4096, 0x5a);
+    await ns.write(8, data);
+    expect(Buffer.from(await ns.read(8, 8)).equals(data)).toBe(true);
+    await c.close();
+    // The socket itself works as traddr too.
+    const c2 = await connect({ trtype: 'vfio-user', traddr: `${dir}/cntrl` }, { reconnect: false });
+    cleanups.push(() => c2.close());
+    expect(Buffer.from(await c2.namespaces[0]!.read(8, 8)).equals(data)).toBe(true);
+  });
 });
