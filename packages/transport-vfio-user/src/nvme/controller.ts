@@ -297,6 +297,17 @@ export class NvmeController {
       this.doorbellAccess(offset - BAR0.doorbellsOffset, data, isWrite);
       return;
     }
+    if (len === 1 || len === 2) {
+      // Byte and word accesses (a debugger, a firmware peeking at VS): reads come from the
+      // containing dword; writes are ignored (NVMe registers are written as dwords, Base 2.0 §3.1.3).
+      if (!isWrite) {
+        const base = offset & ~3;
+        const dword = Buffer.alloc(4);
+        this.bar0Access(base, dword, false);
+        data.set(dword.subarray(offset - base, offset - base + len));
+      }
+      return;
+    }
     if (len !== 4 && len !== 8) throw new VfioUserErrnoError(DeviceErrno.EINVAL, `BAR0 access of ${len} bytes at ${offset}`);
     const dv = new DataView(data.buffer, data.byteOffset, len);
     if (isWrite) {

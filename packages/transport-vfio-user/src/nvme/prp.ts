@@ -119,6 +119,8 @@ export function collectPrps(mem: GuestMemory, prp1: number, prp2: number, length
     const needed = Math.ceil(remaining / PAGE_SIZE);
     const chain = needed > slots;
     const take = chain ? slots - 1 : needed;
+    // A list that is nothing but a chain pointer makes no progress: a host could loop us forever.
+    if (take === 0) return -STATUS_INVALID_PRP_OFFSET;
     for (let i = 0; i < take; i++) {
       const entry = readU64(page, inPage + i * 8);
       if (entry % PAGE_SIZE !== 0) return -STATUS_INVALID_PRP_OFFSET;
@@ -156,6 +158,7 @@ export async function collectPrpsSlow(mem: GuestMemory, prp1: number, prp2: numb
       return -STATUS_DATA_TRANSFER_ERROR;
     }
     const entries = chain ? take - 1 : take;
+    if (entries === 0) return -STATUS_INVALID_PRP_OFFSET; // no progress (see collectPrps)
     for (let i = 0; i < entries; i++) {
       const entry = readU64(list, i * 8);
       if (entry % PAGE_SIZE !== 0) return -STATUS_INVALID_PRP_OFFSET;
@@ -174,13 +177,15 @@ export async function collectPrpsSlow(mem: GuestMemory, prp1: number, prp2: numb
 
 /**
  * Point `iov` at the segments in shared memory. Returns the number of iov entries used, 0 when
- * some segment is not shared (take the slow path), or `-status` when a segment is outside every
- * mapping, or too many segments remain after coalescing.
+ * some segment is not shared or there are more segments than iovs (take the slow path), or
+ * `-status` when a segment is outside every mapping.
  */
 export function segmentsToIov(mem: GuestMemory, s: PrpSegments, iov: Uint8Array[], maxIov: number, write: boolean): number {
   if (s.count > maxIov) {
     s.coalesce();
-    if (s.count > maxIov) return -STATUS_DATA_TRANSFER_ERROR;
+    // More pages than a Request carries iovs (an MDTS-sized transfer starting inside a page):
+    // the slow path moves it through one bounce buffer.
+    if (s.count > maxIov) return segmentsCovered(mem, s, write) ? 0 : -STATUS_DATA_TRANSFER_ERROR;
   }
   for (let i = 0; i < s.count; i++) {
     const a = s.addr(i);

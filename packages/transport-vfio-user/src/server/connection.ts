@@ -415,7 +415,7 @@ export class Connection implements DmaTransfer {
     const limits = negotiatedLimits(caps);
     if ((limits.pgsizes & 4096) === 0) throw new VfioUserErrnoError(Errno.EINVAL, `client pgsizes 0x${limits.pgsizes.toString(16)} lack 4 KiB`);
     this.#clientMaxXfer = limits.maxDataXferSize;
-    const reply = this.#versionReply(msg, Math.min(minor, 0), requestSize);
+    const reply = this.#versionReply(msg, Math.min(minor, 0), requestSize, caps);
     this.#send(encodeMessage(reply), NO_FDS);
     this.#state = 'ready';
     this.#device.attached = true;
@@ -424,19 +424,22 @@ export class Connection implements DmaTransfer {
   }
 
   /**
-   * The VERSION reply, no longer than the request: QEMU reads the reply into a buffer of its
-   * request's size. Capabilities are dropped, least needed first, until it fits (a dropped key
-   * means the spec's default for the client).
+   * The VERSION reply. Its capabilities are a subset of those the client proposed (vfio-user
+   * §VFIO_USER_VERSION), and it is no longer than the request: QEMU reads the reply into a
+   * buffer of its request's size. Capabilities are dropped, least needed first, until it fits
+   * (a dropped key means the spec's default for the client).
    */
-  #versionReply(msg: VfioUserMessage, minor: number, requestSize: number): VfioUserMessage {
+  #versionReply(msg: VfioUserMessage, minor: number, requestSize: number, proposed: VersionCapabilities | undefined): VfioUserMessage {
     const l = this.#limits;
-    const entries: [string, number | boolean][] = [
-      ['max_msg_fds', l.maxMsgFds],
-      ['max_data_xfer_size', l.maxDataXferSize],
-      ['pgsizes', 4096],
-      ['max_dma_maps', l.maxDmaMaps],
-      ['write_multiple', true],
-    ];
+    const entries = (
+      [
+        ['max_msg_fds', l.maxMsgFds],
+        ['max_data_xfer_size', l.maxDataXferSize],
+        ['pgsizes', 4096],
+        ['max_dma_maps', l.maxDmaMaps],
+        ['write_multiple', true],
+      ] as [string, number | boolean][]
+    ).filter(([key]) => proposed !== undefined && Object.hasOwn(proposed, key));
     for (let n = entries.length; n >= 0; n--) {
       const caps = Object.fromEntries(entries.slice(0, n)) as VersionCapabilities;
       const reply = makeReply(msg, { kind: 'version', major: 0, minor, data: n === 0 ? null : { capabilities: caps } });
@@ -449,12 +452,10 @@ export class Connection implements DmaTransfer {
     const fd = fds[0] ?? -1;
     if (fds.length > 0) fds[0] = -1; // the table owns it now
     const range = this.#device.dma.add(address, size, flags, fd, offset);
-    if (range !== null) {
-      try {
-        this.#device.hooks.dmaMapped?.(range);
-      } catch (err) {
-        this.#log('error', `device hook dmaMapped threw: ${describe(err)}`);
-      }
+    try {
+      this.#device.hooks.dmaMapped?.(range);
+    } catch (err) {
+      this.#log('error', `device hook dmaMapped threw: ${describe(err)}`);
     }
     this.#reply(msg, { kind: 'empty' });
   }
@@ -492,9 +493,10 @@ export class Connection implements DmaTransfer {
       this.#reply(msg, full, desc.fd >= 0 ? [desc.fd] : NO_FDS);
       return;
     }
-    // Too small for the capabilities: the fixed part with argsz = the size needed, no CAPS flag
-    // and no fd; the client asks again with a larger argsz (vfio-user §VFIO_USER_DEVICE_GET_REGION_INFO).
-    this.#reply(msg, { ...full, flags: desc.flags, capOffset: 0, caps: [] });
+    // Too small for the capabilities: the fixed part with argsz = the size needed and no CAPS
+    // flag; the client asks again with a larger argsz (vfio-user §VFIO_USER_DEVICE_GET_REGION_INFO).
+    // The fd still comes with MMAP, as the spec says of that flag (QEMU closes it and retries).
+    this.#reply(msg, { ...full, flags: desc.flags, capOffset: 0, caps: [] }, desc.fd >= 0 ? [desc.fd] : NO_FDS);
   }
 
   #regionRead(msg: VfioUserMessage, region: number, offset: bigint, count: number): void {

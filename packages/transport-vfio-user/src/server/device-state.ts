@@ -60,7 +60,11 @@ export class DeviceState implements DeviceContext {
     this.callHook('reset');
   }
 
-  /** The client went away: the device tears down, then mappings, eventfds and config go. */
+  /**
+   * The client went away: the device tears down, then the client's mappings and eventfds go.
+   * Config space and the MSI-X table stay (vfio-user §Client Disconnection: "the device state
+   * should otherwise be retained"); a new QEMU resets the device when it starts the machine.
+   */
   async detach(): Promise<void> {
     try {
       await this.hooks.detached?.();
@@ -70,8 +74,7 @@ export class DeviceState implements DeviceContext {
     this.attached = false;
     this.dma.setTransfer(undefined);
     this.dma.clear();
-    this.irq.reset();
-    this.config.reset();
+    this.irq.closeEventfds();
   }
 
   close(): void {

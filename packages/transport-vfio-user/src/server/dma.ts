@@ -26,7 +26,6 @@ interface Mapping {
   readonly range: DmaRange;
   /** The mmapped bytes (shared mappings), else undefined. */
   bytes: Uint8Array | undefined;
-  readonly fileOffset: number;
 }
 
 function efault(iova: number, length: number): VfioUserErrnoError {
@@ -56,10 +55,11 @@ export class DmaTable implements DmaSpace {
 
   /**
    * Adds a mapping (DMA_MAP). Takes ownership of `fd` (closed here, mapped or not; -1 for none).
-   * Returns the new range, `null` for an exact repeat of an existing mapping (accepted, as
-   * libvfio-user does), or throws VfioUserErrnoError.
+   * Returns the new range or throws VfioUserErrnoError: EEXIST for a range that overlaps a
+   * mapping ("a command to map over an existing region must be failed by the server with
+   * EEXIST", vfio-user §VFIO_USER_DMA_MAP), EINVAL for a malformed one, ENOSPC past max_dma_maps.
    */
-  add(iova: bigint, size: bigint, flags: number, fd: number, fileOffset: bigint): DmaRange | null {
+  add(iova: bigint, size: bigint, flags: number, fd: number, fileOffset: bigint): DmaRange {
     try {
       const readable = (flags & DmaMapFlags.READ) !== 0;
       const writable = (flags & DmaMapFlags.WRITE) !== 0;
@@ -79,10 +79,7 @@ export class DmaTable implements DmaSpace {
       const at = this.#firstEndingAfter(start);
       const next = this.#maps[at];
       if (next !== undefined && next.iova < end) {
-        if (next.iova === start && next.end === end && next.range.readable === readable && next.range.writable === writable && next.range.shared === fd >= 0 && next.fileOffset === Number(fileOffset)) {
-          return null;
-        }
-        throw new VfioUserErrnoError(Errno.EINVAL, `DMA_MAP [0x${start.toString(16)}, 0x${end.toString(16)}) overlaps [0x${next.iova.toString(16)}, 0x${next.end.toString(16)})`);
+        throw new VfioUserErrnoError(Errno.EEXIST, `DMA_MAP [0x${start.toString(16)}, 0x${end.toString(16)}) overlaps [0x${next.iova.toString(16)}, 0x${next.end.toString(16)})`);
       }
       if (this.#maps.length >= this.maxMaps) throw new VfioUserErrnoError(Errno.ENOSPC, `max_dma_maps (${this.maxMaps}) reached`);
       let bytes: Uint8Array | undefined;
@@ -95,7 +92,7 @@ export class DmaTable implements DmaSpace {
         }
       }
       const range: DmaRange = Object.freeze({ iova: start, length, readable, writable, shared: fd >= 0 });
-      const mapping: Mapping = { iova: start, end, range, bytes, fileOffset: Number(fileOffset) };
+      const mapping: Mapping = { iova: start, end, range, bytes };
       this.#maps.splice(at, 0, mapping);
       return range;
     } finally {

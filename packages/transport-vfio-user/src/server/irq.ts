@@ -217,10 +217,15 @@ export class IrqState {
     dst.set(this.pba.subarray(offset, offset + dst.length));
   }
 
-  /** Client gone: eventfds closed, and the state of {@link resetState}. */
+  /** Server closing: eventfds closed, and the state of {@link resetState}. */
   reset(): void {
-    for (let i = 0; i < this.#efds.length; i++) this.#closeIndex(i);
+    this.closeEventfds();
     this.resetState();
+  }
+
+  /** Client gone: its eventfds are closed; masks and pending bits stay (a trigger now waits in the PBA). */
+  closeEventfds(): void {
+    for (let i = 0; i < this.#efds.length; i++) this.#closeIndex(i);
   }
 
   /** DEVICE_RESET: table masked, nothing pending, INTx unmasked; the client's eventfds stay (VFIO keeps them across a reset). */

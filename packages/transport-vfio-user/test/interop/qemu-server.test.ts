@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { VfioUserServer } from '../../src/server.js';
-import { fakeDevice, mappedMemfds, ourFds, tempDir, until } from '../server/helpers.js';
+import { fakeDevice, mappedMemfds, ourFds, tempDir } from '../server/helpers.js';
 
 function findQemu(): string | undefined {
   const candidates: string[] = [];
@@ -37,6 +37,12 @@ function findQemu(): string | undefined {
 }
 
 const qemu = findQemu();
+
+/** Polls every 20 ms (not every loop turn: QEMU needs the CPU) until `cond` holds; fails after `seconds`. */
+async function waitFor(cond: () => boolean, seconds = 60): Promise<void> {
+  for (let i = 0; i < seconds * 50 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!cond()) throw new Error('condition not reached');
+}
 
 describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", () => {
   it('realizes the device, maps guest RAM, lets SeaBIOS assign BARs, and detaches cleanly on quit', { timeout: 120_000 }, async () => {
@@ -64,7 +70,7 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       const monitor = async (cmd: string, expect: RegExp): Promise<string> => {
         const from = out.length;
         child.stdin.write(`${cmd}\n`);
-        await until(() => expect.test(out.slice(from)) || child.exitCode !== null, 1_000_000);
+        await waitFor(() => expect.test(out.slice(from)) || child.exitCode !== null);
         return out.slice(from);
       };
       await monitor('info pci', /Bus\s+0, device/);
@@ -73,16 +79,20 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       expect(shared.length).toBeGreaterThan(0);
       // Guest RAM below 4 GiB is mapped with its memfd, readable and writable.
       expect(shared.some((r) => r.iova === 0 && r.readable && r.writable)).toBe(true);
-      // Let SeaBIOS run: it sizes BAR0 and BAR4 and assigns them.
+      // Let SeaBIOS run: it sizes BAR0 and BAR4 and assigns them (polled: TCG on a busy machine is slow).
       child.stdin.write('c\n');
-      await new Promise((r) => setTimeout(r, 3000));
-      const pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4/);
+      let pci = '';
+      for (let i = 0; i < 120; i++) {
+        pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4.*\n/);
+        if (/BAR0: 64 bit memory at 0x(?!f{16})[0-9a-f]+/.test(pci) && /BAR4: 32 bit memory at 0x(?!f{8}\b)[0-9a-f]+/.test(pci)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       expect(pci).toMatch(/PCI device 4e56:0001/);
       expect(pci).toMatch(/BAR0: 64 bit memory at 0x[0-9a-f]+ \[0x[0-9a-f]+\]/);
       expect(pci).toMatch(/BAR4: 32 bit memory at 0x[0-9a-f]+ \[0x[0-9a-f]+\]/);
       child.stdin.write('quit\n');
       await exited;
-      await until(() => dev.log.detached === 1, 1_000_000);
+      await waitFor(() => dev.log.detached === 1);
       await server.idle();
       expect(server.context.dma.ranges()).toEqual([]);
       expect(mappedMemfds('').filter((l) => !l.includes('nvmu-vfio-user-bar'))).toEqual([]);

@@ -45,6 +45,17 @@ describe('registers and CC.EN', () => {
     expect(env.dev.controllerId).toBeGreaterThanOrEqual(0);
   });
 
+  it('answers byte and word reads from the containing dword', async () => {
+    env = await setup();
+    const b = Buffer.alloc(2);
+    const bar0 = env.dev.spec.bars.find((x) => x.index === 0);
+    bar0?.access(0x0a, b, false);
+    expect(b.readUInt16LE(0)).toBe(0x0001); // VS.MJR
+    const one = Buffer.alloc(1);
+    bar0?.access(0x09, one, false);
+    expect(one[0]).toBe(0x04); // VS.MNR
+  });
+
   it('reads 0 from reserved registers and ignores writes there', async () => {
     env = await setup();
     env.guest.write32(0x100, 0xdeadbeef);
@@ -162,6 +173,36 @@ describe('I/O queues', () => {
     for (let i = 1; i < 16; i++) ram.writeBigUInt64LE(BigInt(r3 + i * 4096), list3 + (i - 1) * 8);
     expect((await guest.wait(1, guest.rw(1, false, 64, 128, r3, list3))).status).toBe(0);
     expect(hasPattern(ram, r3, 65536, 3)).toBe(true);
+  });
+
+  it('moves an MDTS-sized transfer that starts inside a page (33 pages, more than a Request has iovs)', async () => {
+    const { guest, dma, dev } = await ready();
+    await guest.setNumQueues(1);
+    await guest.createIoQueue(1, 16);
+    const ram = dma.ram;
+    const len = 128 * 1024;
+    const scatter = (base: number): { prp1: number; list: number } => {
+      // Every other page, so nothing coalesces: 33 separate segments.
+      const list = guest.alloc(4096);
+      for (let i = 1; i <= 32; i++) ram.writeBigUInt64LE(BigInt(base + i * 8192), list + (i - 1) * 8);
+      return { prp1: base + 512, list };
+    };
+    const src = guest.alloc(34 * 8192);
+    const w = scatter(src);
+    const flat = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) flat[i] = (i * 11 + 5) & 0xff;
+    // Lay `flat` out over the segments: 3584 bytes in the first page, then 4096 per listed page.
+    flat.copy(ram, w.prp1, 0, 3584);
+    for (let i = 1, off = 3584; off < len; i++, off += 4096) flat.copy(ram, src + i * 8192, off, Math.min(len, off + 4096));
+    expect((await guest.wait(1, guest.rw(1, true, 200, 256, w.prp1, w.list))).status).toBe(0);
+    const dst = guest.alloc(34 * 8192);
+    const r = scatter(dst);
+    expect((await guest.wait(1, guest.rw(1, false, 200, 256, r.prp1, r.list))).status).toBe(0);
+    const back = Buffer.alloc(len);
+    ram.copy(back, 0, r.prp1, r.prp1 + 3584);
+    for (let i = 1, off = 3584; off < len; i++, off += 4096) ram.copy(back, off, dst + i * 8192, dst + i * 8192 + Math.min(4096, len - off));
+    expect(Buffer.compare(back, flat)).toBe(0);
+    expect(dev.stats.slowCommands).toBe(2);
   });
 
   it('follows a PRP list that starts near the end of its page and chains to a second list page', async () => {

@@ -213,6 +213,10 @@ describe('resets and shutdown', () => {
     expect(dev.controllerId).not.toBe(first);
     expect(guest.enable() & 1).toBe(1);
     expect((await guest.identify(1)).cqe.status).toBe(0);
+    // The first client's controller is gone from the subsystem (and the discovery lookups too).
+    const subs = env.target.getStats().subsystems;
+    expect(subs.find((x) => x.nqn.includes('vfu-test'))?.controllers).toBe(1);
+    expect(subs.find((x) => x.nqn.includes('discovery'))?.controllers ?? 0).toBe(0);
   });
 });
 

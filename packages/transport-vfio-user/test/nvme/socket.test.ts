@@ -212,7 +212,7 @@ describe('over the vfio-user socket', () => {
   });
 });
 
-describe('scripts/serve-nvme.mjs in a child process', () => {
+describe('scripts/serve-file.mjs (dist/bin/serve-file.js) in a child process', () => {
   it('serves a file-backed namespace at a socket directory; the doorbell page is mmapped from BAR0', async () => {
     const pkg = fileURLToPath(new URL('../..', import.meta.url));
     // The child runs the compiled package: build it first.
@@ -220,7 +220,7 @@ describe('scripts/serve-nvme.mjs in a child process', () => {
     expect(b.status, b.stdout + b.stderr).toBe(0);
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
-    const child = spawn(process.execPath, [join(pkg, 'scripts/serve-nvme.mjs'), '--dir', join(dir, 'ep'), '--file', join(dir, 'ns0.img'), '--size', '8M'], {
+    const child = spawn(process.execPath, [join(pkg, 'scripts/serve-file.mjs'), '--socket-dir', join(dir, 'ep'), '--file', join(dir, 'ns0.img'), '--size-mib', '8', '--serial', 'NVMU-T'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = once(child, 'exit');

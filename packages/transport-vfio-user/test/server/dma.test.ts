@@ -65,12 +65,12 @@ describe('DMA with an fd (shared guest RAM)', () => {
     await expect(ctx.dma.write(0x1000, new Uint8Array(4))).rejects.toBeInstanceOf(VfioUserErrnoError);
   });
 
-  it('refuses overlaps, unaligned maps, bad flags and more than max_dma_maps; an exact repeat is accepted', async () => {
+  it('refuses maps over an existing one (EEXIST, as the spec names), unaligned maps, bad flags and more than max_dma_maps', async () => {
     const { client, dev } = await harness({ server: { maxDmaMaps: 3 } });
     expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(0);
-    expect((await dmaMap(client, 0x11000, 0x2000)).msg.errno).toBe(Errno.EINVAL);
-    expect((await dmaMap(client, 0xf000, 0x2000)).msg.errno).toBe(Errno.EINVAL);
-    expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(0);
+    expect((await dmaMap(client, 0x11000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
+    expect((await dmaMap(client, 0xf000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
+    expect((await dmaMap(client, 0x10000, 0x2000)).msg.errno).toBe(Errno.EEXIST);
     expect((await dmaMap(client, 0x20001, 0x1000)).msg.errno).toBe(Errno.EINVAL);
     expect((await dmaMap(client, 0x20000, 0)).msg.errno).toBe(Errno.EINVAL);
     expect((await dmaMap(client, 0x20000, 0x1000, [], 0, 0)).msg.errno).toBe(Errno.EINVAL);
@@ -83,6 +83,36 @@ describe('DMA with an fd (shared guest RAM)', () => {
     const small = memfdCreate('vfu-test-small');
     expect((await dmaMap(client, 0x1000000, 0x1000, [small], 0x1_0000_0000_0000)).msg.errno).not.toBe(0);
     closeFd(small);
+  });
+});
+
+describe('pipelined DMA_MAPs, as QEMU sends them during memory updates (not awaited)', () => {
+  it('each mapping gets the fd that came with its own message', async () => {
+    const { client, dev } = await harness();
+    const fds: number[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const fd = memfdCreate(`vfu-pipe-${i}`);
+      ftruncate(fd, 0x1000);
+      const page = new Uint8Array(mmap(fd, 0, 0x1000, { writable: true }));
+      page[0] = 0x40 + i;
+      munmap(page.buffer);
+      fds.push(fd);
+      // Every other map has no fd: fds must not slide onto a neighbour.
+      const withFd = i % 2 === 0;
+      ids.push(client.send(Command.DMA_MAP, { kind: 'dma-map', flags: RW, offset: 0n, address: BigInt(0x100000 * (i + 1)), size: 0x1000n }, { fds: withFd ? [fd] : [] }));
+    }
+    for (const id of ids) {
+      const r = await client.next();
+      expect([r.msg.msgId, r.msg.errno]).toEqual([id, 0]);
+    }
+    for (const fd of fds) closeFd(fd);
+    const ctx = dev.context.current!;
+    for (let i = 0; i < 12; i++) {
+      const view = ctx.dma.view(0x100000 * (i + 1), 1);
+      if (i % 2 === 0) expect(view?.[0]).toBe(0x40 + i);
+      else expect(view).toBeUndefined();
+    }
   });
 });
 

@@ -38,6 +38,8 @@ describe('clients', () => {
       const efds = [eventfdCreate(0), eventfdCreate(0)];
       await client.request(Command.DEVICE_SET_IRQS, { kind: 'set-irqs', flags: IrqSetFlags.ACTION_TRIGGER | IrqSetFlags.DATA_EVENTFD, index: PciIrq.MSIX, start: 0, count: 2, data: null }, efds);
       for (const fd of efds) closeFd(fd);
+      // MSI-X Enable (Message Control at 0x52, bit 15).
+      await client.request(Command.REGION_WRITE, { kind: 'region-data', offset: 0x52n, region: 7, data: new Uint8Array([0x03, 0x80]) });
       expect(mappedMemfds('vfu-test-killed')).toHaveLength(1);
 
       // The device's teardown is slow: the mappings stay until it is done.
@@ -65,6 +67,9 @@ describe('clients', () => {
       expect(server.connected).toBe(false);
       expect(server.context.dma.ranges()).toEqual([]);
       expect(server.context.attached).toBe(false);
+      // Device state stays (vfio-user §Client Disconnection); with no eventfd a trigger waits in the PBA.
+      expect(server.context.msixEnabled).toBe(true);
+      server.context.triggerIrq(0);
       expect(mappedMemfds('vfu-test-killed')).toEqual([]);
       expect(ourFds()).toEqual(baseline);
 

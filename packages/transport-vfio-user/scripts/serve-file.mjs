@@ -1,31 +1,40 @@
 #!/usr/bin/env node
 // Serve one NVMe controller over vfio-user for QEMU (`vfio-user-pci`) or any vfio-user client:
-// a file-backed namespace, one subsystem, a listener at a socket directory. Development and
-// interop harness tool (not published); needs `pnpm build` first (it runs the dist builds).
+// a file-backed namespace (nsid 1), one subsystem, a listener at a socket directory.
+// Development and interop harness tool; `pnpm build` copies it to dist/bin/serve-file.js
+// (tools/interop's vfio-user target test runs that path).
 //
-//   node packages/transport-vfio-user/scripts/serve-nvme.mjs --dir /tmp/nvmu-vfu --file /tmp/ns0.img --size 256M
+//   node dist/bin/serve-file.js --socket-dir /tmp/nvmu-vfu --file /tmp/ns0.img --size-mib 256
 //
-// Prints one line `READY <socket path>` on stdout once the socket listens, then serves until
-// SIGINT/SIGTERM (closes the target: flushes the file, removes the listener). QEMU then uses
+// The file is created at the given size when missing and kept as it is otherwise. Prints one
+// line `READY <socket path>` on stdout once the socket listens, then serves until SIGINT or
+// SIGTERM, which close the target (the file is flushed) and exit 0. QEMU then uses
 //   -object memory-backend-memfd,id=mem,size=1G,share=on -machine q35,memory-backend=mem
 //   -device '{"driver":"vfio-user-pci","socket":{"path":"<dir>/cntrl","type":"unix"}}'
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FileBdev, Target } from '@nvmu/nvmf';
 import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 
 const { values } = parseArgs({
   options: {
+    'socket-dir': { type: 'string' },
     dir: { type: 'string' },
     file: { type: 'string' },
-    size: { type: 'string', default: '256M' },
+    'size-mib': { type: 'string' },
+    size: { type: 'string' },
     'block-size': { type: 'string', default: '512' },
+    serial: { type: 'string', default: 'NVMUVFU0001' },
     nqn: { type: 'string', default: 'nqn.2026-12.io.nvmu:vfio-user' },
     'max-io-queues': { type: 'string', default: '127' },
     verbose: { type: 'boolean', default: false },
   },
 });
-if (values.dir === undefined || values.file === undefined) {
-  process.stderr.write('usage: serve-nvme.mjs --dir <socket directory> --file <image> [--size 256M] [--block-size 512] [--nqn NQN] [--verbose]\n');
+const dir = values['socket-dir'] ?? values.dir;
+if (dir === undefined || values.file === undefined) {
+  process.stderr.write(
+    'usage: serve-file.js --socket-dir <dir> --file <image> [--size-mib 256 | --size 256M] [--block-size 512] [--serial SN] [--nqn NQN] [--verbose]\n',
+  );
   process.exit(2);
 }
 
@@ -34,6 +43,7 @@ function bytes(s) {
   if (m === null) throw new Error(`bad size ${s}`);
   return Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
 }
+const size = values['size-mib'] !== undefined ? Number(values['size-mib']) * 1024 * 1024 : bytes(values.size ?? '256M');
 
 const log = (level) => (msg, fields) => {
   if (level === 'debug' && !values.verbose) return;
@@ -43,13 +53,18 @@ const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), erro
 
 const target = new Target({ logger });
 await target.addTransport(new VfioUserTargetTransport({ maxIoQueues: Number(values['max-io-queues']) }));
-const sub = target.createSubsystem({ nqn: values.nqn, allowAnyHost: true, model: 'nvmu vfio-user', serial: 'NVMUVFU0001' });
-const bdev = await FileBdev.open({ name: 'ns0', path: values.file, size: bytes(values.size), blockSize: Number(values['block-size']) });
+const sub = target.createSubsystem({ nqn: values.nqn, allowAnyHost: true, model: 'nvmu vfio-user', serial: values.serial });
+const bdev = await FileBdev.open({
+  name: 'ns0',
+  path: values.file,
+  blockSize: Number(values['block-size']),
+  ...(existsSync(values.file) ? {} : { size }),
+});
 target.addBdev(bdev);
 sub.addNamespace({ bdev });
-await sub.addListener({ trtype: 'vfio-user', adrfam: 'intra-host', traddr: values.dir, trsvcid: '' });
+await sub.addListener({ trtype: 'vfio-user', adrfam: 'intra-host', traddr: dir, trsvcid: '' });
 sub.start();
-process.stdout.write(`READY ${values.dir}/cntrl\n`);
+process.stdout.write(`READY ${dir}/cntrl\n`);
 
 let closing = false;
 const stop = async () => {
