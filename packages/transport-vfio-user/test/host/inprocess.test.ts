@@ -41,9 +41,9 @@ async function open(dir: string, extra: string, opts: Parameters<typeof connect>
 }
 
 const MODES: [string, string, { mapped: boolean; shadow: boolean; dma: boolean; interrupts: boolean }][] = [
-  ['shared memory, mapped doorbells, shadow doorbells, polling', '', { mapped: true, shadow: true, dma: false, interrupts: false }],
-  ['shared memory, no shadow doorbells, interrupts', 'shadowdb:0 completions:interrupt', { mapped: true, shadow: false, dma: false, interrupts: true }],
-  ['DMA_READ/DMA_WRITE memory, message doorbells, polling', 'dma:message doorbells:message', { mapped: false, shadow: false, dma: true, interrupts: false }],
+  ['shared memory, mapped doorbells, shadow doorbells, polling', 'completions:poll', { mapped: true, shadow: true, dma: false, interrupts: false }],
+  ['shared memory, no shadow doorbells, interrupts', 'shadowdb:0', { mapped: true, shadow: false, dma: false, interrupts: true }],
+  ['DMA_READ/DMA_WRITE memory, message doorbells, polling', 'dma:message doorbells:message completions:poll', { mapped: false, shadow: false, dma: true, interrupts: false }],
   ['DMA_READ/DMA_WRITE memory, mapped doorbells, interrupts', 'dma:message completions:interrupt', { mapped: true, shadow: false, dma: true, interrupts: true }],
 ];
 
