@@ -26,9 +26,13 @@ export class NoHostTransportError extends Error {
  * its `./host` entry).
  */
 export async function connect(trid: TransportIdInput, opts: ControllerOptions = {}): Promise<Controller> {
-  const t = parseTransportId(trid);
-  const factory = getHostTransport(t.trtype);
-  if (factory === undefined) throw new NoHostTransportError(t.trtype);
+  const parsed = parseTransportId(trid);
+  const factory = getHostTransport(parsed.trtype);
+  if (factory === undefined) throw new NoHostTransportError(parsed.trtype);
+  // A pcie-kind address (vfio-user) reaches one controller and no Connect names a subsystem, so
+  // no subnqn means that controller, not discovery: SPDK users write `trtype:vfiouser
+  // traddr:<dir>` alone. Its subsystem is then known from Identify (`ctrl.subnqn` stays '').
+  const t = factory.kind === 'pcie' && parsed.subnqn === undefined ? { ...parsed, subnqn: '' } : parsed;
   const needDefault = (opts.hostnqn ?? t.hostnqn) === undefined || (opts.hostid ?? t.hostid) === undefined;
   const identity = needDefault ? await defaultHostIdentity() : { hostnqn: '', hostid: '' };
   const resolved = resolveOptions(t, opts, identity);

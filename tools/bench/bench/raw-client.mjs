@@ -4,6 +4,7 @@
 // slot (answers come back in order, so slot = FIFO position) and answers are read into one
 // reused buffer (`onread`), as nvmu's host transport does. Prints one JSON line:
 // {"ios","iops","mibps","elapsedSeconds","latencyUs":{"avg","p50","p99"},"cpu":{"perIoUs"}}.
+import { printResult } from './report.mjs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -124,19 +125,5 @@ stopping = true;
 if (outstanding > 0) await finished;
 sock.destroy();
 
-const s = lat.subarray(0, nLat).sort();
-let sum = 0;
-for (let i = 0; i < nLat; i++) sum += s[i];
-const pct = (p) => (nLat === 0 ? 0 : s[Math.min(nLat - 1, Math.floor((p / 100) * nLat))]);
-const iops = done / elapsed;
-process.stdout.write(
-  `${JSON.stringify({
-    ios: done,
-    iops,
-    mibps: (iops * size) / (1024 * 1024),
-    elapsedSeconds: elapsed,
-    latencyUs: { avg: nLat === 0 ? 0 : sum / nLat, p50: pct(50), p99: pct(99) },
-    cpu: { perIoUs: done === 0 ? 0 : (cpu.user + cpu.system) / done },
-  })}\n`,
-);
+printResult({ lat, nLat, done, elapsed, size, cpu });
 // No process.exit(): nothing is left open, so the process ends by itself once stdout is flushed.

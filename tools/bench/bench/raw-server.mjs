@@ -9,8 +9,8 @@
 // views of one constant buffer. Prints {"port":N,"pid":N} when listening; a line "stats" on
 // stdin answers {"cpuUs","ios","mem"} (process.cpuUsage, requests answered, memoryUsage).
 // argv: [host] [port]
+import { serveStats } from './report.mjs';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 
 const host = process.argv[2] ?? '127.0.0.1';
 const port = Number(process.argv[3] ?? 0);
@@ -97,11 +97,4 @@ server.listen(port, host, () => {
   process.stdout.write(`${JSON.stringify({ port: server.address().port, pid: process.pid })}\n`);
 });
 
-createInterface({ input: process.stdin }).on('line', (l) => {
-  if (l.trim() === 'stats') {
-    const u = process.cpuUsage();
-    process.stdout.write(`${JSON.stringify({ cpuUs: u.user + u.system, ios, mem: process.memoryUsage() })}\n`);
-  }
-});
-process.stdin.on('end', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
+serveStats(() => ios);

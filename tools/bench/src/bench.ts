@@ -1,22 +1,27 @@
 /**
- * The bench: nvmu's NVMe/TCP target (null bdev, own process on CPU 0) driven by nvmu-perf (the
- * real CLI, --json, on CPU 1), interleaved with a raw-TCP request/response pair carrying the
- * same bytes without NVMe (server on CPU 0, client on CPU 1) as this machine's ceiling; then a
- * memory soak of the target under nvmu-perf.
+ * The bench: nvmu's target (null bdev, own process on CPU 0) driven by nvmu-perf (the real CLI,
+ * --json, on CPU 1) over NVMe/TCP and over vfio-user, each interleaved with its ceiling: for TCP
+ * a raw-TCP request/response pair carrying the same bytes without NVMe, for vfio-user a pair of
+ * processes servicing the same shared-memory rings without NVMe (server on CPU 0, client on
+ * CPU 1); then a memory soak of the target under nvmu-perf.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServerChild, type Pinning, detectPinning, freePort, pinnedCommand, runToEnd } from './child.js';
 import { type CpuProfile, type SelfTimeRow, topSelfTime } from './profile.js';
-import type { ChildStats } from './protocol.js';
+import { BENCH_NQN, type ChildStats } from './protocol.js';
 import { type MachineInfo, type SystemCpu, machineInfo, median, slope, systemCpu } from './stats.js';
 
 /** One workload, run the same way over nvmu and over the raw pair. */
 export interface WorkloadSpec {
   readonly id: string;
   readonly label: string;
+  /** The transport nvmu-perf uses; it also picks the ceiling (raw TCP, or shared-memory rings). Default tcp. */
+  readonly transport?: 'tcp' | 'vfio-user';
+  /** I/O queues (nvmu-perf's -P; the ring ceiling's --queues), the queue depth spread over them. Default 1. */
+  readonly queues?: number;
   /** nvmu-perf's -w. */
   readonly rw: 'randread' | 'randwrite' | 'read';
   readonly ioSize: number;
@@ -30,6 +35,11 @@ export const DEFAULT_WORKLOADS: readonly WorkloadSpec[] = [
   { id: 'randread-4k-qd128', label: '4 KiB random read, QD 128', rw: 'randread', ioSize: 4096, queueDepth: 128, metric: 'iops' },
   { id: 'randwrite-4k-qd128', label: '4 KiB random write, QD 128', rw: 'randwrite', ioSize: 4096, queueDepth: 128, metric: 'iops' },
   { id: 'read-128k-qd32', label: '128 KiB sequential read, QD 32', rw: 'read', ioSize: 131072, queueDepth: 32, metric: 'mibps' },
+  { id: 'vfu-randread-4k-qd1', label: 'vfio-user: 4 KiB random read, QD 1', transport: 'vfio-user', rw: 'randread', ioSize: 4096, queueDepth: 1, metric: 'iops' },
+  { id: 'vfu-randread-4k-qd128', label: 'vfio-user: 4 KiB random read, QD 128', transport: 'vfio-user', rw: 'randread', ioSize: 4096, queueDepth: 128, metric: 'iops' },
+  { id: 'vfu-randread-4k-qd128-4q', label: 'vfio-user: 4 KiB random read, QD 128 over 4 queues', transport: 'vfio-user', queues: 4, rw: 'randread', ioSize: 4096, queueDepth: 128, metric: 'iops' },
+  { id: 'vfu-randwrite-4k-qd128', label: 'vfio-user: 4 KiB random write, QD 128', transport: 'vfio-user', rw: 'randwrite', ioSize: 4096, queueDepth: 128, metric: 'iops' },
+  { id: 'vfu-read-128k-qd32', label: 'vfio-user: 128 KiB sequential read, QD 32', transport: 'vfio-user', rw: 'read', ioSize: 131072, queueDepth: 32, metric: 'mibps' },
 ];
 
 export interface BenchOptions {
@@ -169,6 +179,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const TARGET_CHILD = join(here, '../dist/target-child.js');
 export const RAW_SERVER = join(here, '../bench/raw-server.mjs');
 export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
+export const SHM_SERVER = join(here, '../bench/shm-ring-server.mjs');
+export const SHM_CLIENT = join(here, '../bench/shm-ring-client.mjs');
 /** nvmu-perf's CLI, from its package. */
 export const PERF_MAIN = join(dirname(fileURLToPath(import.meta.resolve('@nvmu/perf/package.json'))), 'dist/main.js');
 
@@ -177,11 +189,34 @@ const limitMs = (seconds: number): number => (seconds + 120) * 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The nvmu target in its child process (pinned to CPU 0), listening on a free port. */
-export async function startTarget(pinning: Pinning, nodeFlags: readonly string[] = []): Promise<{ child: ServerChild; port: number; nqn: string }> {
+/** A running target: its process, TCP port, subsystem NQN and (when asked for) vfio-user socket directory. */
+export interface BenchTarget {
+  readonly child: ServerChild;
+  readonly port: number;
+  readonly nqn: string;
+  readonly vfioUserDir?: string | undefined;
+}
+
+/** The nvmu target in its child process (pinned to CPU 0), listening on a free port (and on `vfioUserDir` for vfio-user). */
+export async function startTarget(pinning: Pinning, nodeFlags: readonly string[] = [], vfioUserDir?: string): Promise<BenchTarget> {
   const port = await freePort();
-  const { child, hello } = await ServerChild.start('target', pinning, 0, ['--expose-gc', ...nodeFlags, TARGET_CHILD, String(port)]);
-  return { child, port, nqn: String(hello.nqn) };
+  const { child, hello } = await ServerChild.start('target', pinning, 0, ['--expose-gc', ...nodeFlags, TARGET_CHILD, String(port), BENCH_NQN, ...(vfioUserDir === undefined ? [] : [vfioUserDir])]);
+  return { child, port, nqn: String(hello.nqn), vfioUserDir };
+}
+
+/** The shared-memory ring ceiling's server in its child process (pinned to CPU 0), on a socket at `path`. */
+export async function startShmServer(pinning: Pinning, path: string): Promise<{ child: ServerChild; path: string }> {
+  const { child } = await ServerChild.start('shm-ring-server', pinning, 0, [SHM_SERVER, path]);
+  return { child, path };
+}
+
+/** The transport ID nvmu-perf gets for a workload: SPDK's forms for TCP and vfio-user. */
+export function benchTrid(target: BenchTarget, w: WorkloadSpec): string {
+  if (w.transport === 'vfio-user') {
+    if (target.vfioUserDir === undefined) throw new Error(`${w.id}: the target was started without a vfio-user listener`);
+    return `trtype:vfiouser traddr:${target.vfioUserDir} subnqn:${target.nqn}`;
+  }
+  return `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${target.port} subnqn:${target.nqn}`;
 }
 
 /** The raw server in its child process (pinned to CPU 0). */
@@ -191,12 +226,13 @@ export async function startRawServer(pinning: Pinning): Promise<{ child: ServerC
 }
 
 /** nvmu-perf's arguments for a workload. */
-export function perfArgs(port: number, nqn: string, w: WorkloadSpec, seconds: number, warmupSeconds: number): string[] {
+export function perfArgs(trid: string, w: WorkloadSpec, seconds: number, warmupSeconds: number): string[] {
   return [
     '-r',
-    `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${port} subnqn:${nqn}`,
+    trid,
     '-q',
     String(w.queueDepth),
+    ...((w.queues ?? 1) > 1 ? ['-P', String(w.queues)] : []),
     '-o',
     String(w.ioSize),
     '-w',
@@ -240,10 +276,10 @@ function serverCpu(s0: ChildStats, s1: ChildStats): number {
 }
 
 /** One nvmu-perf run (CPU 1) against the target. */
-export async function runNvmu(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
+export async function runNvmu(pinning: Pinning, target: BenchTarget, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await target.child.stats();
   const sys0 = systemCpu();
-  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, warmupSeconds)]);
+  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(benchTrid(target, w), w, seconds, warmupSeconds)]);
   const out = await runToEnd(cmd, args, 'nvmu-perf', limitMs(seconds + warmupSeconds));
   const s1 = await target.child.stats();
   const r = JSON.parse(out) as PerfJson;
@@ -288,12 +324,18 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
   ];
 }
 
-/** One raw-client run (CPU 1) against the raw server. */
-export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port: number }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
+/** shm-ring-client.mjs's arguments for a workload. */
+export function shmClientArgs(path: string, w: WorkloadSpec, seconds: number, warmupSeconds: number): string[] {
+  return ['--path', path, '--size', String(w.ioSize), '--qd', String(w.queueDepth), '--queues', String(w.queues ?? 1), '--seconds', String(seconds), '--warmup', String(warmupSeconds)];
+}
+
+/** One ceiling run (CPU 1): raw-client against the raw server, or the ring client against the ring server. */
+export async function runRaw(pinning: Pinning, raw: { child: ServerChild; port?: number; path?: string }, w: WorkloadSpec, seconds: number, warmupSeconds: number): Promise<RunFigures> {
   const s0 = await raw.child.stats();
   const sys0 = systemCpu();
-  const [cmd, args] = pinnedCommand(pinning, 1, [RAW_CLIENT, ...rawClientArgs(raw.port, w, seconds, warmupSeconds)]);
-  const out = await runToEnd(cmd, args, 'raw-client', limitMs(seconds + warmupSeconds));
+  const clientArgs = raw.path !== undefined ? [SHM_CLIENT, ...shmClientArgs(raw.path, w, seconds, warmupSeconds)] : [RAW_CLIENT, ...rawClientArgs(raw.port ?? 0, w, seconds, warmupSeconds)];
+  const [cmd, args] = pinnedCommand(pinning, 1, clientArgs);
+  const out = await runToEnd(cmd, args, raw.path !== undefined ? 'shm-ring-client' : 'raw-client', limitMs(seconds + warmupSeconds));
   const s1 = await raw.child.stats();
   const r = JSON.parse(out) as RawJson;
   if (r.ios === 0) throw new Error(`raw-client ${w.id}: no I/O completed`);
@@ -327,10 +369,10 @@ function minMax(values: readonly number[]): MinMax {
 }
 
 /** nvmu-perf 4 KiB randread QD 128 for `seconds` while the target's memory is sampled once a second. */
-export async function runSoak(pinning: Pinning, target: { child: ServerChild; port: number; nqn: string }, seconds: number, queueDepth = 128): Promise<SoakResult> {
+export async function runSoak(pinning: Pinning, target: BenchTarget, seconds: number, queueDepth = 128): Promise<SoakResult> {
   const w: WorkloadSpec = { id: `randread-4k-qd${queueDepth}`, label: '', rw: 'randread', ioSize: 4096, queueDepth, metric: 'iops' };
   const before = await target.child.stats(true);
-  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(target.port, target.nqn, w, seconds, 0)]);
+  const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(benchTrid(target, w), w, seconds, 0)]);
   const t0 = performance.now();
   let finished = false;
   const perf = runToEnd(cmd, args, 'nvmu-perf (soak)', limitMs(seconds)).finally(() => {
@@ -387,19 +429,27 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
   const loadAverage1mAtStart = loadavg()[0] ?? 0;
   const pinning = detectPinning();
   if (!pinning.enabled) o.log(`note: ${pinning.note}`);
-  const workloads = o.workloads.map((w) => (o.queueDepth !== undefined && w.queueDepth > 1 ? { ...w, queueDepth: o.queueDepth, label: w.label.replace(/QD \d+/, `QD ${o.queueDepth}`), id: w.id.replace(/qd\d+$/, `qd${o.queueDepth}`) } : w));
-  const target = await startTarget(pinning);
+  const workloads = o.workloads.map((w) => (o.queueDepth !== undefined && w.queueDepth > 1 ? { ...w, queueDepth: o.queueDepth, label: w.label.replace(/QD \d+/, `QD ${o.queueDepth}`), id: w.id.replace(/qd\d+/, `qd${o.queueDepth}`) } : w));
+  const vfu = workloads.some((w) => w.transport === 'vfio-user');
+  const tmp = await mkdtemp(join(tmpdir(), 'nvmu-bench-'));
+  const target = await startTarget(pinning, [], vfu ? join(tmp, 'vfu0') : undefined);
   const raw = await startRawServer(pinning).catch(async (e: unknown) => {
     await target.child.stop();
     throw e;
   });
+  const shm = vfu
+    ? await startShmServer(pinning, join(tmp, 'ring.sock')).catch(async (e: unknown) => {
+        await Promise.all([target.child.stop(), raw.child.stop()]);
+        throw e;
+      })
+    : undefined;
   try {
     const results: WorkloadResult[] = [];
     for (const w of workloads) {
       const pairs: PairResult[] = [];
       for (let rep = 1; rep <= o.repetitions; rep++) {
         const nvmu = await runNvmu(pinning, target, w, o.seconds, o.warmupSeconds);
-        const rawFig = await runRaw(pinning, raw, w, o.seconds, o.warmupSeconds);
+        const rawFig = await runRaw(pinning, w.transport === 'vfio-user' && shm !== undefined ? shm : raw, w, o.seconds, o.warmupSeconds);
         const ratio = nvmu[w.metric] / rawFig[w.metric];
         pairs.push({ repetition: rep, nvmu, raw: rawFig, ratio });
         const unit = w.metric === 'iops' ? 'IOPS' : 'MiB/s';
@@ -423,7 +473,7 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
       o.log(`soak: ${o.soakSeconds} s of 4 KiB randread QD ${qd}, target memory sampled once a second`);
       soak = await runSoak(pinning, target, o.soakSeconds, qd);
     }
-    const g = results.find((r) => r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
+    const g = results.find((r) => r.transport !== 'vfio-user' && r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
     let profile: ProfileResult | null = null;
     if (o.profileDir !== undefined && g !== undefined) {
       o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${g.id} run`);
@@ -448,7 +498,8 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
     }
     return result;
   } finally {
-    await Promise.all([target.child.stop(), raw.child.stop()]);
+    await Promise.all([target.child.stop(), raw.child.stop(), shm?.child.stop()]);
+    await rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -472,7 +523,7 @@ export interface ProfileResult {
  */
 export async function profileTarget(
   pinning: Pinning,
-  target: { child: ServerChild; port: number; nqn: string },
+  target: BenchTarget,
   dir: string,
   w: WorkloadSpec,
   seconds: number,

@@ -52,7 +52,7 @@ export function formatTable(r: BenchResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   const out = [
-    `nvmu NVMe/TCP target (null bdev) vs raw TCP ceiling: medians of ${r.config.repetitions} pairs x ${r.config.seconds} s (+${r.config.warmupSeconds} s warm-up); load average ${r.machine.loadAverage1mAtStart.toFixed(2)} at start`,
+    `nvmu target (null bdev) vs its ceiling (raw TCP; shared-memory rings for vfio-user rows): medians of ${r.config.repetitions} pairs x ${r.config.seconds} s (+${r.config.warmupSeconds} s warm-up); load average ${r.machine.loadAverage1mAtStart.toFixed(2)} at start`,
     line(head),
     widths.map((n) => '-'.repeat(n)).join('-+-'),
     ...rows.map(line),
@@ -67,14 +67,15 @@ export function formatTable(r: BenchResult): string {
 export function formatMarkdown(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [
-    '## NVMe/TCP: nvmu target vs raw TCP ceiling',
+    '## NVMe/TCP and vfio-user: nvmu target vs the ceiling of each',
     '',
     `Measured ${r.finishedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; load average ${m.loadAverage1mAtStart.toFixed(2)} at the start (the machine is shared).`,
     `${m.pinned ? 'Pinned' : 'Not pinned'}: ${m.pinning}.`,
     `Command: \`${r.command}\` (${r.config.repetitions} nvmu/raw pairs per workload, interleaved, ${r.config.seconds} s each after ${r.config.warmupSeconds} s warm-up; figures are medians, the ratio is the median of the per-pair ratios).`,
     '',
-    'nvmu: `@nvmu/nvmf` Target + `TcpTargetTransport`, 1 GiB null bdev, in its own process, driven by `nvmu-perf --json` over 127.0.0.1.',
-    'raw: a 64-byte request (+ 4 KiB payload for writes) answered by a 16-byte response (+ the payload for reads), plain Node `net` on both sides.',
+    'nvmu: `@nvmu/nvmf` Target + `TcpTargetTransport` (and `VfioUserTargetTransport` for the vfio-user rows), 1 GiB null bdev, in its own process, driven by `nvmu-perf --json` over 127.0.0.1 or the vfio-user socket (`trtype:vfiouser traddr:<dir>`, memfd-shared memory, mapped and shadow doorbells, completions by MSI-X eventfd, the host default).',
+    'raw (TCP rows): a 64-byte request (+ 4 KiB payload for writes) answered by a 16-byte response (+ the payload for reads), plain Node `net` on both sides.',
+    'raw (vfio-user rows): `bench/shm-ring-{server,client}.mjs`, the same shared-memory rings (64-byte entries in, 16-byte phase-tagged completions out, doorbell words in a shared page, the server polling as the target does) with no NVMe and no data copy.',
     'CPU µs/IO: CPU time per I/O of the serving process (nvmu target / raw server) and of the driving one (nvmu-perf / raw client); "server CPU" is raw server CPU per I/O ÷ target CPU per I/O (median over the pairs), the target\'s efficiency against the bare minimum, which other load on the machine disturbs less than throughput.',
     '',
     '| workload | nvmu | lat avg / p50 / p99 (µs) | CPU µs/IO target / perf | raw ceiling | lat avg / p50 / p99 (µs) | CPU µs/IO server / client | nvmu / raw (per pair) | server CPU raw / nvmu |',

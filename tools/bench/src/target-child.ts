@@ -2,8 +2,9 @@
 /**
  * The nvmu target of the bench, in its own process (so the bench can pin it to a CPU and read
  * its CPU time and memory apart from nvmu-perf's): @nvmu/nvmf's Target with the NVMe/TCP
- * transport and one 1 GiB null-bdev namespace, listening on 127.0.0.1.
- * argv: port [nqn]. Prints {"port","pid","nqn"} when listening. Each line "stats" on stdin is
+ * transport and one 1 GiB null-bdev namespace, listening on 127.0.0.1, and with a socket
+ * directory as third argument a vfio-user listener there too (the same subsystem and namespace).
+ * argv: port [nqn] [vfio-user dir]. Prints {"port","pid","nqn"} when listening. Each line "stats" on stdin is
  * answered with {"cpuUs","ios","mem"} (process.cpuUsage(), commands the target has taken in,
  * process.memoryUsage()); "stats gc" first runs a full GC when started with --expose-gc ("stats gc-all": V8's last-resort one) (so
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
@@ -16,12 +17,15 @@ import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { NullBdev, Target } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
+import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 import { BENCH_NQN, type ChildStats } from './protocol.js';
 
 const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
+const vfioUserDir = process.argv[4];
 const target = new Target();
 await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
+if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
 target.addBdev(bdev);
@@ -29,6 +33,7 @@ sub.addNamespace({ bdev, nsid: 1 });
 const addr = { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: port } as const;
 await target.listen(addr);
 await sub.addListener(addr);
+if (vfioUserDir !== undefined) await sub.addListener({ trtype: 'vfio-user', adrfam: 'intra-host', traddr: vfioUserDir, trsvcid: '' });
 sub.start();
 
 /** Commands taken in by every poll group (I/O plus a handful of admin commands per connect). */

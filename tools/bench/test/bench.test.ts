@@ -18,7 +18,7 @@ describe('a tiny bench run', () => {
   beforeAll(async () => {
     buildPackage();
     dir = await mkdtemp(join(tmpdir(), 'nvmu-bench-'));
-  });
+  }, 120_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
@@ -30,7 +30,17 @@ describe('a tiny bench run', () => {
     expect(json).toEqual(JSON.parse(JSON.stringify(res)));
     expect(json.machine.cores).toBeGreaterThan(0);
     expect(json.machine.cpuModel).not.toBe('');
-    expect(json.workloads.map((w) => w.id)).toEqual(['randread-4k-qd1', 'randread-4k-qd4', 'randwrite-4k-qd4', 'read-128k-qd4']);
+    expect(json.workloads.map((w) => w.id)).toEqual([
+      'randread-4k-qd1',
+      'randread-4k-qd4',
+      'randwrite-4k-qd4',
+      'read-128k-qd4',
+      'vfu-randread-4k-qd1',
+      'vfu-randread-4k-qd4',
+      'vfu-randread-4k-qd4-4q',
+      'vfu-randwrite-4k-qd4',
+      'vfu-read-128k-qd4',
+    ]);
     for (const w of json.workloads) {
       expect(w.pairs).toHaveLength(1);
       for (const side of [w.median.nvmu, w.median.raw, w.pairs[0]!.nvmu, w.pairs[0]!.raw]) {

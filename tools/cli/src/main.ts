@@ -5,6 +5,7 @@
  */
 import '@nvmu/transport-tcp/host';
 import '@nvmu/transport-loopback/host';
+import '@nvmu/transport-vfio-user/host';
 import { cliMain } from './cli.js';
 
 process.exitCode = await cliMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
