@@ -1,14 +1,14 @@
 /**
- * The nvmu target daemon, first slice: it serves one subsystem with a file-backed namespace over
- * NVMe/TCP (with the discovery subsystem on the same listener). JSON-RPC management, SPDK JSON
- * config files and the vfio-user endpoint arrive with the daemon issue.
+ * The nvmu target daemon: by default one subsystem with a file-backed namespace over NVMe/TCP
+ * (with the discovery subsystem on the same listener), managed over a JSON-RPC socket with SPDK's
+ * methods; or whatever an SPDK JSON config (`--json`) sets up. The vfio-user endpoint arrives with
+ * the vfio-user transport.
  */
-import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FileBdev, Target, type TransportLogger } from '@nvmu/nvmf';
-import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
+import type { Target, TransportLogger } from '@nvmu/nvmf';
+import { defaultConfig, defaultRpcSocket, ensureImage, serve, type Services } from './serve.js';
 
 export interface DaemonOptions {
   /** Folder for namespace images; data survives restarts. */
@@ -22,6 +22,12 @@ export interface DaemonOptions {
   sizeBytes: number;
   blockSize: 512 | 4096;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** JSON-RPC socket path (`-r`); default `nvmu.sock` in the run folder. */
+  rpcSocket: string;
+  /** SPDK JSON config to start from (`--json`) instead of the default setup. */
+  json: string | undefined;
+  /** Serve Prometheus metrics at http://HOST:PORT/metrics (`--metrics HOST:PORT`). */
+  metrics: { host: string; port: number } | undefined;
 }
 
 export const DEFAULTS: DaemonOptions = {
@@ -32,6 +38,9 @@ export const DEFAULTS: DaemonOptions = {
   sizeBytes: 1 << 30,
   blockSize: 512,
   logLevel: 'info',
+  rpcSocket: defaultRpcSocket(),
+  json: undefined,
+  metrics: undefined,
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -56,6 +65,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
       size: { type: 'string' },
       'block-size': { type: 'string' },
       'log-level': { type: 'string' },
+      'rpc-socket': { type: 'string', short: 'r' },
+      json: { type: 'string', short: 'c' },
+      metrics: { type: 'string' },
     },
     strict: true,
   });
@@ -84,42 +96,63 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
     if (!(LEVELS as readonly string[]).includes(l)) throw new Error(`--log-level ${l}: one of ${LEVELS.join(', ')}`);
     opts.logLevel = l as DaemonOptions['logLevel'];
   }
+  if (values['rpc-socket'] !== undefined) {
+    if (values['rpc-socket'] === '') throw new Error('-r/--rpc-socket: expected a socket path');
+    opts.rpcSocket = values['rpc-socket'];
+  }
+  if (values.json !== undefined) opts.json = values.json;
+  if (values.metrics !== undefined) {
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(values.metrics);
+    if (m === null || Number(m[2]) > 65535) throw new Error(`--metrics ${values.metrics}: expected HOST:PORT, e.g. 127.0.0.1:9464`);
+    opts.metrics = { host: m[1] ?? '', port: Number(m[2]) };
+  }
   return opts;
 }
 
 export interface RunningDaemon {
   target: Target;
   options: DaemonOptions;
-  /** Stop accepting, close every connection (completing what is in flight), flush and close images. */
+  /** The target, its RPC method table and management endpoints. */
+  services: Services;
+  /** Stop accepting, close every connection (completing what is in flight), flush and close images, remove the RPC socket. */
   stop(): Promise<void>;
 }
 
-/** Start the default target: one subsystem, one file-backed namespace, NVMe/TCP with discovery. */
+/** The image of the default namespace. */
+export function defaultImage(options: DaemonOptions): string {
+  return join(resolve(options.dataDir), 'nvmu0.img');
+}
+
+/**
+ * Start the target: the `--json` config if given, else the default one (one subsystem, one
+ * file-backed namespace, NVMe/TCP with discovery); then the RPC socket.
+ */
 export async function startDaemon(options: DaemonOptions, logger: TransportLogger = jsonLogger(options.logLevel)): Promise<RunningDaemon> {
-  const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const target = new Target({ logger });
-  try {
-    await target.addTransport(new TcpTargetTransport());
-    const bdev = await FileBdev.open({ name: 'nvmu0', path: join(dataDir, 'nvmu0.img'), size: options.sizeBytes, blockSize: options.blockSize });
-    target.addBdev(bdev);
-    const sub = target.createSubsystem({ nqn: options.nqn, allowAnyHost: true, model: 'nvmu', serial: 'NVMU0001' });
-    sub.addNamespace({ bdev });
-    const adrfam = options.traddr.includes(':') ? 'ipv6' : 'ipv4';
-    const addr = { trtype: 'tcp', adrfam, traddr: options.traddr, trsvcid: options.trsvcid } as const;
-    await target.listen(addr);
-    await sub.addListener(addr);
-    sub.start();
-    logger.info('serving', { nqn: options.nqn, image: bdev.name, dataDir, traddr: options.traddr, trsvcid: options.trsvcid });
-  } catch (e) {
-    await target.close();
-    throw e;
+  let config: Parameters<typeof serve>[0]['config'];
+  if (options.json !== undefined) {
+    config = options.json;
+  } else {
+    const image = defaultImage(options);
+    await ensureImage(image, options.sizeBytes, options.blockSize);
+    config = defaultConfig({ image, sizeBytes: options.sizeBytes, blockSize: options.blockSize, nqn: options.nqn, traddr: options.traddr, trsvcid: options.trsvcid });
   }
+  const services = await serve({ logger, config, rpcSocket: options.rpcSocket, metrics: options.metrics });
+  const { target } = services;
+  logger.info('serving', {
+    subsystems: [...target.subsystems()].map((s) => s.nqn),
+    listeners: target.listeners().map((l) => `${l.trtype}:${l.traddr}:${l.trsvcid}`),
+    rpc: options.rpcSocket,
+  });
   let stopping: Promise<void> | undefined;
   return {
     target,
     options,
-    stop: () => (stopping ??= target.close()),
+    services,
+    stop: () =>
+      (stopping ??= (async () => {
+        await services.closeManagement();
+        await target.close();
+      })()),
   };
 }
 
@@ -133,6 +166,9 @@ export function connectHelp(o: DaemonOptions): string {
     `  nvme connect  -t tcp -a ${o.traddr} -s ${o.trsvcid} -n ${o.nqn}`,
     'From a QEMU guest with user networking, use -a 10.0.2.2.',
     `With nvmu's own tools: nvmu identify -r 'trtype:tcp traddr:${o.traddr} trsvcid:${o.trsvcid} subnqn:${o.nqn}'`,
+    '',
+    `Manage it over JSON-RPC (SPDK's methods) at ${o.rpcSocket}:`,
+    `  nvmu rpc -s ${o.rpcSocket} nvmf_get_subsystems`,
     '',
     'Ctrl-C stops it cleanly.',
   ].join('\n');
@@ -148,7 +184,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const daemon = await startDaemon(options);
-  console.log(connectHelp(options));
   const shutdown = (signal: string): void => {
     console.error(`nvmu-target: ${signal}, shutting down`);
     daemon.stop().then(
@@ -161,4 +196,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
   process.once('SIGINT', () => { shutdown('SIGINT'); });
   process.once('SIGTERM', () => { shutdown('SIGTERM'); });
+  // The banner last: whoever waits for it may signal at once.
+  console.log(connectHelp(options));
 }

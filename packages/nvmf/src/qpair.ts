@@ -5,6 +5,7 @@
  */
 import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
 import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
+import { IoCounters } from './io-stats.js';
 import type { Namespace } from './namespace.js';
 import { PENDING } from './status.js';
 
@@ -36,6 +37,8 @@ export class CoreRequest<TData = unknown> extends Request<TData> {
   ioOwner: { ioDone(req: CoreRequest): void } | undefined = undefined;
   /** Buffer of a multi-step command (DSM ranges, Compare data). Not used by Read/Write. */
   buf: Buffer | undefined = undefined;
+  /** performance.now() when an I/O command was submitted (latency statistics). */
+  submittedAt = 0;
 
   constructor(qpair: CoreQPair<TData>, index: number, transportData: TData, sqeBytes: Buffer, cqeBytes: Buffer) {
     super(qpair, index, transportData, sqeBytes, cqeBytes);
@@ -74,6 +77,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   outstanding = 0;
   /** Submitted commands since creation (statistics). */
   submitted = 0;
+  /** I/O command counts of this qpair (statistics; updated in place, nothing allocated per I/O). */
+  readonly io = new IoCounters();
   readonly pool: CoreRequest<TData>[];
   private readonly free: CoreRequest<TData>[];
   private sqhd = 0;
@@ -130,6 +135,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.sqhd = this.sqsize < 0 ? (this.sqhd + 1) & 0xffff : this.sqhd >= this.sqsize ? 0 : this.sqhd + 1;
     this.outstanding++;
     this.submitted++;
+    if (this.qid > 0) r.submittedAt = performance.now();
     if (this.state === 'closing' || this.state === 'closed') {
       this.complete(r, 0x0008 /* Aborted - SQ Deletion */);
       return;
@@ -153,6 +159,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     r.subsysCounted = false;
     r.dataLength = 0;
     this.outstanding++;
+    if (this.qid > 0) r.submittedAt = performance.now();
     this.complete(r, status);
   }
 
@@ -183,6 +190,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   complete(req: CoreRequest<TData>, status: number): void {
     if (req.state !== 'executing' && req.state !== 'held') return;
     this.outstanding--;
+    if (this.qid > 0) this.count(req, status);
     if (this.state === 'closed') {
       req.state = 'free';
       this.free.push(req);
@@ -196,6 +204,24 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     if (status !== 0) this.owner?.recordError(this, req, status);
     req.state = 'completing';
     this.ops.complete(req);
+  }
+
+  /** Statistics of one completed I/O command (NVM Command Set 1.0 opcodes 02h Read, 01h Write). */
+  private count(req: CoreRequest<TData>, status: number): void {
+    const op = req.opcode;
+    if (op === 0x7f) return; // a Fabrics command (Connect of this I/O queue) is not I/O
+    const io = this.io;
+    if (op === 0x02) {
+      io.readOps++;
+      if (status === 0) io.readBytes += req.length;
+    } else if (op === 0x01) {
+      io.writeOps++;
+      if (status === 0) io.writeBytes += req.length;
+    } else {
+      io.otherOps++;
+    }
+    if (status !== 0) io.errors++;
+    io.latencyUs += (performance.now() - req.submittedAt) * 1000;
   }
 
   /** Mark a request as held by the core (AER) without completing it. */
