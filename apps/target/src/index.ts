@@ -10,6 +10,11 @@ import { parseArgs } from 'node:util';
 import type { Target, TransportLogger } from '@nvmu/nvmf';
 import { defaultConfig, defaultRpcSocket, ensureImage, serve, type Services } from './serve.js';
 
+export { defaultRpcSocket, defaultRunDir, defaultConfig, serve, type Services, type ServeOptions } from './serve.js';
+export { ConfigError, applyConfig, loadConfigFile } from './config.js';
+export { RpcError, RpcCode, RpcMethods, RpcServer, saveConfig, type JsonValue, type SpdkConfig } from './rpc/index.js';
+export { TransportRegistry, defaultTransports, type NvmfTransportParams, type TransportFactory } from './transports.js';
+
 export interface DaemonOptions {
   /** Folder for namespace images; data survives restarts. */
   dataDir: string;
