@@ -50,6 +50,8 @@ export interface CoreQPairInit<TData> {
   ops: QPairTransportOps<TData>;
   transport: TargetTransport;
   depth: number;
+  /** Requests made before Connect; the pool grows to SQSIZE + 1 (at most `depth`) at Connect. Default `depth`. */
+  preConnectDepth?: number | undefined;
   listenAddress: ListenAddress;
   peerAddress: ListenAddress | undefined;
   localAddress: ListenAddress | undefined;
@@ -79,6 +81,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   submitted = 0;
   /** I/O command counts of this qpair (statistics; updated in place, nothing allocated per I/O). */
   readonly io = new IoCounters();
+  /** Every request, by index; grows once at Connect (see `grow`). */
   readonly pool: CoreRequest<TData>[];
   private readonly free: CoreRequest<TData>[];
   private sqhd = 0;
@@ -88,29 +91,52 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   constructor(init: CoreQPairInit<TData>) {
     if (!Number.isInteger(init.depth) || init.depth < 1 || init.depth > 65536) throw new RangeError(`qpair depth ${init.depth} out of range`);
     this.depth = init.depth;
-    this.ops = init.ops;
     this.transport = init.transport;
     this.listenAddress = init.listenAddress;
     this.peerAddress = init.peerAddress;
     this.localAddress = init.localAddress;
     this.dispatch = init.dispatch;
     this.onClosed = init.onClosed;
-    // One slab each for SQEs and CQEs: two allocations per qpair instead of two per request.
-    const sqes = Buffer.alloc(SQE_SIZE * init.depth);
-    const cqes = Buffer.alloc(CQE_SIZE * init.depth);
+    this.ops = init.ops;
+    const first = Math.min(init.depth, Math.max(1, init.preConnectDepth ?? init.depth));
     this.pool = [];
-    for (let i = 0; i < init.depth; i++) {
+    this.free = [];
+    this.grow(first);
+  }
+
+  /**
+   * Add requests until the pool holds `n` (at most `depth`). Called at creation and once more
+   * when Connect says the queue size, so a connection that never connects holds only its
+   * pre-Connect requests. Allocates: never on the I/O path.
+   */
+  private grow(n: number): void {
+    const from = this.pool.length;
+    const to = Math.min(n, this.depth);
+    if (to <= from) return;
+    // One slab each for SQEs and CQEs: two allocations per growth instead of two per request.
+    const sqes = Buffer.alloc(SQE_SIZE * (to - from));
+    const cqes = Buffer.alloc(CQE_SIZE * (to - from));
+    const added: CoreRequest<TData>[] = [];
+    for (let i = from; i < to; i++) {
+      const k = i - from;
       const req = new CoreRequest<TData>(
         this,
         i,
         undefined as TData,
-        sqes.subarray(i * SQE_SIZE, (i + 1) * SQE_SIZE),
-        cqes.subarray(i * CQE_SIZE, (i + 1) * CQE_SIZE),
+        sqes.subarray(k * SQE_SIZE, (k + 1) * SQE_SIZE),
+        cqes.subarray(k * CQE_SIZE, (k + 1) * CQE_SIZE),
       );
-      if (init.ops.initRequest !== undefined) req.transportData = init.ops.initRequest(req);
+      if (this.ops.initRequest !== undefined) req.transportData = this.ops.initRequest(req);
       this.pool.push(req);
+      added.push(req);
     }
-    this.free = this.pool.slice().reverse();
+    // `free` is a stack: the lowest index is taken first.
+    for (const r of added.reverse()) this.free.push(r);
+  }
+
+  /** Requests in the pool now (grows from `preConnectDepth` to SQSIZE + 1 at Connect). */
+  get poolSize(): number {
+    return this.pool.length;
   }
 
   allocRequest(): CoreRequest<TData> | undefined {
@@ -240,6 +266,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.sqFlowControlDisabled = sqFlowControlDisabled;
     this.sqhd = this.sqhd % (sqsize + 1);
     this.state = 'active';
+    // The queue size is known now: the pool takes its working size (NVMe-oF 1.1 §3.3 SQSIZE).
+    this.grow(sqsize + 1);
   }
 
   /** Ask the transport to close this qpair. */

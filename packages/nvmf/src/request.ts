@@ -78,7 +78,7 @@ export const MAX_IOVCNT = 32;
 export class Request<TData = unknown> {
   /** The qpair this request belongs to (its pool). Never changes. */
   readonly qpair: QPair<TData>;
-  /** Index of this request in its qpair's pool, 0 .. depth-1. Handy as a transport tag. */
+  /** Index of this request in its qpair's pool, 0 .. pool size - 1. Handy as a transport tag. */
   readonly index: number;
 
   /**
@@ -242,7 +242,10 @@ export interface QPair<TData = unknown> {
   readonly sqsize: number;
   /** Controller id after Connect; -1 before. */
   readonly cntlid: number;
-  /** Number of requests in the pool (`QPairCreateOptions.depth`). */
+  /**
+   * The most requests the pool may hold (`QPairCreateOptions.depth`); before Connect it may
+   * hold fewer (`preConnectDepth`), after Connect SQSIZE + 1.
+   */
   readonly depth: number;
   /** Life cycle state; see `QPairState`. */
   readonly state: QPairState;

@@ -280,6 +280,7 @@ export class Target implements CommandEnv, SubsystemHost {
       ops,
       transport,
       depth: opts.depth,
+      preConnectDepth: opts.preConnectDepth,
       listenAddress: opts.listenAddress,
       peerAddress: opts.peerAddress,
       localAddress: opts.localAddress,

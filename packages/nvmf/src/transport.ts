@@ -154,12 +154,19 @@ export interface QPairTransportOps<TData = unknown> {
 /** What the transport tells the core about a new qpair. */
 export interface QPairCreateOptions {
   /**
-   * Pool size: how many requests the core preallocates for the qpair. Use the largest queue this
-   * connection may carry, normally `max(options.maxQueueDepth, options.maxAdminQueueDepth)`,
-   * since a TCP connection does not know whether it is an admin or I/O queue until Connect.
-   * Connect fails (Invalid Parameter, SQSIZE) when it asks for more than this.
+   * Largest pool: the most requests the qpair may have. Use the largest queue this connection
+   * may carry, normally `max(options.maxQueueDepth, options.maxAdminQueueDepth)`, since a TCP
+   * connection does not know whether it is an admin or I/O queue until Connect. Connect fails
+   * (Invalid Parameter, SQSIZE) when it asks for more than this.
    */
   readonly depth: number;
+  /**
+   * Requests the core makes at once, before Connect (default `depth`: all of them). With fewer,
+   * the pool grows to the queue's SQSIZE + 1 (at most `depth`) when Connect succeeds, calling
+   * `initRequest` for the new ones before `connected`; a connection that never connects then
+   * holds only these. One is enough for a fabrics transport (only Connect is valid first).
+   */
+  readonly preConnectDepth?: number;
   /** The listener the connection came in on (used for host access checks and discovery). */
   readonly listenAddress: ListenAddress;
   /** The host's address, for logs and `nvmf_get_subsystems`-style listings. */
@@ -181,7 +188,7 @@ export interface TransportLogger {
 
 /** What the core gives a transport in `attach()`. One per attached transport. */
 export interface TransportCore {
-  /** Create a qpair for a new connection with a preallocated request pool of `opts.depth`. */
+  /** Create a qpair for a new connection with a preallocated request pool (see `QPairCreateOptions`). */
   createQPair<TData = unknown>(ops: QPairTransportOps<TData>, opts: QPairCreateOptions): QPair<TData>;
   /** Where the transport should log. */
   readonly logger: TransportLogger;

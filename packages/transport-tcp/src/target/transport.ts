@@ -48,6 +48,17 @@ export interface TcpTargetTransportOptions {
   /** Milliseconds a new connection has to send its ICReq. Default 10000. */
   readonly icTimeoutMs?: number;
   /**
+   * Milliseconds from accept to a successful Connect; a connection still without one is closed
+   * (and logged), so idle or refused connections do not pile up. Default 10000, like the
+   * Linux host's ICResp wait; hosts send Connect right after ICResp.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Most connections open at once (every queue of every host is one). One more is closed at
+   * accept, with a warning in the log. Default 1024.
+   */
+  readonly maxConnections?: number;
+  /**
    * Large data buffers shared by every connection (SPDK `num_shared_buffers`), each of
    * `maxIoSize`, allocated when the transport is created. A command whose data does not fit
    * its request's in-capsule-sized buffer borrows one, and waits while none is free. Default 64
@@ -109,7 +120,16 @@ export class TcpTargetTransport implements TargetTransport {
     c2hData: 0,
     c2hSuccess: 0,
     maxTxQueued: 0,
+    icTimeouts: 0,
+    connectTimeouts: 0,
+    refusedConnections: 0,
+    connectionBytes: 0,
   };
+  private readonly connectTimeoutMs: number;
+  private readonly maxConnections: number;
+  /** When a refusal at the connection limit was last logged, and how many since went unlogged. */
+  private lastRefusalLog = -Infinity;
+  private refusalsUnlogged = 0;
 
   constructor(opts: TcpTargetTransportOptions = {}) {
     const maxIoSize = opts.maxIoSize ?? 128 * 1024;
@@ -127,6 +147,10 @@ export class TcpTargetTransport implements TargetTransport {
     this.c2hSuccess = opts.c2hSuccess ?? true;
     this.txHighWater = Math.max(64 * 1024, opts.txHighWater ?? 4 * 1024 * 1024);
     this.icTimeoutMs = opts.icTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    if (!(this.connectTimeoutMs > 0)) throw new RangeError('connectTimeoutMs must be positive');
+    this.maxConnections = opts.maxConnections ?? 1024;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) throw new RangeError('maxConnections must be a positive integer');
     this.crc32c = opts.crc32c ?? nodeCrc32c;
     this.options = {
       maxQueueDepth: opts.maxQueueDepth ?? 128,
@@ -254,6 +278,10 @@ export class TcpTargetTransport implements TargetTransport {
   }
 
   private accept(socket: Socket, addr: ListenAddress, core: TransportCore): void {
+    if (this.conns.size >= this.maxConnections) {
+      this.refuse(socket, core);
+      return;
+    }
     const depth = Math.max(this.options.maxQueueDepth, this.options.maxAdminQueueDepth);
     const conn = new TcpTargetConnection(socket, {
       core,
@@ -269,6 +297,7 @@ export class TcpTargetTransport implements TargetTransport {
       c2hSuccess: this.c2hSuccess,
       txHighWater: this.txHighWater,
       icTimeoutMs: this.icTimeoutMs,
+      connectTimeoutMs: this.connectTimeoutMs,
       pool: this.pool,
       stats: this.counters,
       onClosed: (c) => {
@@ -277,5 +306,26 @@ export class TcpTargetTransport implements TargetTransport {
     });
     this.conns.add(conn);
     this.counters.accepted++;
+  }
+
+  /**
+   * At the connection limit: close at once (reset, nothing read). Logged at warn, at most once
+   * a second with the count of refusals since, so a flood does not flood the log too.
+   */
+  private refuse(socket: Socket, core: TransportCore): void {
+    this.counters.refusedConnections++;
+    this.refusalsUnlogged++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= 1000) {
+      core.logger.warn('nvme-tcp: connection refused: at the connection limit', {
+        maxConnections: this.maxConnections,
+        peer: `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? '')}`,
+        refusedSinceLastLog: this.refusalsUnlogged,
+      });
+      this.lastRefusalLog = now;
+      this.refusalsUnlogged = 0;
+    }
+    socket.on('error', () => undefined);
+    socket.destroy();
   }
 }
