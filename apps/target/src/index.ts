@@ -8,10 +8,12 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Target, TransportLogger } from '@nvmu/nvmf';
+import { pinoLogger } from './logger.js';
 import { defaultConfig, defaultRpcSocket, ensureImage, serve, type Services } from './serve.js';
 
 export { defaultRpcSocket, defaultRunDir, defaultConfig, serve, type Services, type ServeOptions } from './serve.js';
 export { ConfigError, applyConfig, loadConfigFile } from './config.js';
+export { pinoLogger, createPino, type LoggerOptions, type LogLevelName } from './logger.js';
 export { RpcError, RpcCode, RpcMethods, RpcServer, saveConfig, type JsonValue, type SpdkConfig } from './rpc/index.js';
 export { TransportRegistry, defaultTransports, type NvmfTransportParams, type TransportFactory } from './transports.js';
 
@@ -50,14 +52,9 @@ export const DEFAULTS: DaemonOptions = {
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-/** One JSON object a line on stderr: structured logs a collector can read. */
+/** One JSON object a line on stderr (pino), whatever stderr is: structured logs a collector can read. */
 export function jsonLogger(min: DaemonOptions['logLevel']): TransportLogger {
-  const floor = LEVELS.indexOf(min);
-  const emit = (level: (typeof LEVELS)[number]) => (msg: string, fields?: Record<string, unknown>) => {
-    if (LEVELS.indexOf(level) < floor) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return pinoLogger(min, { pretty: false });
 }
 
 export function parseDaemonArgs(argv: readonly string[]): DaemonOptions {
@@ -132,7 +129,7 @@ export function defaultImage(options: DaemonOptions): string {
  * Start the target: the `--json` config if given, else the default one (one subsystem, one
  * file-backed namespace, NVMe/TCP with discovery); then the RPC socket.
  */
-export async function startDaemon(options: DaemonOptions, logger: TransportLogger = jsonLogger(options.logLevel)): Promise<RunningDaemon> {
+export async function startDaemon(options: DaemonOptions, logger: TransportLogger = pinoLogger(options.logLevel)): Promise<RunningDaemon> {
   let config: Parameters<typeof serve>[0]['config'];
   if (options.json !== undefined) {
     config = options.json;
