@@ -387,7 +387,10 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
       try {
         await target.listen(addr);
       } catch (e) {
-        throw RpcError.internal(`Unable to listen on ${addr.traddr}:${addr.trsvcid}: ${e instanceof Error ? e.message : String(e)}`);
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : e instanceof Error ? e.message : String(e);
+        const where = addr.trsvcid === '' ? addr.traddr : `${addr.traddr.includes(':') ? `[${addr.traddr}]` : addr.traddr}:${addr.trsvcid}`;
+        throw RpcError.internal(`Unable to listen on ${where}: ${why}`);
       }
     };
     if (isDiscovery(p.nqn)) {

@@ -7,7 +7,9 @@ import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { TransportLogger } from '@nvmu/nvmf';
 
-export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+import type { LogLevel } from './options.js';
+
+export type LogLevelName = LogLevel;
 
 export interface LoggerOptions {
   /** Readable output (pino-pretty) instead of JSON. Default: when stderr is a TTY and NO_COLOR is not set. */
@@ -49,4 +51,9 @@ export function pinoLogger(level: LogLevelName, opts: LoggerOptions = {}): Trans
       p.error(fields ?? {}, msg);
     },
   };
+}
+
+/** One JSON object a line (pino), whatever `out` is: structured logs a collector can read. */
+export function jsonLogger(min: LogLevel, out?: NodeJS.WritableStream): TransportLogger {
+  return pinoLogger(min, { pretty: false, destination: out });
 }
