@@ -123,7 +123,8 @@ export function parseCommand(argv: readonly string[]): Command {
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      // `pnpm start -- --listen ...` passes the `--` through: a leading one separates nothing here.
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
       options: {
         'data-dir': { type: 'string' },
         listen: { type: 'string', short: 'l' },

@@ -38,6 +38,8 @@ describe('parseDaemonArgs', () => {
     expect(() => parseDaemonArgs(['--block-size', '1000'])).toThrow(/--block-size/);
     expect(() => parseDaemonArgs(['--size', 'lots'])).toThrow(/--size/);
     expect(() => parseDaemonArgs(['--bogus'])).toThrow();
+    // `pnpm start -- --listen ...` passes the `--` on.
+    expect(parseDaemonArgs(['--', '--listen', '127.0.0.1:4421']).trsvcid).toBe('4421');
   });
 });
 
