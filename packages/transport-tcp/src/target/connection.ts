@@ -601,7 +601,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.reqs[req.index] = req;
     const stride = this.slotStride;
     const n = this.slotCount;
-    const slab = Buffer.alloc(n * (stride + DIGEST_LEN));
+    const slab = this.carve(n * (stride + DIGEST_LEN), req.qpair.sqsize);
+    slab.fill(0);
     // Before Connect, room for Connect's data only; after it, for the queue's in-capsule data.
     const slots: Buffer[] = [];
     const slotHdr: Buffer[] = [];
@@ -618,8 +619,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr4.push(s.subarray(0, DATA_HLEN + DIGEST_LEN));
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
-    const small = this.newSmall(req.qpair.state === 'active' ? this.smallCap : CONNECT_DATA_SIZE);
-    this.account(slab.length);
+    const small = this.newSmall(req.qpair.state === 'active' ? this.smallCap : CONNECT_DATA_SIZE, req.qpair.sqsize);
     const buf = small.buf;
     const td: TcpReqState = {
       phase: 'idle',
@@ -773,7 +773,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       if (td.small.buf.length >= this.bufSizeFor(cap)) continue;
       const old = td.small;
       this.account(-old.buf.length);
-      const small = this.newSmall(cap);
+      const small = this.newSmall(cap, req.qpair.sqsize);
       td.small = small;
       if (td.data === old) td.data = small;
       td.smallHdr = small.buf.subarray(0, DATA_HLEN);
@@ -783,12 +783,42 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   }
 
   /** A request's own data buffer for `cap` bytes of data, its header slot's pad zeroed. */
-  private newSmall(cap: number): DataBuf {
-    const buf = Buffer.allocUnsafe(this.bufSizeFor(cap));
+  private newSmall(cap: number, sqsize: number): DataBuf {
+    const buf = this.carve(this.bufSizeFor(cap), sqsize);
     // The header slot's digest room and pad go out as they are: zero them once.
     buf.fill(0, 0, this.slotStride);
-    this.account(buf.length);
     return { buf, view: buf, txView: buf };
+  }
+
+  /** The slab request buffers are cut from once the queue size is known, and how much is used. */
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
+
+  /**
+   * `n` bytes for a request's buffers. Before Connect (`sqsize` < 0): an allocation of its own
+   * (one request, a few KiB). After: cut from one slab per connection sized for the whole queue
+   * (SQSIZE + 2 requests: the pool and the pre-Connect request's new buffer). One large
+   * allocation per queue instead of two small ones per request: the C allocator can give it
+   * back to the system when the connection is gone (mmap), where hundreds of small ones
+   * interleaved with other allocations keep its heap from shrinking.
+   */
+  private carve(n: number, sqsize: number): Buffer {
+    const size = alignUp(n, 8);
+    if (sqsize < 0) {
+      this.account(size);
+      return Buffer.allocUnsafeSlow(size);
+    }
+    let slab = this.slab;
+    if (slab === undefined || this.slabUsed + size > slab.length) {
+      const perRequest = alignUp(this.bufSizeFor(this.smallCap), 8) + alignUp(this.slotCount * (this.slotStride + DIGEST_LEN), 8);
+      slab = Buffer.allocUnsafeSlow(Math.max(size, (sqsize + 2) * perRequest));
+      this.account(slab.length);
+      this.slab = slab;
+      this.slabUsed = 0;
+    }
+    const b = slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return b;
   }
 
   private account(n: number): void {
