@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { DISCOVERY_NQN, Target, type TransportLogger } from '@nvmu/nvmf';
 import { applyConfig, loadConfigFile } from './config.js';
 import { createContext, createRpcMethods, RpcServer, type RpcContext, type RpcMethods, type SpdkConfig } from './rpc/index.js';
-import { createMetricsRegistry, serveMetrics } from './stats.js';
+import { createMetricsRegistry, serveMetrics, startLatencySampler } from './stats.js';
 import { defaultTransports, type TransportRegistry } from './transports.js';
 
 /** What the default configuration is made of. */
@@ -83,6 +83,7 @@ export async function serve(opts: ServeOptions): Promise<Services> {
   const methods = createRpcMethods(context);
   let rpc: RpcServer | undefined;
   let metrics: Server | undefined;
+  let stopSampler = (): void => undefined;
   try {
     if (typeof opts.config === 'string') await loadConfigFile(methods, opts.config);
     else if (typeof opts.config === 'function') await opts.config(methods);
@@ -92,11 +93,13 @@ export async function serve(opts: ServeOptions): Promise<Services> {
       rpc = new RpcServer({ path: opts.rpcSocket, methods, logger: opts.logger });
       await rpc.listen();
     }
+    stopSampler = startLatencySampler(target);
     if (opts.metrics !== undefined) {
       metrics = await serveMetrics(createMetricsRegistry(context), opts.metrics.host, opts.metrics.port);
       opts.logger.info('metrics: listening', { url: `http://${opts.metrics.host}:${opts.metrics.port}/metrics` });
     }
   } catch (e) {
+    stopSampler();
     await rpc?.close();
     if (metrics !== undefined) {
       const server = metrics;
@@ -117,6 +120,7 @@ export async function serve(opts: ServeOptions): Promise<Services> {
     rpc,
     metrics,
     closeManagement: async () => {
+      stopSampler();
       await rpc?.close();
       if (m !== undefined) {
         await new Promise<void>((r) => {

@@ -6,14 +6,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { IoCounters, Subsystem } from '@nvmu/nvmf';
+import type { IoCounters, Subsystem, Target } from '@nvmu/nvmf';
 import type { RpcContext } from './rpc/context.js';
 import { decodeParams, type JsonObject, type RpcMethods } from './rpc/methods.js';
 import { RpcError } from './rpc/errors.js';
 
-/** Counters of `nvmf_get_stats` (latency in microseconds; average over completed I/O). */
+/** Counters of `nvmf_get_stats` (latency in microseconds, from the in-flight integral: see IoCounters.latencyUs). */
 function dumpIo(io: IoCounters): JsonObject {
-  const ops = io.ops;
   return {
     read_ops: io.readOps,
     write_ops: io.writeOps,
@@ -22,7 +21,7 @@ function dumpIo(io: IoCounters): JsonObject {
     bytes_written: io.writeBytes,
     errors: io.errors,
     latency_us_total: Math.round(io.latencyUs),
-    avg_latency_us: ops === 0 ? 0 : Math.round((io.latencyUs / ops) * 100) / 100,
+    avg_latency_us: Math.round(io.meanLatencyUs * 100) / 100,
   };
 }
 
@@ -118,7 +117,7 @@ export function createMetricsRegistry(ctx: RpcContext): Registry {
   perSubsystem('counter', 'nvmu_io_errors_total', 'I/O commands completed with an error status, by subsystem', (s, set) => {
     set(s.ioStats().errors);
   });
-  perSubsystem('counter', 'nvmu_io_latency_seconds_total', 'Sum of I/O command latencies (submission to completion), by subsystem; divide by nvmu_io_ops_total for the mean', (s, set) => {
+  perSubsystem('counter', 'nvmu_io_latency_seconds_total', 'Sum of I/O latencies (submission to completion), by subsystem, from the commands in flight integrated over time; divide by nvmu_io_ops_total for the mean', (s, set) => {
     set(s.ioStats().latencyUs / 1e6);
   });
   perSubsystem('gauge', 'nvmu_io_inflight', 'I/O commands in flight, by subsystem', (s, set) => {
@@ -157,4 +156,22 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
     });
   });
   return server;
+}
+
+/**
+ * Sample the commands in flight every `periodMs` into the latency sums (Little's law), until the
+ * returned function is called. The timer is unref'd: it never keeps the process alive, and it
+ * costs one walk over the qpairs per period, nothing per I/O.
+ */
+export function startLatencySampler(target: Target, periodMs = 10): () => void {
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    target.sampleInflight((now - last) * 1000);
+    last = now;
+  }, periodMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+  };
 }

@@ -16,8 +16,19 @@ export class IoCounters {
   writeBytes = 0;
   /** I/O commands completed with a non-zero status. */
   errors = 0;
-  /** Sum over completed I/O commands of submit-to-completion time, in microseconds. */
+  /**
+   * Sum of I/O latencies (submission to completion) in microseconds, by Little's law: the
+   * commands in flight, integrated over time by `Target.sampleInflight` (a management timer), so
+   * the I/O path reads no clock. An estimate as good as the sampling period is short against the
+   * load's changes.
+   */
   latencyUs = 0;
+
+  /** Mean I/O latency in microseconds (0 before the first I/O). */
+  get meanLatencyUs(): number {
+    const ops = this.ops;
+    return ops === 0 ? 0 : this.latencyUs / ops;
+  }
 
   /** All I/O commands completed. */
   get ops(): number {
