@@ -20,7 +20,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         console.error(l);
       },
     });
-    console.log(connectHelp(cmd.options));
+    console.log(connectHelp(cmd.options, daemon.target));
   } catch (e) {
     const usage = e instanceof UsageError;
     console.error(`nvmu-target: ${e instanceof Error ? e.message : String(e)}${usage ? '\n(nvmu-target --help lists the options)' : ''}`);

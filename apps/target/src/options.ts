@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 
 import { nqnProblem } from '@nvmu/nvme-spec';
 
+import { defaultRpcSocket } from './paths.js';
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -28,6 +30,12 @@ export interface DaemonOptions {
   sizeBytes?: number | undefined;
   blockSize: 512 | 4096;
   logLevel: LogLevel;
+  /** JSON-RPC socket path (`-r`); default `nvmu.sock` in the run folder (see paths.ts). */
+  rpcSocket: string;
+  /** An SPDK JSON config to start from (`--json`) instead of the default setup. */
+  json?: string | undefined;
+  /** Serve Prometheus metrics at http://HOST:PORT/metrics (`--metrics HOST:PORT`). */
+  metrics?: { host: string; port: number } | undefined;
 }
 
 /** Size of a new image when no size is given: 1 GiB. */
@@ -41,6 +49,9 @@ export const DEFAULTS: DaemonOptions = {
   sizeBytes: undefined,
   blockSize: 512,
   logLevel: 'info',
+  rpcSocket: defaultRpcSocket(),
+  json: undefined,
+  metrics: undefined,
 };
 
 /** Exit statuses of `nvmu-target` (also in `HELP`). */
@@ -48,7 +59,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export const HELP = `Usage: nvmu-target [options]
 
-Serves one subsystem with a file-backed namespace over NVMe/TCP (with discovery).
+Serves one subsystem with a file-backed namespace over NVMe/TCP (with discovery), managed
+over a JSON-RPC socket with SPDK's methods (nvmu rpc, or SPDK's scripts/rpc.py -s PATH).
 
 Options:
   -l, --listen ADDRESS:PORT   listen address (default 127.0.0.1:4420; [::1]:4420 for IPv6)
@@ -59,6 +71,11 @@ Options:
       --data-dir DIR          folder of the image nvmu0.img (default $NVMU_DATA_DIR, else
                               $XDG_DATA_HOME/nvmu, else ~/.local/share/nvmu)
       --log-level LEVEL       debug, info, warn or error (default info)
+  -r, --rpc-socket PATH       JSON-RPC socket (default nvmu.sock in $NVMU_RUN_DIR, else
+                              $XDG_RUNTIME_DIR/nvmu, else <tmpdir>/nvmu-<uid>)
+  -c, --json FILE             start from an SPDK JSON config (save_config's output) instead
+                              of the default setup; an unknown method fails the start
+      --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
   -h, --help                  show this help
 
 SIGINT or SIGTERM stops it cleanly (stop accepting, finish what is in flight, close the
@@ -66,7 +83,8 @@ image); a second signal exits at once.
 
 Exit status:
   0  stopped cleanly by SIGINT/SIGTERM (or --help)
-  1  runtime failure: could not start (port in use, image unreadable) or failed while serving,
+  1  runtime failure: could not start (port in use, image unreadable, a --json config that
+     fails) or failed while serving,
      or a second signal cut the shutdown short
   2  usage error: unknown option, malformed value, invalid NQN, or a --size that disagrees
      with the existing image; nothing was created
@@ -105,7 +123,8 @@ export function parseCommand(argv: readonly string[]): Command {
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      // `pnpm start -- --listen ...` passes the `--` through: a leading one separates nothing here.
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
       options: {
         'data-dir': { type: 'string' },
         listen: { type: 'string', short: 'l' },
@@ -113,6 +132,9 @@ export function parseCommand(argv: readonly string[]): Command {
         size: { type: 'string' },
         'block-size': { type: 'string' },
         'log-level': { type: 'string' },
+        'rpc-socket': { type: 'string', short: 'r' },
+        json: { type: 'string', short: 'c' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -141,6 +163,14 @@ export function parseCommand(argv: readonly string[]): Command {
     const l = values['log-level'];
     if (!(LOG_LEVELS as readonly string[]).includes(l)) throw new UsageError(`--log-level ${l}: one of ${LOG_LEVELS.join(', ')}`);
     opts.logLevel = l as LogLevel;
+  }
+  if (values['rpc-socket'] !== undefined) opts.rpcSocket = values['rpc-socket'];
+  if (values.json !== undefined) opts.json = values.json;
+  if (values.metrics !== undefined) {
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(values.metrics);
+    const port = Number(m?.[3]);
+    if (m === null || port < 1 || port > 65535) throw new UsageError(`--metrics ${values.metrics}: expected HOST:PORT, e.g. 127.0.0.1:9464`);
+    opts.metrics = { host: m[1] ?? m[2] ?? '', port };
   }
   checkOptions(opts);
   return { help: false, options: opts };
@@ -175,4 +205,8 @@ export function checkOptions(o: DaemonOptions): void {
     }
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level ${o.logLevel}: one of ${LOG_LEVELS.join(', ')}`);
+  if (o.rpcSocket === '') throw new UsageError('-r/--rpc-socket: the path is empty');
+  // A UNIX socket path fits in sun_path (108 bytes with its NUL on Linux).
+  if (Buffer.byteLength(o.rpcSocket) > 107) throw new UsageError(`-r ${o.rpcSocket}: longer than a UNIX socket path may be (107 bytes)`);
+  if (o.json === '') throw new UsageError('--json: the file name is empty');
 }

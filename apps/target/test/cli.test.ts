@@ -48,9 +48,14 @@ async function freePort(): Promise<number> {
   return typeof a === 'object' && a !== null ? a.port : 0;
 }
 
+/** Each daemon its own run folder, so its default RPC socket meets no other test's. */
+function ownRunDir(): NodeJS.ProcessEnv {
+  return { ...process.env, NVMU_RUN_DIR: tempDir() };
+}
+
 /** Run the CLI to completion (for the runs that must fail before serving). */
 function run(args: string[]): { status: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env: ownRunDir() });
   return { status: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
@@ -62,7 +67,7 @@ interface Daemon {
 
 /** Start the CLI and wait until it prints how to connect. */
 async function serve(args: string[]): Promise<Daemon> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: ownRunDir() });
   children.push(child);
   let out = '';
   let err = '';

@@ -38,6 +38,8 @@ describe('parseDaemonArgs', () => {
     expect(() => parseDaemonArgs(['--block-size', '1000'])).toThrow(/--block-size/);
     expect(() => parseDaemonArgs(['--size', 'lots'])).toThrow(/--size/);
     expect(() => parseDaemonArgs(['--bogus'])).toThrow();
+    // `pnpm start -- --listen ...` passes the `--` on.
+    expect(parseDaemonArgs(['--', '--listen', '127.0.0.1:4421']).trsvcid).toBe('4421');
   });
 });
 
@@ -45,7 +47,7 @@ describe('the default daemon', () => {
   it('serves a file-backed namespace over NVMe/TCP whose data survives a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'nvmu-daemon-'));
     dirs.push(dataDir);
-    const options = { ...DEFAULTS, dataDir, trsvcid: await freePort(), sizeBytes: 8 << 20 };
+    const options = { ...DEFAULTS, dataDir, rpcSocket: join(dataDir, 'rpc.sock'), trsvcid: await freePort(), sizeBytes: 8 << 20 };
     const trid = `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${options.trsvcid} subnqn:${options.nqn}`;
     const pattern = Buffer.alloc(8192);
     for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 7 + 3) & 0xff;

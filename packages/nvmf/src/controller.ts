@@ -5,6 +5,7 @@
  * the keep-alive timer, and its qpairs indexed by qid.
  */
 import { AdminOpcode } from '@nvmu/nvme-spec';
+import { IoCounters } from './io-stats.js';
 import type { Namespace } from './namespace.js';
 import type { CoreQPair, CoreRequest, QPairOwner } from './qpair.js';
 import type { QPairCloseReason, TargetTransport, TransportLogger } from './transport.js';
@@ -158,6 +159,8 @@ export class Controller implements QPairOwner {
   readCommands = 0;
   writeCommands = 0;
   readonly createdAt = Date.now();
+  /** I/O counts of this controller's qpairs that have disconnected. */
+  private readonly closedQPairsIo = new IoCounters();
   /** Largest data transfer of one command in bytes (MDTS). */
   readonly maxTransferBytes: number;
 
@@ -197,6 +200,13 @@ export class Controller implements QPairOwner {
     return this.qpairs[0];
   }
 
+  /** I/O statistics of this controller: its qpairs' that have gone plus its live ones'. */
+  ioStats(): IoCounters {
+    const sum = new IoCounters().add(this.closedQPairsIo);
+    for (const qp of this.qpairs) if (qp !== undefined) sum.add(qp.io);
+    return sum;
+  }
+
   /** Attach a connected qpair under `qid`. */
   addQPair(qp: CoreQPair, qid: number): void {
     this.qpairs[qid] = qp;
@@ -213,6 +223,7 @@ export class Controller implements QPairOwner {
 
   qpairDisconnected(qp: CoreQPair): void {
     if (this.qpairs[qp.qid] === qp) this.qpairs[qp.qid] = undefined;
+    this.closedQPairsIo.add(qp.io);
     if (qp.qid === 0) this.destroy('controller-destroyed');
   }
 

@@ -29,6 +29,7 @@ export type { NamespaceOptions, NamespaceState } from './namespace.js';
 export { Controller, AsyncEvent, AecBit, CTRLR_LIMITS, NVME_VERSION } from './controller.js';
 export type { ControllerState, ErrorLogEntry } from './controller.js';
 export type { PollGroupStats } from './poll-group.js';
+export { IoCounters } from './io-stats.js';
 export { DISCOVERY_NQN, NQN_MAX_BYTES, isValidNqn, nqnProblem, assertNqn, InvalidNqnError } from './nqn.js';
 
 // Block devices.

@@ -6,6 +6,7 @@
 import { clearCqe, setCqeCompletion, sqeCid } from '@nvmu/nvme-spec';
 import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
 import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
+import { IoCounters } from './io-stats.js';
 import type { Namespace } from './namespace.js';
 import { PENDING, CommandStatus } from './status.js';
 
@@ -83,6 +84,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   outstanding = 0;
   /** Submitted commands since creation (statistics). */
   submitted = 0;
+  /** I/O command counts of this qpair (statistics; updated in place, nothing allocated per I/O). */
+  readonly io = new IoCounters();
   /** Every request, by index; grows once at Connect (see `grow`). */
   readonly pool: CoreRequest<TData>[];
   private readonly free: CoreRequest<TData>[];
@@ -163,6 +166,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.sqhd = this.sqsize < 0 ? (this.sqhd + 1) & 0xffff : this.sqhd >= this.sqsize ? 0 : this.sqhd + 1;
     this.outstanding++;
     this.submitted++;
+    // Latency is sampled, one I/O in LATENCY_SAMPLE_EVERY: the clock read costs more than the counting.
     if (this.state === 'closing' || this.state === 'closed') {
       this.complete(r, CommandStatus.AbortedSqDeletion);
       return;
@@ -222,6 +226,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
       throw new Error(`complete of request ${req.index} (qid ${this.qid}) in state ${req.state}: a double completion`);
     }
     this.outstanding--;
+    if (this.qid > 0) this.count(req, status);
     if (this.state === 'closed') {
       req.state = 'free';
       this.free.push(req);
@@ -232,6 +237,32 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     if (status !== 0) this.owner?.recordError(this, req, status);
     req.state = 'completing';
     this.ops.complete(req);
+  }
+
+  /**
+   * Add `dtUs` microseconds of the commands in flight now to the latency sum (Little's law: the
+   * integral of the commands in flight over time is the sum of their latencies). Called by a
+   * management timer, never per I/O: the I/O path reads no clock.
+   */
+  sampleInflight(dtUs: number): void {
+    if (this.qid > 0 && this.outstanding > 0) this.io.latencyUs += this.outstanding * dtUs;
+  }
+
+  /** Statistics of one completed I/O command (NVM Command Set 1.0 opcodes 02h Read, 01h Write). */
+  private count(req: CoreRequest<TData>, status: number): void {
+    const op = req.opcode;
+    if (op === 0x7f) return; // a Fabrics command (Connect of this I/O queue) is not I/O
+    const io = this.io;
+    if (op === 0x02) {
+      io.readOps++;
+      if (status === 0) io.readBytes += req.length;
+    } else if (op === 0x01) {
+      io.writeOps++;
+      if (status === 0) io.writeBytes += req.length;
+    } else {
+      io.otherOps++;
+    }
+    if (status !== 0) io.errors++;
   }
 
   /** Mark a request as held by the core (AER) without completing it. */

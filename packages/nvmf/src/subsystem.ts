@@ -5,6 +5,7 @@
  */
 import type { Bdev } from './bdev/bdev.js';
 import { Controller, AecBit, AsyncEvent, type ControllerSubsystem } from './controller.js';
+import { IoCounters } from './io-stats.js';
 import { Namespace, type NamespaceOptions } from './namespace.js';
 import { DISCOVERY_NQN, assertNqn } from './nqn.js';
 import type { CoreRequest } from './qpair.js';
@@ -115,6 +116,7 @@ export class Subsystem implements ControllerSubsystem {
   private nextCntlid: number;
   private readonly host: SubsystemHost;
   private readonly bdevUnsubscribe = new Map<number, () => void>();
+  private readonly closedControllersIo = new IoCounters();
 
   // Pause bookkeeping (SPDK spdk_nvmf_subsystem_pause): I/O in flight and I/O queued while paused.
   ioInflight = 0;
@@ -416,6 +418,13 @@ export class Subsystem implements ControllerSubsystem {
 
   // ---- controllers ----
 
+  /** I/O statistics of this subsystem: its controllers' that have gone plus its live ones'. */
+  ioStats(): IoCounters {
+    const sum = new IoCounters().add(this.closedControllersIo);
+    for (const c of this._controllers.values()) sum.add(c.ioStats());
+    return sum;
+  }
+
   get controllers(): ReadonlyMap<number, Controller> {
     return this._controllers;
   }
@@ -448,7 +457,10 @@ export class Subsystem implements ControllerSubsystem {
   }
 
   controllerDestroyed(ctrlr: Controller): void {
-    if (this._controllers.get(ctrlr.cntlid) === ctrlr) this._controllers.delete(ctrlr.cntlid);
+    if (this._controllers.get(ctrlr.cntlid) === ctrlr) {
+      this._controllers.delete(ctrlr.cntlid);
+      this.closedControllersIo.add(ctrlr.ioStats());
+    }
   }
 }
 

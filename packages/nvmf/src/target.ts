@@ -287,6 +287,14 @@ export class Target implements CommandEnv, SubsystemHost {
 
   // ---- statistics and shutdown ----
 
+  /**
+   * Integrate the I/O commands in flight over the last `dtUs` microseconds into each qpair's
+   * latency sum (see `IoCounters.latencyUs`). A management timer calls it; nothing on the I/O path.
+   */
+  sampleInflight(dtUs: number): void {
+    for (const g of this.groups) for (const qp of g.qpairs) qp.sampleInflight(dtUs);
+  }
+
   /** Every subsystem, the discovery one first, as SPDK's `nvmf_get_subsystems` lists them. */
   describeSubsystems(): SubsystemDescription[] {
     return [this.discovery.describe(), ...[...this._subsystems.values()].map((s) => s.describe())];

@@ -7,5 +7,5 @@ export type { DiscoveryLog, DiscoveryRecord } from './discover.js';
 export { controllerFields, formatIdentify, identifyJson, namespaceFields, powerStates, readIdentify } from './identify.js';
 export type { IdentifyResult, LbafRecord, NamespaceJson, PowerStateRecord } from './identify.js';
 export { blocksPerCommand, readBlocks, writeBlocks } from './blockio.js';
-export { DEFAULT_RPC_SOCKET, RpcError, RpcParamsError, RpcTransportError, parseRpcParams, rpcCall } from './rpc.js';
+export { DEFAULT_RPC_SOCKET, defaultRpcSocket, RpcError, RpcParamsError, RpcTransportError, parseRpcParams, rpcCall } from './rpc.js';
 export type { JsonValue, RpcCallOptions } from './rpc.js';

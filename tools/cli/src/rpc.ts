@@ -4,10 +4,27 @@
  * is read until the bytes so far parse as one complete JSON value.
  */
 import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
-/** Where the daemon listens unless told otherwise (SPDK's is /var/tmp/spdk.sock). */
-export const DEFAULT_RPC_SOCKET = '/var/tmp/nvmu.sock';
+/**
+ * Where the daemon listens unless told otherwise (`nvmu-target -r`): `nvmu.sock` in its run
+ * folder, `$NVMU_RUN_DIR`, else `$XDG_RUNTIME_DIR/nvmu`, else `<tmpdir>/nvmu-<uid>`, the same
+ * rule as @nvmu/target's `defaultRpcSocket` (SPDK's is /var/tmp/spdk.sock).
+ */
+export function defaultRpcSocket(env: NodeJS.ProcessEnv = process.env): string {
+  const run =
+    env.NVMU_RUN_DIR !== undefined && env.NVMU_RUN_DIR !== ''
+      ? env.NVMU_RUN_DIR
+      : env.XDG_RUNTIME_DIR !== undefined && env.XDG_RUNTIME_DIR !== ''
+        ? join(env.XDG_RUNTIME_DIR, 'nvmu')
+        : join(tmpdir(), `nvmu-${process.getuid?.() ?? 'user'}`);
+  return join(run, 'nvmu.sock');
+}
+
+/** The default socket for this process's environment. */
+export const DEFAULT_RPC_SOCKET = defaultRpcSocket();
 
 /** JSON values, as params and results. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

@@ -21,7 +21,7 @@ let trid: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nvmu-cli-daemon-'));
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: join(dir, 'rpc.sock'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
   base = `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${daemon.options.trsvcid}`;
   trid = `${base} subnqn:${daemon.options.nqn}`;
 });

@@ -213,7 +213,7 @@ describe('bad arguments and unreachable controllers', () => {
 
   it('exits 1 when nothing listens or no transport is registered', async () => {
     const s = streams();
-    expect(await cliMain(['identify', '-r', 'trtype:loopback traddr:nobody-listens subnqn:nqn.x:y'], s.io)).toBe(1);
+    expect(await cliMain(['identify', '-r', 'trtype:loopback traddr:nobody-listens subnqn:nqn.2026-01.io.nvmu:nobody'], s.io)).toBe(1);
     expect(s.err()).toMatch(/no loopback listener named 'nobody-listens'/);
     const s2 = streams();
     expect(await cliMain(['discover', '-r', 'trtype:rdma traddr:10.0.0.1'], s2.io)).toBe(1);

@@ -1,111 +1,115 @@
-/** `nvmu rpc` against a small fake JSON-RPC 2.0 server on a temporary UNIX socket. */
+/**
+ * `nvmu rpc` against the real daemon (@nvmu/target's `startDaemon`, its JSON-RPC socket in a
+ * temporary folder); a few deliberately broken servers for what the daemon never does (stay
+ * silent, hang up, send garbage).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { silentLogger } from '@nvmu/nvmf';
+import { DEFAULTS, defaultRpcSocket as daemonDefaultSocket, startDaemon, type RunningDaemon } from '@nvmu/target';
 import { cliMain } from '../src/cli.js';
-import { RpcError, RpcTransportError, parseRpcParams, rpcCall } from '../src/rpc.js';
+import { RpcError, RpcTransportError, defaultRpcSocket, parseRpcParams, rpcCall } from '../src/rpc.js';
 import { streams } from './target.js';
-
-interface Request {
-  jsonrpc: string;
-  method: string;
-  id: number;
-  params?: unknown;
-}
 
 let dir: string;
 let sock: string;
-let server: Server;
-const seen: Request[] = [];
+let daemon: RunningDaemon;
+let broken: Server;
+let brokenSock: string;
 
-/**
- * Reads one request the way SPDK's server does (until it parses), then answers by method:
- * results in two chunks split inside the JSON, errors as JSON-RPC error objects.
- */
-function handle(conn: Socket): void {
+/** A server that misbehaves on purpose, by method name. */
+function misbehave(conn: Socket): void {
   let text = '';
   conn.on('data', (d: Buffer) => {
     text += d.toString('utf8');
-    let req: Request;
+    let req: { method: string };
     try {
-      req = JSON.parse(text) as Request;
+      req = JSON.parse(text) as { method: string };
     } catch {
       return;
     }
-    seen.push(req);
-    let reply: unknown;
-    switch (req.method) {
-      case 'bdev_get_bdevs':
-        reply = { jsonrpc: '2.0', id: req.id, result: [{ name: 'Malloc0', block_size: 512, num_blocks: 2048, uuid: 'é-ünïcode' }] };
-        break;
-      case 'echo':
-        reply = { jsonrpc: '2.0', id: req.id, result: req.params ?? null };
-        break;
-      case 'silent':
-        return; // never answers
-      case 'hangup':
-        conn.end();
-        return;
-      case 'garbage':
-        conn.end('this is not json');
-        return;
-      default:
-        reply = { jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } };
-    }
-    const bytes = Buffer.from(JSON.stringify(reply));
-    // Split inside a multi-byte character to exercise the decoder and the "parse until complete" loop.
-    const cut = Math.max(1, bytes.indexOf(0xc3) + 1 || Math.floor(bytes.length / 2));
-    conn.write(bytes.subarray(0, cut));
-    setTimeout(() => {
-      conn.write(bytes.subarray(cut));
-    }, 20);
+    if (req.method === 'hangup') conn.end();
+    else if (req.method === 'garbage') conn.end('this is not json');
+    // 'silent': never answers
+  });
+}
+
+async function freePort(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => {
+        resolve(typeof a === 'object' && a !== null ? String(a.port) : '0');
+      });
+    });
   });
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nvmu-rpc-'));
   sock = join(dir, 'nvmu.sock');
-  server = createServer(handle);
-  await new Promise<void>((r) => server.listen(sock, r));
+  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: sock, trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  brokenSock = join(dir, 'broken.sock');
+  broken = createServer(misbehave);
+  await new Promise<void>((r) => broken.listen(brokenSock, r));
 });
 afterAll(async () => {
+  await daemon.stop();
   await new Promise<void>((r) => {
-    server.close(() => {
+    broken.close(() => {
       r();
     });
   });
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('nvmu rpc', () => {
+/** Run `nvmu rpc -s <daemon> ...args`; exit status, stdout, stderr. */
+async function nvmuRpc(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const s = streams();
+  const code = await cliMain(['rpc', '-s', sock, ...args], s.io);
+  return { code, out: s.out(), err: s.err() };
+}
+
+describe('nvmu rpc against the daemon', () => {
+  it('looks for the daemon where the daemon puts its socket by default', () => {
+    for (const env of [{}, { XDG_RUNTIME_DIR: '/run/user/1000' }, { NVMU_RUN_DIR: '/srv/nvmu', XDG_RUNTIME_DIR: '/run/user/0' }]) {
+      expect(defaultRpcSocket(env)).toBe(daemonDefaultSocket(env));
+    }
+    expect(defaultRpcSocket({ XDG_RUNTIME_DIR: '/run/user/1000' })).toBe('/run/user/1000/nvmu/nvmu.sock');
+  });
+
   it('prints the result of a successful call', async () => {
-    const s = streams();
-    expect(await cliMain(['rpc', '-s', sock, 'bdev_get_bdevs'], s.io)).toBe(0);
-    expect(JSON.parse(s.out())).toEqual([{ name: 'Malloc0', block_size: 512, num_blocks: 2048, uuid: 'é-ünïcode' }]);
-    expect(seen.at(-1)).toEqual({ jsonrpc: '2.0', method: 'bdev_get_bdevs', id: 1 });
+    const r = await nvmuRpc('bdev_get_bdevs');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { name: string; product_name: string }[]).map((b) => [b.name, b.product_name])).toEqual([['nvmu0', 'AIO disk']]);
   });
 
-  it('sends key=value params with JSON values, or one JSON object', async () => {
-    const s = streams();
-    expect(await cliMain(['rpc', '-s', sock, 'echo', 'name=Malloc0', 'num_blocks=1024', 'block_size=512', 'dif=false', 'uuid=null', 'list=[1,2]'], s.io)).toBe(0);
-    const expected = { name: 'Malloc0', num_blocks: 1024, block_size: 512, dif: false, uuid: null, list: [1, 2] };
-    expect(seen.at(-1)?.params).toEqual(expected);
-    expect(JSON.parse(s.out())).toEqual(expected);
-    const s2 = streams();
-    expect(await cliMain(['rpc', '--server', sock, 'echo', '{"nqn":"nqn.2016-06.io.spdk:cnode1","allow_any_host":true}'], s2.io)).toBe(0);
-    expect(seen.at(-1)?.params).toEqual({ nqn: 'nqn.2016-06.io.spdk:cnode1', allow_any_host: true });
+  it('builds a subsystem with key=value params and one JSON object, as rpc.py users do', async () => {
+    expect((await nvmuRpc('bdev_malloc_create', 'name=Malloc7', 'num_blocks=1024', 'block_size=512')).out).toBe('"Malloc7"\n');
+    const nqn = 'nqn.2016-06.io.spdk:cnode7';
+    expect((await nvmuRpc('nvmf_create_subsystem', `{"nqn":"${nqn}","allow_any_host":true,"serial_number":"SPDK007"}`)).code).toBe(0);
+    expect((await nvmuRpc('nvmf_subsystem_add_ns', `nqn=${nqn}`, 'namespace.bdev_name=Malloc7', 'namespace.nsid=7')).out).toBe('7\n');
+    const port = await freePort();
+    expect((await nvmuRpc('nvmf_subsystem_add_listener', `nqn=${nqn}`, 'listen_address.trtype=tcp', 'listen_address.traddr=127.0.0.1', `listen_address.trsvcid="${port}"`)).code).toBe(0);
+    const subs = JSON.parse((await nvmuRpc('nvmf_get_subsystems', `nqn=${nqn}`)).out) as { serial_number: string; namespaces: { nsid: number; bdev_name: string }[]; listen_addresses: { trsvcid: string }[] }[];
+    expect(subs[0]).toMatchObject({ serial_number: 'SPDK007', namespaces: [{ nsid: 7, bdev_name: 'Malloc7' }], listen_addresses: [{ trtype: 'TCP', trsvcid: port }] });
+    expect((await nvmuRpc('nvmf_delete_subsystem', `nqn=${nqn}`)).out).toBe('true\n');
+    expect((await nvmuRpc('bdev_malloc_delete', 'name=Malloc7')).out).toBe('true\n');
   });
 
-  it('turns a JSON-RPC error object into exit status 1 with its message', async () => {
-    const s = streams();
-    expect(await cliMain(['rpc', '-s', sock, 'no_such_method'], s.io)).toBe(1);
-    expect(s.err()).toBe('nvmu rpc no_such_method: error -32601: Method not found\n');
-    expect(s.out()).toBe('');
+  it('turns a JSON-RPC error object into exit status 1 with its code and message', async () => {
+    const r = await nvmuRpc('no_such_method');
+    expect(r).toEqual({ code: 1, out: '', err: 'nvmu rpc no_such_method: error -32601: Method not found: no_such_method\n' });
+    const r2 = await nvmuRpc('bdev_malloc_delete', 'name=Nope');
+    expect(r2.err).toBe('nvmu rpc bdev_malloc_delete: error -19: No such device: no malloc bdev named Nope\n');
     await expect(rpcCall('no_such_method', undefined, { socketPath: sock })).rejects.toMatchObject({ name: 'RpcError', code: -32601 });
-    await expect(rpcCall('no_such_method', undefined, { socketPath: sock })).rejects.toBeInstanceOf(RpcError);
+    await expect(rpcCall('nvmf_create_transport', { trtype: 'VFIOUSER' }, { socketPath: sock })).rejects.toBeInstanceOf(RpcError);
   });
 
   it('reports missing sockets, timeouts, hang-ups and garbage', async () => {
@@ -113,11 +117,11 @@ describe('nvmu rpc', () => {
     expect(await cliMain(['rpc', '-s', join(dir, 'absent.sock'), 'x'], s.io)).toBe(1);
     expect(s.err()).toMatch(/cannot connect to .*absent\.sock: no such socket \(is the nvmu target running\?/);
     const s2 = streams();
-    expect(await cliMain(['rpc', '-s', sock, '-t', '0.2', 'silent'], s2.io)).toBe(1);
+    expect(await cliMain(['rpc', '-s', brokenSock, '-t', '0.2', 'silent'], s2.io)).toBe(1);
     expect(s2.err()).toMatch(/no response to 'silent' from .* within 0\.2 s/);
-    await expect(rpcCall('hangup', undefined, { socketPath: sock })).rejects.toThrow(/closed the connection without a response/);
-    await expect(rpcCall('garbage', undefined, { socketPath: sock })).rejects.toThrow(RpcTransportError);
-    await expect(rpcCall('garbage', undefined, { socketPath: sock })).rejects.toThrow(/incomplete JSON response: this is not json/);
+    await expect(rpcCall('hangup', undefined, { socketPath: brokenSock })).rejects.toThrow(/closed the connection without a response/);
+    await expect(rpcCall('garbage', undefined, { socketPath: brokenSock })).rejects.toThrow(RpcTransportError);
+    await expect(rpcCall('garbage', undefined, { socketPath: brokenSock })).rejects.toThrow(/incomplete JSON response: this is not json/);
   });
 
   it('rejects bad arguments with exit status 2', async () => {

@@ -30,7 +30,7 @@ let dir: string;
 let daemon: RunningDaemon;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nvmu-perf-daemon-'));
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: dir, trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  daemon = await startDaemon({ ...DEFAULTS, dataDir: dir, rpcSocket: join(dir, 'rpc.sock'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
 });
 afterAll(async () => {
   await daemon.stop();

@@ -241,10 +241,10 @@ describe('--json', () => {
 
   it('reports a controller that cannot be reached with exit status 1', async () => {
     const s = streams();
-    expect(await perfMain(['-r', 'trtype:loopback traddr:nobody-here subnqn:nqn.x:y', '--no-progress'], s.io)).toBe(1);
+    expect(await perfMain(['-r', 'trtype:loopback traddr:nobody-here subnqn:nqn.2026-01.io.nvmu:nobody', '--no-progress'], s.io)).toBe(1);
     expect(s.err()).toMatch(/nvmu-perf: .*nobody-here/);
     const sj = streams();
-    expect(await perfMain(['-r', 'trtype:loopback traddr:nobody-here subnqn:nqn.x:y', '--json'], sj.io)).toBe(1);
+    expect(await perfMain(['-r', 'trtype:loopback traddr:nobody-here subnqn:nqn.2026-01.io.nvmu:nobody', '--json'], sj.io)).toBe(1);
     expect(JSON.parse(sj.out())).toEqual({ version: 1, tool: 'nvmu-perf', ok: false, error: expect.stringMatching(/nobody-here/) as unknown });
     const s2 = streams();
     expect(await perfMain(['-r', 'trtype:carrier-pigeon traddr:x', '--no-progress'], s2.io)).toBe(1);

@@ -277,6 +277,9 @@ export class TcpTargetTransport implements TargetTransport {
       return;
     }
     const depth = Math.max(this.options.maxQueueDepth, this.options.maxAdminQueueDepth);
+    // One line per connection (a host opens one per queue): what an operator reads to see who came and went.
+    const peer = `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? '')}`;
+    core.logger.info('nvme-tcp: connection accepted', { peer, traddr: addr.traddr, trsvcid: addr.trsvcid });
     const conn = new TcpTargetConnection(socket, {
       core,
       crc32c: this.crc32c,
@@ -296,6 +299,7 @@ export class TcpTargetTransport implements TargetTransport {
       stats: this.counters,
       onClosed: (c) => {
         this.conns.delete(c);
+        core.logger.info('nvme-tcp: connection closed', { peer });
       },
     });
     this.conns.add(conn);
