@@ -61,7 +61,7 @@ if (buildOk) {
   const out = join(root, '.test-results');
   mkdirSync(out, { recursive: true });
   vitestPass('unit', ['--project', '!@nvmu/interop', '--exclude', '**/test/interop/**']);
-  vitestPass('interop', ['tools/interop/test/', 'packages/transport-tcp/test/interop/']);
+  vitestPass('interop', ['tools/interop/test/']);
 }
 
 function vitestPass(name, args) {
