@@ -51,10 +51,18 @@ module.exports = {
       from: { path: '^packages/' },
       to: { path: '^(apps|tools)/' },
     },
+    {
+      name: 'test-kit-stays-in-tests',
+      severity: 'error',
+      comment: 'The private test kit is never a run-time dependency of a published package or the daemon: only tests, benches and the private tools use it.',
+      from: { path: '^(packages|apps)/[^/]+/src', pathNot: '^packages/test-kit/' },
+      to: { path: '^packages/test-kit/' },
+    },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|build)/' },
+    // Workspace packages resolve to their built dist: list those modules (so the rules see which
+    // package a test or bench imports) but do not cruise into them.
+    doNotFollow: { path: ['node_modules', '(^|/)(dist|build)/'] },
     tsPreCompilationDeps: true,
     combinedDependencies: true,
     tsConfig: { fileName: 'tsconfig.depcruise.json' },

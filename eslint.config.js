@@ -98,7 +98,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/test/**/*.ts', '**/bench/**/*.ts'],
+    files: ['**/test/**/*.ts', '**/bench/**/*.ts', 'packages/test-kit/src/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
     },

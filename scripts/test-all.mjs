@@ -70,7 +70,7 @@ if (buildOk) {
   const out = join(root, '.test-results');
   mkdirSync(out, { recursive: true });
   vitestPass('unit', ['--project', '!@nvmu/interop', '--exclude', '**/test/interop/**'], []);
-  const interopPaths = ['tools/interop/test/', 'packages/transport-tcp/test/interop/', 'packages/transport-vfio-user/test/interop/', 'apps/target/test/interop/'];
+  const interopPaths = ['tools/interop/test/', 'packages/transport-vfio-user/test/interop/', 'apps/target/test/interop/'];
   vitestPass('interop', interopPaths, interopPaths, { allSkippedOk: skipInterop });
 }
 

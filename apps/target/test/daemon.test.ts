@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,16 +6,10 @@ import { connect } from '@nvmu/client';
 import '@nvmu/transport-tcp/host';
 import { silentLogger } from '@nvmu/nvmf';
 import { DEFAULTS, connectHelp, parseDaemonArgs, startDaemon } from '../src/index.js';
+import { freePort as freeTcpPort } from '@nvmu/test-kit';
 
 async function freePort(): Promise<string> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => { resolvePort(typeof a === 'object' && a !== null ? String(a.port) : '0'); });
-    });
-  });
+  return String(await freeTcpPort());
 }
 
 const dirs: string[] = [];

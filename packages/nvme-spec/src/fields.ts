@@ -20,6 +20,10 @@ export const SqeField = {
   MPTR: 16,
   /** Data pointer: PRP1 + PRP2, or SGL1 (16 bytes). */
   DPTR: 24,
+  /** SGL1 (in DPTR): Address (8 bytes), Length (4 bytes), SGL Identifier (byte 15). */
+  SGL1_ADDRESS: 24,
+  SGL1_LENGTH: 32,
+  SGL1_IDENTIFIER: 39,
   CDW10: 40,
   CDW11: 44,
   CDW12: 48,

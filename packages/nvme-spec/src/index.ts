@@ -96,6 +96,8 @@ export {
 export type { FabricsIdentifyFields } from './fabrics.js';
 export {
   PduType,
+  PduField,
+  TCP_MIN_MAXH2CDATA,
   TCP_PDU_HEADER_LENGTH,
   pduHeaderLength,
   TCP_COMMON_HEADER_LENGTH,
@@ -133,6 +135,7 @@ export {
   CapsuleRespView,
   H2CDataView,
   C2HDataView,
+  writeC2HDataHeader,
   R2TView,
 } from './tcp.js';
 export type { Crc32c, PduLayout, PduHeaderProblem, PduHeaderCheckOptions } from './tcp.js';

@@ -37,6 +37,35 @@ export const TCP_PDU_HEADER_LENGTH: Readonly<Record<PduType, number>> = {
   [PduType.R2T]: 24,
 };
 
+/**
+ * Byte offsets of PDU header fields (NVMe/TCP 1.0 Figures 17-36), for code that reads and writes
+ * headers in place in its own buffers; the views below name the same fields.
+ */
+export const PduField = {
+  /** Common header (§3.6.2.1): PDU-Type, FLAGS, HLEN, PDO, PLEN. */
+  TYPE: 0,
+  FLAGS: 1,
+  HLEN: 2,
+  PDO: 3,
+  PLEN: 4,
+  /** ICReq / ICResp: PFV; HPDA or CPDA; DGST; MAXR2T or MAXH2CDATA. */
+  IC_PFV: 8,
+  IC_PDA: 10,
+  IC_DGST: 11,
+  IC_MAX: 12,
+  /** H2CData / C2HData / R2T: CCCID; TTAG; DATAO or R2TO; DATAL or R2TL. */
+  CCCID: 8,
+  TTAG: 10,
+  DATA_OFFSET: 12,
+  DATA_LENGTH: 16,
+  /** H2CTermReq / C2HTermReq: FES, FEI. */
+  FES: 8,
+  FEI: 10,
+} as const;
+
+/** The smallest MAXH2CDATA a controller may advertise in ICResp (NVMe/TCP 1.0 Figure 27). */
+export const TCP_MIN_MAXH2CDATA = 4096;
+
 /** HLEN for a PDU type, or undefined for an unknown type. */
 export function pduHeaderLength(type: number): number | undefined {
   return (TCP_PDU_HEADER_LENGTH as Record<number, number | undefined>)[type];
@@ -590,8 +619,48 @@ export class H2CDataView extends PduHeaderView {
   }
 }
 
+const C2H_DATA_HLEN = 24;
+
+/**
+ * Writes a whole C2HData PDU header (NVMe/TCP 1.0 Figure 35, 24 bytes) at `o` of `dv` by dword
+ * stores, allocation free: CH (type, FLAGS, HLEN 24, PDO `pdo`), PLEN, CCCID, TTAG 0, DATAO,
+ * DATAL, reserved 0. FLAGS: HDGSTF with `hdgst`, DDGSTF with `ddgst` (and data), LAST_PDU with
+ * `last`, SUCCESS with `success` (which requires `last`, §3.6.2.8). `pdo` is HLEN plus the
+ * header digest, padded to the host's HPDA (`pduDataOffset`).
+ */
+export function writeC2HDataHeader(
+  dv: DataView,
+  o: number,
+  hdgst: boolean,
+  ddgst: boolean,
+  pdo: number,
+  cccid: number,
+  datao: number,
+  datal: number,
+  last: boolean,
+  success: boolean,
+): void {
+  const hasD = ddgst && datal > 0;
+  const flags = (hdgst ? PduFlags.HDGSTF : 0) | (hasD ? PduFlags.DDGSTF : 0) | (last ? PduFlags.LAST_PDU : 0) | (success ? PduFlags.SUCCESS : 0);
+  dv.setUint32(o, (PduType.C2HData | (flags << 8) | (C2H_DATA_HLEN << 16) | (pdo << 24)) >>> 0, true);
+  dv.setUint32(o + 4, pdo + datal + (hasD ? TCP_DIGEST_LENGTH : 0), true);
+  dv.setUint32(o + 8, cccid & 0xffff, true); // CCCID (9:8), TTAG 0 (11:10)
+  dv.setUint32(o + 12, datao, true);
+  dv.setUint32(o + 16, datal, true);
+  dv.setUint32(o + 20, 0, true);
+}
+
+
 /** C2HData (NVMe/TCP 1.0 Figure 35): as H2CData, plus the SUCCESS flag; TTAG is reserved. */
 export class C2HDataView extends H2CDataView {
+  /**
+   * The whole header of one C2HData PDU at once (see {@link writeC2HDataHeader}), PDO from the
+   * host's `pda` as `init` computes it.
+   */
+  setWhole(hdgst: boolean, ddgst: boolean, pda: number, cccid: number, datao: number, datal: number, last: boolean, success: boolean): this {
+    writeC2HDataHeader(this.dv, this.base, hdgst, ddgst, pduDataOffset(C2H_DATA_HLEN, hdgst, pda), cccid, datao, datal, last, success);
+    return this;
+  }
   /** Fill the header; `success` sets SUCCESS (and requires `last`, NVMe/TCP 1.0 §3.6.2.8). */
   override init(hdgst: boolean, ddgst: boolean, dataLength: number, last: boolean, pda = 0, success = false): this {
     return this.setHeader(

@@ -1,79 +1,91 @@
 /**
- * NVMe/TCP PDU layout: the numbers this transport writes and checks on the wire.
+ * The NVMe/TCP numbers this transport writes and checks on the wire, under the short names its
+ * hot paths use. Every value is @nvmu/nvme-spec's (the one home of the layout: NVMe/TCP 1.0
+ * §3.6.2, Figures 17-36); this file only names them for the transport. Everything is
+ * little-endian.
  *
- * NVMe over Fabrics TCP Transport Binding (NVMe/TCP 1.0, "TCP 1.0" below) §3.6.2 (Common Header),
- * Figures 17-29. Values were checked against Linux include/linux/nvme-tcp.h and SPDK
- * include/spdk/nvmf_spec.h. Everything is little-endian.
- *
- * The transport writes headers straight into preallocated per-request Buffers with
- * `writeUInt*LE` and reads received headers from one per-connection header Buffer, so nothing
- * here allocates.
+ * The transport writes headers straight into preallocated per-request Buffers and reads received
+ * headers from one per-connection header Buffer, so nothing here allocates.
  */
+import {
+  PduField,
+  PduType,
+  Psdt,
+  SglDescriptorType,
+  SglSubtype,
+  SqeField,
+  TCP_COMMON_HEADER_LENGTH,
+  TCP_DIGEST_LENGTH,
+  TCP_MIN_MAXH2CDATA,
+  TCP_PDU_HEADER_LENGTH,
+  TCP_PFV_1_0,
+  TCP_TERM_REQ_MAX_DATA,
+  sglIdentifier,
+} from '@nvmu/nvme-spec';
 
-// PDU types, flags, FES values and digest bits come from @nvmu/nvme-spec (NVMe/TCP 1.0 §3.6).
+// PDU types, flags, FES values and digest bits (NVMe/TCP 1.0 §3.6).
 export { PduType, PduFlags, TermReqFes, DigestEnable, GenericStatus } from '@nvmu/nvme-spec';
 
-
 /** Fixed header lengths (HLEN) per PDU type. */
-export const ICREQ_LEN = 128;
-export const ICRESP_LEN = 128;
-export const COMMON_HDR_LEN = 8;
-export const CAPSULE_CMD_HLEN = 72; // 8 + 64-byte SQE
-export const CAPSULE_RESP_HLEN = 24; // 8 + 16-byte CQE
-export const DATA_HLEN = 24; // H2CData and C2HData
-export const R2T_HLEN = 24;
-export const TERM_REQ_HLEN = 24;
-/** A TermReq carries at most the 128 bytes of the offending PDU header (TCP 1.0 §3.6.2.x). */
-export const TERM_REQ_MAX_DATA = 128;
-export const DIGEST_LEN = 4;
+export const ICREQ_LEN = TCP_PDU_HEADER_LENGTH[PduType.ICReq];
+export const ICRESP_LEN = TCP_PDU_HEADER_LENGTH[PduType.ICResp];
+export const COMMON_HDR_LEN: number = TCP_COMMON_HEADER_LENGTH;
+export const CAPSULE_CMD_HLEN = TCP_PDU_HEADER_LENGTH[PduType.CapsuleCmd]; // 8 + 64-byte SQE
+export const CAPSULE_RESP_HLEN = TCP_PDU_HEADER_LENGTH[PduType.CapsuleResp]; // 8 + 16-byte CQE
+export const DATA_HLEN = TCP_PDU_HEADER_LENGTH[PduType.C2HData]; // H2CData and C2HData
+export const R2T_HLEN = TCP_PDU_HEADER_LENGTH[PduType.R2T];
+export const TERM_REQ_HLEN = TCP_PDU_HEADER_LENGTH[PduType.C2HTermReq];
+/** A TermReq carries at most the 128 bytes of the offending PDU header. */
+export const TERM_REQ_MAX_DATA = TCP_TERM_REQ_MAX_DATA;
+export const DIGEST_LEN = TCP_DIGEST_LENGTH;
 /** The longest header any PDU type has (ICReq/ICResp), plus a header digest. */
-export const MAX_HDR_LEN = 128 + DIGEST_LEN;
+export const MAX_HDR_LEN = ICREQ_LEN + DIGEST_LEN;
 
-/** Protocol format version 1.0 (TCP 1.0 Figure 19: PFV 0). */
-export const PFV_1_0 = 0;
+/** Protocol format version 1.0 (PFV 0). */
+export const PFV_1_0 = TCP_PFV_1_0;
 
-/** Minimum MAXH2CDATA a controller may advertise (TCP 1.0 Figure 20; Linux checks it). */
-export const MIN_MAXH2CDATA = 4096;
+/** Minimum MAXH2CDATA a controller may advertise (Linux checks it). */
+export const MIN_MAXH2CDATA = TCP_MIN_MAXH2CDATA;
 
 /** The admin queue's in-capsule data size the Linux host assumes (nvme-tcp.h NVME_TCP_ADMIN_CCSZ). */
 export const ADMIN_IN_CAPSULE = 8192;
 
 /** Common header field offsets. */
-export const CH_TYPE = 0;
-export const CH_FLAGS = 1;
-export const CH_HLEN = 2;
-export const CH_PDO = 3;
-export const CH_PLEN = 4;
+export const CH_TYPE = PduField.TYPE;
+export const CH_FLAGS = PduField.FLAGS;
+export const CH_HLEN = PduField.HLEN;
+export const CH_PDO = PduField.PDO;
+export const CH_PLEN = PduField.PLEN;
 
-/** ICReq/ICResp fields (TCP 1.0 Figures 19-20). */
-export const IC_PFV = 8;
+/** ICReq/ICResp fields. */
+export const IC_PFV = PduField.IC_PFV;
 /** ICReq: HPDA; ICResp: CPDA. */
-export const IC_PDA = 10;
-export const IC_DGST = 11;
+export const IC_PDA = PduField.IC_PDA;
+export const IC_DGST = PduField.IC_DGST;
 /** ICReq: MAXR2T (0's based); ICResp: MAXH2CDATA. */
-export const IC_MAX = 12;
+export const IC_MAX = PduField.IC_MAX;
 
-/** H2CData / C2HData / R2T fields (TCP 1.0 Figures 22-24, 29). */
-export const D_CCCID = 8;
-export const D_TTAG = 10;
+/** H2CData / C2HData / R2T fields. */
+export const D_CCCID = PduField.CCCID;
+export const D_TTAG = PduField.TTAG;
 /** DATAO for data PDUs, R2TO for R2T. */
-export const D_OFFSET = 12;
+export const D_OFFSET = PduField.DATA_OFFSET;
 /** DATAL for data PDUs, R2TL for R2T. */
-export const D_LENGTH = 16;
+export const D_LENGTH = PduField.DATA_LENGTH;
 
-/** TermReq fields (TCP 1.0 Figures 25-26). */
-export const TR_FES = 8;
-export const TR_FEI = 10;
+/** TermReq fields. */
+export const TR_FES = PduField.FES;
+export const TR_FEI = PduField.FEI;
 
-/** SGL descriptor identifiers (NVMe Base 2.0 §4.3.2 Figure 115-116; NVMe/TCP 1.0 §3.3). */
-export const SGL_DATA_BLOCK_OFFSET = 0x01; // type 0h Data Block, subtype 1h Offset
-export const SGL_TRANSPORT_DATA_BLOCK = 0x5a; // type 5h Transport SGL Data Block, subtype Ah
+/** SGL descriptor identifiers (NVMe Base 2.0 §4.3.2; NVMe/TCP 1.0 §3.3). */
+export const SGL_DATA_BLOCK_OFFSET = sglIdentifier(SglDescriptorType.DataBlock, SglSubtype.Offset);
+export const SGL_TRANSPORT_DATA_BLOCK = sglIdentifier(SglDescriptorType.TransportDataBlock, SglSubtype.TransportSpecific);
 /** SQE byte offsets of SGL1 (DPTR). */
-export const SQE_SGL_ADDR = 24;
-export const SQE_SGL_LEN = 32;
-export const SQE_SGL_ID = 39;
-/** SQE byte 1 PSDT bits 7:6 = 01b: SGL for data, MPTR to contiguous buffer (NVMe Base 2.0 Fig 87). */
-export const SQE_PSDT_SGL = 0x40;
+export const SQE_SGL_ADDR = SqeField.SGL1_ADDRESS;
+export const SQE_SGL_LEN = SqeField.SGL1_LENGTH;
+export const SQE_SGL_ID = SqeField.SGL1_IDENTIFIER;
+/** SQE byte 1 PSDT bits 7:6 = 01b: SGL for data, MPTR to a contiguous buffer. */
+export const SQE_PSDT_SGL = Psdt.SglMptrContiguous << 6;
 
 /** Round `n` up to a multiple of `align` (a power of two or any positive integer). */
 export function alignUp(n: number, align: number): number {
@@ -82,7 +94,6 @@ export function alignUp(n: number, align: number): number {
 
 /** A CRC32C function of the shape `@node-rs/crc32` exports: `crc32c(buf, initial?)`. */
 export type { Crc32c } from '@nvmu/nvme-spec';
-
 
 /** `a[i]`, for arrays sized at setup whose index is known to be in range (no `!` in src). */
 export function at<T>(a: readonly T[], i: number): T {

@@ -1,6 +1,6 @@
 /**
  * The TCP host and target transports against each other over loopback, with a small in-memory
- * core (test/helpers/mini-core.ts): every data path of NVMe/TCP 1.0 §3.3 — in-capsule data,
+ * core (@nvmu/test-kit's MiniCore): every data path of NVMe/TCP 1.0 §3.3 — in-capsule data,
  * R2T/H2CData with several R2Ts outstanding, C2HData split and SUCCESS — with and without
  * digests, on IPv4 and IPv6.
  */
@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { hostConnect, startMiniTarget, cqeStatus, type MiniTarget } from './helpers/setup.js';
 import { RawConn, pattern, sqeRw } from './helpers/raw.js';
-import { BLOCK } from './helpers/mini-core.js';
+import { BLOCK } from '@nvmu/test-kit';
 
 let target: MiniTarget | undefined;
 afterEach(async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 
-import { BLOCK } from './helpers/mini-core.js';
+import { BLOCK } from '@nvmu/test-kit';
 import { pattern, sqeRw } from './helpers/raw.js';
 import { cqeStatus, hostConnect, startMiniTarget } from './helpers/setup.js';
 

@@ -4,10 +4,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { ChildStats } from './protocol.js';
+import { freePort } from '@nvmu/test-kit/ports';
+
+export { freePort };
 
 /** Whether processes can be pinned, and why not when they cannot. */
 export interface Pinning {
@@ -28,20 +30,6 @@ export function pinnedCommand(pinning: Pinning, cpu: number, nodeArgs: readonly 
   return pinning.enabled ? ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]] : [process.execPath, [...nodeArgs]];
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const addr = s.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  await new Promise<void>((r) => {
-    s.close(() => {
-      r();
-    });
-  });
-  return port;
-}
 
 /** A long-lived child (target or raw server) with the line protocol of protocol.ts. */
 export class ServerChild {

@@ -12,7 +12,12 @@ import '@nvmu/transport-tcp/host';
 import { silentLogger } from '@nvmu/nvmf';
 import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
 import { cliMain } from '../src/cli.js';
-import { freePort, streams } from './target.js';
+import { streams } from './target.js';
+import { freePort as freeTcpPort } from '@nvmu/test-kit';
+
+async function freePort(): Promise<string> {
+  return String(await freeTcpPort());
+}
 
 let dir: string;
 let daemon: RunningDaemon;

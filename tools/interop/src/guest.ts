@@ -8,7 +8,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpioNewc } from './cpio.js';
@@ -17,6 +16,9 @@ import { detectAccel, findExecutable, findKernel, type Accel, type KernelImage }
 import { buildInitramfs, defaultCacheDir } from './initramfs.js';
 import { firmwareArgs, qemuHasDevice, requireVfioUserQemu, vfioUserDeviceArgs } from './qemu.js';
 import { bootableKernel } from './vmlinux.js';
+import { freePort } from '@nvmu/test-kit/ports';
+
+export { freePort };
 
 /** A host port forwarded into the guest (QEMU user networking `hostfwd`). */
 export interface HostForward {
@@ -181,21 +183,6 @@ function trackChild(child: ChildProcess): void {
   child.on('exit', () => live.delete(child));
 }
 
-/** A free TCP port on `host` (listens on port 0, reads the port, closes). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** Parses QEMU's hostfwd spelling: `[tcp:][hostaddr]:hostport-[guestaddr]:guestport`. */
 export function parseForward(text: string): HostForward {

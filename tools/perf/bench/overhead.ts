@@ -14,13 +14,13 @@
 import '@nvmu/transport-loopback/host';
 import '@nvmu/transport-tcp/host';
 import { type ChildProcess, fork } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { type IoCallback, connect } from '@nvmu/client';
 import { NullBdev, Target } from '@nvmu/nvmf';
 import { LoopbackTargetTransport } from '@nvmu/transport-loopback';
 import { runPerf } from '../src/run.js';
+import { freePort } from '@nvmu/test-kit';
 
 const SECONDS = Number(process.env.NVMU_BENCH_SECONDS ?? '3');
 const DEPTHS = [1, 32, 128];
@@ -90,18 +90,6 @@ async function baseline(trid: string, qd: number): Promise<{ iops: number; cpuPe
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        if (a === null || typeof a === 'string') reject(new Error('no port'));
-        else resolve(a.port);
-      });
-    });
-  });
-}
 
 function ask<T>(child: ChildProcess, msg: string, key: string): Promise<T> {
   return new Promise((resolve) => {

@@ -3,7 +3,6 @@
  * file-backed namespace over NVMe/TCP) through the TCP host transport, as main.ts registers it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -11,19 +10,10 @@ import '@nvmu/transport-tcp/host';
 import { silentLogger } from '@nvmu/nvmf';
 import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
 import { perfMain } from '../src/cli.js';
+import { freePort as freeTcpPort } from '@nvmu/test-kit';
 
 async function freePort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        if (a === null || typeof a === 'string') reject(new Error('no port'));
-        else resolve(String(a.port));
-      });
-    });
-  });
+  return String(await freeTcpPort());
 }
 
 let dir: string;

@@ -1,23 +1,11 @@
 /** nvmu-perf over NVMe/TCP on 127.0.0.1 (target and host in this process), as shipped in main.ts. */
-import { createServer } from 'node:net';
 import { expect, it } from 'vitest';
 import '@nvmu/transport-tcp/host';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
 import { MallocBdev, Target } from '@nvmu/nvmf';
 import { runPerf } from '../src/run.js';
+import { freePort } from '@nvmu/test-kit';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        if (a === null || typeof a === 'string') reject(new Error('no port'));
-        else resolve(a.port);
-      });
-    });
-  });
-}
 
 it('runs randrw with --verify over TCP and closes cleanly', async () => {
   const port = String(await freePort());

@@ -30,7 +30,7 @@
 
 import type { Socket } from 'node:net';
 
-import { C2HDataView, CapsuleRespView, IcReqView, IcRespView, R2TView, TermReqView } from '@nvmu/nvme-spec';
+import { C2HDataView, CapsuleRespView, FABRICS_OPCODE, IcReqView, IcRespView, R2TView, TermReqView, writeC2HDataHeader } from '@nvmu/nvme-spec';
 import type {
   ListenAddress,
   QPair,
@@ -57,7 +57,6 @@ import {
   IC_PFV,
   ICRESP_LEN,
   PFV_1_0,
-  PduFlags,
   PduType,
   R2T_HLEN,
   SGL_DATA_BLOCK_OFFSET,
@@ -77,8 +76,6 @@ import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
 
-/** Opcode of every fabrics command (NVMe-oF 1.1 §3.3). */
-const FABRICS_OPCODE = 0x7f;
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
 const CONNECT_DATA_SIZE = 1024;
 /** ICReq DGST bits other than HDGST_ENABLE and DDGST_ENABLE (TCP 1.0 Figure 26: reserved). */
@@ -694,22 +691,14 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     const d = td.data;
     const buf = d.buf;
     if (d === td.small) {
-      // The request's own buffer: write the header where it is sent from (no slot copy), by
-      // dword stores (TCP 1.0 Figure 35): PDO is the slot stride (HLEN + HDGST padded to HPDA),
-      // CCCID with TTAG 0, DATAO 0, DATAL n; bytes 23:20 (reserved) stay zero from initRequest.
-      const dv = td.smallDv;
-      const flags =
-        PduFlags.LAST_PDU | (success ? PduFlags.SUCCESS : 0) | (this.hdgst ? PduFlags.HDGSTF : 0) | (dd ? PduFlags.DDGSTF : 0);
-      dv.setUint32(0, (PduType.C2HData | (flags << 8) | (DATA_HLEN << 16) | (stride << 24)) >>> 0, true);
-      dv.setUint32(4, stride + n + (dd ? DIGEST_LEN : 0), true);
-      dv.setUint32(8, req.cid, true);
-      dv.setUint32(12, 0, true);
-      dv.setUint32(16, n, true);
+      // The request's own buffer: write the header where it is sent from (no slot copy); PDO is
+      // the slot stride (HLEN + HDGST padded to HPDA).
+      writeC2HDataHeader(td.smallDv, 0, this.hdgst, dd, stride, req.cid, 0, n, true, success);
       if (this.hdgst) buf.writeUInt32LE(this.cfg.crc32c(td.smallHdr) >>> 0, DATA_HLEN);
     } else {
       // A pool buffer, shared by requests: build the header in slot 0 and copy it in.
       const h = at(td.slots, 0);
-      this.writeC2HHeader(at(td.c2h, 0), req.cid, n, success);
+      at(td.c2h, 0).setWhole(this.hdgst, dd, this.hpda, req.cid, 0, n, true, success);
       if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, 0)) >>> 0, DATA_HLEN);
       h.copy(buf, 0, 0, stride);
     }
@@ -745,15 +734,6 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
     if (d.txView.length !== end) d.txView = buf.subarray(0, end);
     this.tx.write(d.txView, td.onSent);
-  }
-
-  /** The C2HData header of a whole response: one PDU, LAST_PDU set, data offset 0. */
-  private writeC2HHeader(v: C2HDataView, cid: number, n: number, success: boolean): void {
-    v.init(this.hdgst, this.ddgst, n, true, this.hpda, success);
-    v.cccid = cid;
-    v.ttag = 0;
-    v.datao = 0;
-    v.datal = n;
   }
 
   close(reason: QPairCloseReason): void {
@@ -840,12 +820,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       const last = off + len === n;
       const h = at(td.slots, i);
       // HLEN 24 and PDO = HLEN + header digest, padded to HPDA (Linux 6.1 ignores both).
-      const v = at(td.c2h, i);
-      v.init(this.hdgst, dd, len, last, this.hpda, last && success);
-      v.cccid = req.cid;
-      v.ttag = 0;
-      v.datao = off;
-      v.datal = len;
+      at(td.c2h, i).setWhole(this.hdgst, dd, this.hpda, req.cid, off, len, last, last && success);
       if (this.hdgst) h.writeUInt32LE(this.cfg.crc32c(at(td.slotHdr, i)) >>> 0, DATA_HLEN);
       this.tx.write(h);
       const data = off === 0 && len === n ? this.viewOf(td, n) : td.data.buf.subarray(this.slotStride + off, this.slotStride + off + len);

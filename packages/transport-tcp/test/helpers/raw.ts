@@ -201,17 +201,4 @@ export function connectData(subnqn: string, hostnqn: string): Buffer {
 
 export const PDU = PduType;
 
-/** Deterministic pattern for data-integrity checks. */
-export function pattern(len: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(len);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+export { pattern } from '@nvmu/test-kit';

@@ -1,24 +1,11 @@
-import { createServer } from 'node:net';
-
 import type { HostQPair, HostQPairHandler, HostTransport } from '@nvmu/client';
 
 import { createTcpHostTransportFactory, type TcpHostOptions } from '../../src/host/transport.js';
 import { TcpTargetTransport, type TcpTargetTransportOptions } from '../../src/target/transport.js';
-import { MiniCore } from './mini-core.js';
+import { MiniCore, freePort } from '@nvmu/test-kit';
 import { connectData, sqeConnect } from './raw.js';
 
-/** A free TCP port on `host` (bind 0, read, close). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => { resolve(port); });
-    });
-  });
-}
+export { freePort } from '@nvmu/test-kit';
 
 export interface MiniTarget {
   core: MiniCore;

@@ -1,10 +1,10 @@
 /** An in-process nvmu target (the real @nvmu/nvmf core) serving NVMe/TCP on a free port. */
-import { MallocBdev, NullBdev, Target, type ListenAddress, type TransportLogger } from '@nvmu/nvmf';
+import type { ListenAddress, Target } from '@nvmu/nvmf';
+import { TEST_NQN, startTarget as startKitTarget } from '@nvmu/test-kit';
 
 import { TcpTargetTransport, type TcpTargetTransportOptions } from '../../src/target/transport.js';
-import { freePort } from './setup.js';
 
-export const NQN = 'nqn.2026-11.io.nvmu:tcp-test';
+export const NQN = TEST_NQN;
 
 export interface RealTarget {
   target: Target;
@@ -20,25 +20,6 @@ export async function startTarget(
   host = '127.0.0.1',
   opts: TcpTargetTransportOptions & { bdev?: 'malloc' | 'null'; blocks?: number; port?: number } = {},
 ): Promise<RealTarget> {
-  const log: string[] = [];
-  const rec =
-    (level: string) =>
-    (msg: string, fields?: Record<string, unknown>): void => {
-      log.push(`${new Date().toISOString()} ${level} ${msg}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}`);
-    };
-  const logger: TransportLogger = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
-  const target = new Target({ logger });
-  const tcp = new TcpTargetTransport(opts);
-  await target.addTransport(tcp);
-  const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true, serial: 'NVMUTCP0001', model: 'nvmu tcp test' });
-  const numBlocks = opts.blocks ?? 65536;
-  const bdev = opts.bdev === 'null' ? new NullBdev({ name: 'n0', blockSize: 512, numBlocks }) : new MallocBdev({ name: 'm0', blockSize: 512, numBlocks });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev });
-  const port = opts.port ?? (await freePort(host));
-  const addr: ListenAddress = { trtype: 'tcp', adrfam: host.includes(':') ? 'ipv6' : 'ipv4', traddr: host, trsvcid: String(port) };
-  await target.listen(addr);
-  await sub.addListener(addr);
-  sub.start();
-  return { target, tcp, addr, port, log, close: () => target.close() };
+  const t = await startKitTarget(new TcpTargetTransport(opts), host, opts);
+  return { target: t.target, tcp: t.transport, addr: t.addr, port: t.port, log: t.log, close: () => t.close() };
 }

@@ -6,6 +6,17 @@
  * SUCCESS) independently of the real core; the end-to-end tests use @nvmu/nvmf itself.
  */
 import {
+  AdminOpcode,
+  ConnectAttr,
+  ConnectCommandView,
+  ConnectDataView,
+  FABRICS_OPCODE,
+  FabricsCommandType,
+  GenericStatus,
+  NvmOpcode,
+  setCqeCompletion,
+} from '@nvmu/nvme-spec';
+import {
   Request,
   type QPair,
   type QPairCreateOptions,
@@ -88,13 +99,9 @@ export class MiniQPair<T> implements QPair<T> {
   }
 
   private finish(req: Request<T>, status: number): void {
-    const c = req.cqeBytes;
-    c.fill(0);
-    c.writeUInt16LE(this.sqFlowControlDisabled ? 0xffff : 0, 8);
-    c.writeUInt16LE(Math.max(this.qid, 0), 10);
-    c.writeUInt16LE(req.cid, 12);
-    c.writeUInt16LE((status << 1) & 0xfffe, 14);
-    if (req.opcode === 0x7f && req.fctype === 0x01 && status === 0) c.writeUInt16LE(1, 0); // CNTLID
+    req.cqe.clear();
+    setCqeCompletion(req.cqeView, 0, this.sqFlowControlDisabled ? 0xffff : 0, Math.max(this.qid, 0), req.cid, status);
+    if (req.opcode === FABRICS_OPCODE && req.fctype === FabricsCommandType.Connect && status === 0) req.cqe.dw0 = 1; // CNTLID
     const complete = (): void => {
       if (this.state === 'closed') return;
       req.state = 'completing';
@@ -116,36 +123,37 @@ export class MiniQPair<T> implements QPair<T> {
   }
 
   private execute(req: Request<T>): number {
-    const sqe = req.sqeBytes;
     const op = req.opcode;
-    if (op === 0x7f) {
-      if (req.fctype === 0x01) {
-        // Fabrics Connect (NVMe-oF 1.1 §3.3): QID at 42, SQSIZE at 44, CATTR at 46.
-        if (req.length < 1024) return 0x02;
-        this.qid = sqe.readUInt16LE(42);
-        this.sqsize = sqe.readUInt16LE(44);
-        this.sqFlowControlDisabled = (sqe.readUInt8(46) & 0x04) !== 0;
+    if (op === FABRICS_OPCODE) {
+      if (req.fctype === FabricsCommandType.Connect) {
+        // Fabrics Connect (NVMe-oF 1.1 §3.3).
+        if (req.length < ConnectDataView.SIZE) return GenericStatus.InvalidField;
+        const c = new ConnectCommandView(req.sqeBytes);
+        this.qid = c.qid;
+        this.sqsize = c.sqsize;
+        this.sqFlowControlDisabled = (c.cattr & ConnectAttr.SQ_FLOW_CONTROL_DISABLE) !== 0;
         this.cntlid = 1;
         this.state = 'active';
-        const data = Buffer.alloc(1024);
+        const data = Buffer.alloc(ConnectDataView.SIZE);
         this.copyIn(req, data, 0);
-        this.hostnqn = data.toString('latin1', 512, 768).replace(/\0.*$/s, '');
-        this.subnqn = data.toString('latin1', 256, 512).replace(/\0.*$/s, '');
+        const cd = new ConnectDataView(data);
+        this.hostnqn = cd.hostnqn;
+        this.subnqn = cd.subnqn;
         this.ops.connected?.(this);
         return 0;
       }
-      return 0x01;
+      return GenericStatus.InvalidOpcode;
     }
-    if (this.state !== 'active') return 0x0c; // Command Sequence Error before Connect
+    if (this.state !== 'active') return GenericStatus.CommandSequenceError; // before Connect
     const disk = this.core.disk;
-    if (op === 0x01 || op === 0x02) {
-      const slba = sqe.readUInt32LE(40) + sqe.readUInt32LE(44) * 0x1_0000_0000;
-      const nlb = sqe.readUInt16LE(48) + 1;
+    if (op === NvmOpcode.Write || op === NvmOpcode.Read) {
+      const slba = req.sqe.slba;
+      const nlb = req.sqe.nlb + 1;
       const bytes = nlb * BLOCK;
       const off = slba * BLOCK;
-      if (off + bytes > disk.length) return 0x80; // LBA Out of Range
-      if (req.length < bytes) return 0x0f; // Data SGL Length Invalid
-      if (op === 0x01) {
+      if (off + bytes > disk.length) return GenericStatus.LbaOutOfRange;
+      if (req.length < bytes) return GenericStatus.DataSglLengthInvalid;
+      if (op === NvmOpcode.Write) {
         this.copyIn(req, disk, off);
       } else {
         let done = 0;
@@ -159,8 +167,8 @@ export class MiniQPair<T> implements QPair<T> {
       }
       return 0;
     }
-    if (op === 0x00) return 0; // Flush
-    if (op === 0x06) {
+    if (op === NvmOpcode.Flush) return 0;
+    if (op === AdminOpcode.Identify) {
       // "Identify": 4 KiB pattern the test can check (byte i = i * 7 & 0xff), cut to the length.
       const v = req.iov[0]!;
       const n = Math.min(4096, req.length);
@@ -168,7 +176,7 @@ export class MiniQPair<T> implements QPair<T> {
       req.dataLength = n;
       return 0;
     }
-    return 0x01;
+    return GenericStatus.InvalidOpcode;
   }
 }
 

@@ -11,9 +11,10 @@ import { existsSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { guestScripts as g, interopSkipped, runGuest, type GuestResult } from '@nvmu/interop';
+import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
+import { TEST_NQN as NQN, startTarget, type RunningTarget } from '@nvmu/test-kit';
 
-import { NQN, startTarget, type RealTarget } from '../helpers/target.js';
+import { guestScripts as g, interopSkipped, runGuest, type GuestResult } from '../src/index.js';
 
 const haveQemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some((p) => existsSync(p)) || process.env.NVMU_INTEROP_QEMU !== undefined;
 // In CI (CI=true) a missing QEMU is a failure, never a silent skip.
@@ -23,11 +24,11 @@ function report(r: GuestResult): string {
   return `target log (tail):\n${t?.log.slice(-80).join('\n') ?? ''}\nexit ${r.exitCode} (${r.error ?? 'ok'}), boot ${r.bootMs} ms, total ${r.durationMs} ms\n--- guest output ---\n${r.guestOutput}\n--- console (tail) ---\n${r.output.slice(-4000)}\n--- qemu stderr ---\n${r.qemuStderr}`;
 }
 
-let t: RealTarget | undefined;
+let t: RunningTarget<TcpTargetTransport> | undefined;
 beforeAll(async () => {
   if (skip) return;
   // 128 MiB malloc namespace; in-capsule 8 KiB; C2HData and R2T at their defaults (128 KiB).
-  t = await startTarget('127.0.0.1', { blocks: 262144 });
+  t = await startTarget(new TcpTargetTransport(), '127.0.0.1', { blocks: 262144 });
 });
 afterAll(async () => {
   await t?.close();
@@ -71,9 +72,9 @@ describe.skipIf(skip)('Linux NVMe/TCP host → nvmu target', () => {
         flow('sqflow-off', false, true),
         'echo ALL-DONE\n',
       ].join('');
-      const before = t!.tcp.stats();
+      const before = t!.transport.stats();
       const r = await runGuest({ script, timeoutMs: 400_000 });
-      const after = t!.tcp.stats();
+      const after = t!.transport.stats();
       console.log(`[interop] linux host → nvmu: boot ${r.bootMs} ms, total ${r.durationMs} ms (${r.accel})`);
       const out = r.guestOutput;
       expect(r.exitCode, report(r)).toBe(0);

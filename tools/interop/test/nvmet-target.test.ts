@@ -12,10 +12,10 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { connect, discover } from '@nvmu/client';
-import { guestScripts as g, interopSkipped, startGuest, type RunningGuest } from '@nvmu/interop';
+import '@nvmu/transport-tcp/host';
+import { pattern } from '@nvmu/test-kit';
 
-import '../../src/host.js';
-import { pattern } from '../helpers/raw.js';
+import { guestScripts as g, interopSkipped, startGuest, type RunningGuest } from '../src/index.js';
 
 const haveQemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some((p) => existsSync(p)) || process.env.NVMU_INTEROP_QEMU !== undefined;
 // In CI (CI=true) a missing QEMU is a failure, never a silent skip.
