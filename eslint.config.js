@@ -21,16 +21,16 @@ const literalOffsetExceptions = [
     why: 'the host side builds CapsuleCmd SGLs and a synthetic CQE by offset per I/O; to move to nvme-spec accessors with the target side',
   },
   {
-    file: 'packages/transport-tcp/src/receiver.ts',
-    why: 'reads the data digest from a 4-byte staging buffer (offset 0 of a digest, not an NVMe field)',
-  },
-  {
     file: 'packages/transport-vfio-user/src/nvme/controller.ts',
-    why: 'written in parallel with this rule: SQE/CQE and queue-creation fields by offset on the per-doorbell path; to move to nvme-spec accessors (follow-up noted in the closing note)',
+    why: 'the PCIe controller reads SQEs and writes CQEs (phase tag last) in guest memory by dword, and parses Create/Delete queue and Doorbell Buffer Config fields; written before the nvme-spec accessors landed, to move to them',
   },
   {
     file: 'packages/transport-vfio-user/src/nvme/core-link.ts',
-    why: 'builds the internal Connect / Property Get/Set SQEs by offset; written in parallel with this rule, to move to nvme-spec views',
+    why: 'builds the fabrics commands the transport sends the core itself (Connect, Property Get/Set) and reads Identify Namespace FLBAS/LBAF; to move to nvme-spec accessors with controller.ts',
+  },
+  {
+    file: 'packages/transport-tcp/src/receiver.ts',
+    why: 'reads the data digest from a 4-byte staging buffer (offset 0 of a digest, not an NVMe field)',
   },
   {
     file: 'packages/transport-vfio-user/src/server/connection.ts',
