@@ -5,7 +5,7 @@
 // Checks that are not vitest tests (typecheck, lint, pack, dependency rules) count one each.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const results = { passed: 0, failed: 0, skipped: 0 };
@@ -29,6 +29,13 @@ function check(name, ok) {
 const major = Number(process.versions.node.split('.')[0]);
 console.log(`node ${process.version} (${process.execPath})`);
 check('node >= 22 from the project', major >= 22);
+
+// NVMU_SKIP_INTEROP=1 is for local runs; CI runs the interop tests or fails.
+const skipInterop = process.env.NVMU_SKIP_INTEROP === '1';
+if (skipInterop && process.env.CI === 'true') {
+  console.error('NVMU_SKIP_INTEROP=1 is refused under CI=true: CI runs the interop tests (unset one of them)');
+  check('NVMU_SKIP_INTEROP=1 refused under CI=true', false);
+}
 
 // 1. Build everything; nothing else means anything if this fails.
 const buildOk = run('turbo', ['run', 'build', '--output-logs=errors-only']) === 0;
@@ -58,32 +65,76 @@ if (buildOk) {
 
   // 4. Every vitest project: unit and in-process tests first, then the tests that boot QEMU
   //    guests on their own, so guests (which take both cores) never compete with the others.
+  //    Each path filter of the interop pass must match test files: if one stops matching, the
+  //    tests behind it would vanish from the run without a failure.
   const out = join(root, '.test-results');
   mkdirSync(out, { recursive: true });
-  vitestPass('unit', ['--project', '!@nvmu/interop', '--exclude', '**/test/interop/**']);
-  vitestPass('interop', ['tools/interop/test/', 'packages/transport-tcp/test/interop/']);
+  vitestPass('unit', ['--project', '!@nvmu/interop', '--exclude', '**/test/interop/**'], []);
+  const interopPaths = ['tools/interop/test/', 'packages/transport-tcp/test/interop/'];
+  vitestPass('interop', interopPaths, interopPaths, { allSkippedOk: skipInterop });
 }
 
-function vitestPass(name, args) {
-  const jsonFile = join(root, '.test-results', `vitest-${name}.json`);
-  rmSync(jsonFile, { force: true });
-  run('vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${jsonFile}`, ...args]);
+/**
+ * Runs one vitest pass and adds its tests to the totals. vitest's exit status and the tally
+ * written by scripts/vitest-tally.mjs are both read, so a run that vitest itself calls failed
+ * never ends green: an unhandled error, a test file whose worker died (its tests never finish),
+ * a file that failed to load, and a pass that matched no test file or ran no test each count as
+ * a failure and are named in the list at the end.
+ * @param {string} name
+ * @param {string[]} args
+ * @param {string[]} mustMatch path filters each of which must match at least one test file
+ * @param {{ allSkippedOk?: boolean }} [opts] allSkippedOk: a pass whose tests were all skipped is fine
+ */
+function vitestPass(name, args, mustMatch, opts = {}) {
+  const tallyFile = join(root, '.test-results', `vitest-${name}.json`);
+  rmSync(tallyFile, { force: true });
+  const status = run('vitest', ['run', '--reporter=default', `--reporter=${join(root, 'scripts', 'vitest-tally.mjs')}`, ...args], {
+    env: { ...process.env, NVMU_TALLY_FILE: tallyFile },
+  });
+  const failedBefore = results.failed;
+  /** @type {{ reason: string, modules: { file: string, state: string, errors: string[], tests: { name: string, state: string, errors: string[] }[] }[], unhandled: { error: string, file?: string, test?: string }[] }} */
+  let tally;
   try {
-    const v = JSON.parse(readFileSync(jsonFile, 'utf8'));
-    results.passed += v.numPassedTests;
-    results.failed += v.numFailedTests;
-    results.skipped += v.numPendingTests + v.numTodoTests;
-    for (const f of v.testResults) {
-      if (f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed')) {
-        // A file that failed to load or whose hooks failed: count it as one failure.
-        results.failed++;
-        failures.push(`${f.name}: ${f.message?.split('\n')[0] ?? 'failed'}`);
-      }
-      for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${a.fullName}`);
-    }
+    tally = JSON.parse(readFileSync(tallyFile, 'utf8'));
   } catch (e) {
-    console.error(`could not read vitest's ${name} report: ${e.message}`);
-    check(`vitest ${name}`, false);
+    check(`vitest ${name}: exited with status ${status} and wrote no tally (${e.message})`, false);
+    return;
+  }
+  let ran = 0;
+  for (const m of tally.modules) {
+    const file = relative(root, m.file);
+    const unfinished = [];
+    for (const t of m.tests) {
+      if (t.state === 'passed') results.passed++;
+      else if (t.state === 'skipped') results.skipped++;
+      else if (t.state === 'failed') {
+        results.failed++;
+        failures.push(`${file} > ${t.name}${t.errors[0] === undefined ? '' : `: ${t.errors[0]}`}`);
+      } else unfinished.push(t.name);
+      if (t.state === 'passed' || t.state === 'failed') ran++;
+    }
+    if (unfinished.length > 0) {
+      // A worker that exits mid-file (killed, crashed, process.exit) leaves its tests pending.
+      results.failed += unfinished.length;
+      failures.push(`${file}: ${unfinished.length} test(s) never finished (the worker running the file died?): ${unfinished.join('; ')}`);
+    } else if (m.state === 'failed' && m.tests.every((t) => t.state !== 'failed')) {
+      // A file that failed to load or whose hooks failed: count it as one failure.
+      results.failed++;
+      failures.push(`${file}: ${m.errors[0] ?? 'failed'}`);
+    }
+  }
+  for (const u of tally.unhandled) {
+    results.failed++;
+    const where = u.file === undefined ? '' : ` (while running ${relative(root, u.file)}${u.test === undefined ? '' : ` > ${u.test}`})`;
+    failures.push(`vitest ${name}: unhandled error ${u.error}${where}`);
+  }
+  for (const path of mustMatch) {
+    if (!tally.modules.some((m) => m.file.startsWith(join(root, path)))) check(`vitest ${name}: no test file matched ${path}`, false);
+  }
+  if (tally.modules.length === 0) check(`vitest ${name}: no test file matched ${args.join(' ')}`, false);
+  else if (ran === 0 && !opts.allSkippedOk) check(`vitest ${name}: ran no test (every test was skipped)`, false);
+  if (status !== 0 && results.failed === failedBefore) {
+    check(`vitest ${name}: exited with status ${status} (${tally.reason}) with no failed test to explain it; see its output above`, false);
   }
 }
 

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { main } from './index.js';
+import { main } from './cli.js';
 
-main().catch((e: unknown) => {
-  console.error(`nvmu-target: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+void main();

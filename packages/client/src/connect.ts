@@ -2,7 +2,9 @@
  * Entry points: `connect()` finds the host transport registered for the trtype, brings the
  * controller up and returns it; `discover()` reads a discovery controller's log.
  */
-import { Controller, type ControllerOptions, DISCOVERY_NQN, resolveOptions } from './controller.js';
+import { DISCOVERY_NQN, nqnProblem } from '@nvmu/nvme-spec';
+
+import { Controller, type ControllerOptions, resolveOptions } from './controller.js';
 import { defaultHostIdentity } from './hostid.js';
 import { type DiscoveryLog, type DiscoveryLogEntry, withDiscoveryHeader } from './identify.js';
 import { getHostTransport } from './transport.js';
@@ -33,9 +35,19 @@ export async function connect(trid: TransportIdInput, opts: ControllerOptions = 
   const t = factory.kind === 'pcie' && parsed.subnqn === undefined ? { ...parsed, subnqn: '' } : parsed;
   const needDefault = (opts.hostnqn ?? t.hostnqn) === undefined || (opts.hostid ?? t.hostid) === undefined;
   const identity = needDefault ? await defaultHostIdentity() : { hostnqn: '', hostid: '' };
-  const ctrl = new Controller(factory, t, resolveOptions(t, opts, identity));
+  const resolved = resolveOptions(t, opts, identity);
+  if (t.subnqn !== undefined) checkNqn('subnqn', t.subnqn);
+  // '' is the one exception: an all-zero HOSTNQN, as SPDK's initiator sends by default.
+  if (resolved.hostnqn !== '') checkNqn('hostnqn', resolved.hostnqn);
+  const ctrl = new Controller(factory, t, resolved);
   await ctrl.init();
   return ctrl;
+}
+
+/** An NQN the host is about to send must be one (NVMe Base 2.0 §4.5, checked by @nvmu/nvme-spec). */
+function checkNqn(field: string, nqn: string): void {
+  const problem = nqnProblem(nqn);
+  if (problem !== undefined) throw new TypeError(`${field} "${nqn}" is not a valid NQN: ${problem}`);
 }
 
 /** A discovery log entry with the transport ID to pass to `connect()`. */

@@ -121,6 +121,55 @@ export class NvmeControllerStatusError extends Error {
   }
 }
 
+/** Why a qpair made the controller reset (the `cause` of the `resetting` event). */
+export type QPairFailure = 'disconnected' | 'timeout';
+
+/** A qpair lost its connection or a command on it timed out; the controller resets. */
+export class NvmeQPairError extends Error {
+  override readonly name = 'NvmeQPairError';
+  readonly code = 'ERR_NVME_QPAIR';
+  constructor(
+    readonly reason: QPairFailure,
+    readonly qid: number,
+  ) {
+    super(reason === 'timeout' ? `a command on qpair ${qid} timed out` : `qpair ${qid} disconnected`);
+  }
+}
+
+/**
+ * The controller cannot do what was asked in its state or configuration: shut down while not
+ * ready, I/O queues on a discovery controller, no default I/O qpair, every I/O queue in use.
+ */
+export class NvmeControllerStateError extends Error {
+  override readonly name = 'NvmeControllerStateError';
+  readonly code = 'ERR_NVME_CONTROLLER_STATE';
+}
+
+/** A host transport lacks what its kind requires (a pcie transport without register access). */
+export class NvmeTransportCapabilityError extends Error {
+  override readonly name = 'NvmeTransportCapabilityError';
+  readonly code = 'ERR_NVME_TRANSPORT_CAPABILITY';
+  constructor(
+    readonly trtype: string,
+    /** What is missing, e.g. "register access and allocDmaMemory". */
+    readonly missing: string,
+  ) {
+    super(`trtype ${trtype}: a pcie transport must offer ${missing}`);
+  }
+}
+
+/**
+ * The Discovery Log Page's GENCTR changed during every read (NVMe Base 2.0 §5.16.1.23); libnvme
+ * gives up the same way after its retries.
+ */
+export class NvmeDiscoveryLogChangingError extends Error {
+  override readonly name = 'NvmeDiscoveryLogChangingError';
+  readonly code = 'ERR_NVME_DISCOVERY_LOG_CHANGING';
+  constructor(readonly reads: number) {
+    super(`discovery log kept changing over ${reads} reads`);
+  }
+}
+
 /** Any error a command can end with. */
 export type NvmeError = NvmeCommandError | NvmeCommandAbortedError;
 

@@ -1,10 +1,21 @@
 /**
  * The parts of Identify, log pages and discovery the host library reads, decoded into plain
- * objects. Offsets from NVMe Base 2.0 Figure 275 (Identify Controller), NVM Command Set 1.0
- * Figure 97 (Identify Namespace), NVMe Base 2.0 §5.16.1.5 (Changed Namespace List) and
- * NVMe-oF 1.1 §5.3 / NVMe Base 2.0 Figures 262-263 (Discovery Log Page).
+ * objects through @nvmu/nvme-spec's views, the one home of the offsets: Identify Controller
+ * (NVMe Base 2.0 Figure 275), Identify Namespace (NVM Command Set 1.0 Figure 97), nsid lists
+ * (§5.16.1.5 Changed Namespace List) and the Discovery Log Page (NVMe Base 2.0 Figures 262-263).
  */
-import { readAscii } from '@nvmu/nvme-spec';
+import {
+  DiscoveryLogEntryView,
+  DiscoveryLogPageHeaderView,
+  IDENTIFY_DATA_SIZE,
+  IdentifyControllerView,
+  IdentifyNamespaceView,
+  NID_LENGTH,
+  NidType,
+  decodeNsIdDescriptors,
+  decodeNsList,
+  formatUuid,
+} from '@nvmu/nvme-spec';
 
 /** Identify Controller, decoded (the fields the library and its users need). */
 export interface ControllerData {
@@ -66,44 +77,39 @@ export interface ControllerData {
   readonly msdbd: number;
 }
 
-const u16 = (b: Buffer, o: number): number => b.readUInt16LE(o);
-const u32 = (b: Buffer, o: number): number => b.readUInt32LE(o);
-const u64 = (b: Buffer, o: number): number => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
-const asBuffer = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-
 /** Decodes a 4096-byte Identify Controller data structure. */
 export function parseIdentifyController(data: Uint8Array): ControllerData {
-  if (data.byteLength < 4096) throw new RangeError(`Identify Controller needs 4096 bytes, got ${data.byteLength}`);
-  const b = asBuffer(data);
+  if (data.byteLength < IDENTIFY_DATA_SIZE) throw new RangeError(`Identify Controller needs 4096 bytes, got ${data.byteLength}`);
+  const v = new IdentifyControllerView(data);
   return {
-    vid: u16(b, 0),
-    ssvid: u16(b, 2),
-    sn: readAscii(b, 4, 20),
-    mn: readAscii(b, 24, 40),
-    fr: readAscii(b, 64, 8),
-    mdts: b[77] ?? 0,
-    cntlid: u16(b, 78),
-    ver: u32(b, 80),
-    oaes: u32(b, 92),
-    ctratt: u32(b, 96),
-    cntrltype: b[111] ?? 0,
-    oacs: u16(b, 256),
-    aerl: b[259] ?? 0,
-    lpa: b[261] ?? 0,
-    kas: u16(b, 320),
-    sqes: b[512] ?? 0,
-    cqes: b[513] ?? 0,
-    maxcmd: u16(b, 514),
-    nn: u32(b, 516),
-    oncs: u16(b, 520),
-    vwc: b[525] ?? 0,
-    sgls: u32(b, 536),
-    subnqn: readAscii(b, 768, 256),
-    ioccsz: u32(b, 1792),
-    iorcsz: u32(b, 1796),
-    icdoff: u16(b, 1800),
-    fcatt: b[1802] ?? 0,
-    msdbd: b[1803] ?? 0,
+    vid: v.vid,
+    ssvid: v.ssvid,
+    sn: v.sn,
+    mn: v.mn,
+    fr: v.fr,
+    mdts: v.mdts,
+    cntlid: v.cntlid,
+    ver: v.ver,
+    oaes: v.oaes,
+    ctratt: v.ctratt,
+    cntrltype: v.cntrltype,
+    oacs: v.oacs,
+    aerl: v.aerl,
+    lpa: v.lpa,
+    kas: v.kas,
+    sqes: v.sqes,
+    cqes: v.cqes,
+    maxcmd: v.maxcmd,
+    nn: v.nn,
+    oncs: v.oncs,
+    vwc: v.vwc,
+    sgls: v.sgls,
+    subnqn: v.subnqn,
+    ioccsz: v.ioccsz,
+    iorcsz: v.iorcsz,
+    icdoff: v.icdoff,
+    fcatt: v.fcatt,
+    msdbd: v.msdbd,
   };
 }
 
@@ -143,40 +149,28 @@ export interface NamespaceData {
 
 /** Decodes a 4096-byte Identify Namespace data structure. */
 export function parseIdentifyNamespace(data: Uint8Array): NamespaceData {
-  if (data.byteLength < 4096) throw new RangeError(`Identify Namespace needs 4096 bytes, got ${data.byteLength}`);
-  const b = asBuffer(data);
-  const nlbaf = b[25] ?? 0;
-  const flbas = b[26] ?? 0;
+  if (data.byteLength < IDENTIFY_DATA_SIZE) throw new RangeError(`Identify Namespace needs 4096 bytes, got ${data.byteLength}`);
+  const v = new IdentifyNamespaceView(data);
+  const nlbaf = v.nlbaf;
   const lbaf: LbaFormat[] = [];
-  for (let i = 0; i <= Math.min(nlbaf, 63); i++) {
-    const v = u32(b, 128 + 4 * i);
-    lbaf.push({ ms: v & 0xffff, lbads: (v >>> 16) & 0xff, rp: (v >>> 24) & 0x3 });
-  }
-  const index = (flbas & 0xf) | (((flbas >> 5) & 0x3) << 4);
+  for (let i = 0; i <= Math.min(nlbaf, IdentifyNamespaceView.MAX_LBA_FORMATS - 1); i++) lbaf.push(v.lbaf(i));
   return {
-    nsze: u64(b, 0),
-    ncap: u64(b, 8),
-    nuse: u64(b, 16),
-    nsfeat: b[24] ?? 0,
+    nsze: v.nsze,
+    ncap: v.ncap,
+    nuse: v.nuse,
+    nsfeat: v.nsfeat,
     nlbaf,
-    flbas,
+    flbas: v.flbas,
     lbaf,
-    lbaFormat: lbaf[index] ?? { ms: 0, lbads: 9, rp: 0 },
-    nguid: Uint8Array.from(b.subarray(104, 120)),
-    eui64: Uint8Array.from(b.subarray(120, 128)),
+    lbaFormat: lbaf[v.formatIndex] ?? { ms: 0, lbads: 9, rp: 0 },
+    nguid: v.nguid,
+    eui64: v.eui64,
   };
 }
 
 /** A list of nsids (Identify CNS 02h active list, or the Changed Namespace List log page). */
 export function parseNsidList(data: Uint8Array): number[] {
-  const b = asBuffer(data);
-  const out: number[] = [];
-  for (let o = 0; o + 4 <= b.byteLength; o += 4) {
-    const nsid = u32(b, o);
-    if (nsid === 0) break; // the list is zero-terminated
-    out.push(nsid);
-  }
-  return out;
+  return decodeNsList(data); // zero-terminated, at most 1024 entries
 }
 
 /** Discovery Log Page header (NVMe Base 2.0 Figure 262). */
@@ -189,9 +183,10 @@ export interface DiscoveryLogHeader {
   readonly recfmt: number;
 }
 
+/** Decodes the 1024-byte Discovery Log Page header. */
 export function parseDiscoveryHeader(data: Uint8Array): DiscoveryLogHeader {
-  const b = asBuffer(data);
-  return { genctr: b.readBigUInt64LE(0), numrec: u64(b, 8), recfmt: u16(b, 16) };
+  const v = new DiscoveryLogPageHeaderView(data);
+  return { genctr: v.genctrBig, numrec: v.numrec, recfmt: v.recfmt };
 }
 
 /**
@@ -243,21 +238,22 @@ export interface DiscoveryLogEntry {
   readonly tsas: Uint8Array;
 }
 
+/** Decodes the 1024-byte Discovery Log Page Entry at `offset` of `data`. */
 export function parseDiscoveryEntry(data: Uint8Array, offset: number): DiscoveryLogEntry {
-  const b = asBuffer(data);
+  const v = new DiscoveryLogEntryView(data, offset);
   return {
-    trtype: b[offset] ?? 0,
-    adrfam: b[offset + 1] ?? 0,
-    subtype: b[offset + 2] ?? 0,
-    treq: b[offset + 3] ?? 0,
-    portid: u16(b, offset + 4),
-    cntlid: u16(b, offset + 6),
-    asqsz: u16(b, offset + 8),
-    eflags: u16(b, offset + 10),
-    trsvcid: readAscii(b, offset + 32, 32),
-    subnqn: readAscii(b, offset + 256, 256),
-    traddr: readAscii(b, offset + 512, 256),
-    tsas: Uint8Array.from(b.subarray(offset + 768, offset + 1024)),
+    trtype: v.trtype,
+    adrfam: v.adrfam,
+    subtype: v.subtype,
+    treq: v.treq,
+    portid: v.portid,
+    cntlid: v.cntlid,
+    asqsz: v.asqsz,
+    eflags: v.eflags,
+    trsvcid: v.trsvcid,
+    subnqn: v.subnqn,
+    traddr: v.traddr,
+    tsas: v.tsas,
   };
 }
 
@@ -273,22 +269,14 @@ export interface NamespaceIds {
 
 /** Decodes a Namespace Identification Descriptor list (4096 bytes; NIDT 0 ends it). */
 export function parseNamespaceIds(data: Uint8Array): NamespaceIds {
-  const b = asBuffer(data);
   let eui64: Uint8Array | undefined;
   let nguid: Uint8Array | undefined;
   let uuid: string | undefined;
-  for (let o = 0; o + 4 <= b.byteLength; ) {
-    const nidt = b[o] ?? 0;
-    const nidl = b[o + 1] ?? 0;
-    if (nidt === 0 || nidl === 0 || o + 4 + nidl > b.byteLength) break;
-    const v = b.subarray(o + 4, o + 4 + nidl);
-    if (nidt === 1 && nidl === 8) eui64 = Uint8Array.from(v);
-    else if (nidt === 2 && nidl === 16) nguid = Uint8Array.from(v);
-    else if (nidt === 3 && nidl === 16) {
-      const h = v.toString('hex');
-      uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-    }
-    o += 4 + nidl;
+  for (const { nidt, nid } of decodeNsIdDescriptors(data)) {
+    if (nid.byteLength !== NID_LENGTH[nidt as NidType]) continue;
+    if (nidt === NidType.Eui64) eui64 = nid;
+    else if (nidt === NidType.Nguid) nguid = nid;
+    else if (nidt === NidType.Uuid) uuid = formatUuid(nid);
   }
   return { ...(eui64 && { eui64 }), ...(nguid && { nguid }), ...(uuid !== undefined && { uuid }) };
 }

@@ -5,8 +5,10 @@ export { connect, discover, NoHostTransportError } from './connect.js';
 export type { DiscoveredSubsystem } from './connect.js';
 
 // The controller, its namespaces and queue pairs.
-export { Controller, DISCOVERY_NQN } from './controller.js';
-export type { AsyncEvent, ControllerEvents, ControllerOptions, ControllerState, PassthroughResult } from './controller.js';
+export { Controller } from './controller.js';
+export { DISCOVERY_NQN } from '@nvmu/nvme-spec';
+export type { AsyncEvent } from './events.js';
+export type { ControllerEvents, ControllerOptions, ControllerState, PassthroughResult } from './controller.js';
 export { Namespace } from './namespace.js';
 export type { IoOptions, LbaRange, WriteOptions } from './namespace.js';
 export { QPair, CDW12_FUA, CDW12_DEAC } from './qpair.js';
@@ -16,8 +18,17 @@ export type { CommandResult, IoCallback, NamespaceLike, QPairState } from './qpa
 export type { ControllerData, DiscoveryLog, DiscoveryLogEntry, DiscoveryLogHeader, LbaFormat, NamespaceData, NamespaceIds } from './identify.js';
 
 // Errors.
-export { NvmeCommandError, NvmeCommandAbortedError, NvmeControllerStatusError, NvmeQueueFullError } from './errors.js';
-export type { AbortReason, CommandInfo, CommandSet, NvmeError } from './errors.js';
+export {
+  NvmeCommandError,
+  NvmeCommandAbortedError,
+  NvmeControllerStateError,
+  NvmeControllerStatusError,
+  NvmeDiscoveryLogChangingError,
+  NvmeQPairError,
+  NvmeQueueFullError,
+  NvmeTransportCapabilityError,
+} from './errors.js';
+export type { AbortReason, CommandInfo, CommandSet, NvmeError, QPairFailure } from './errors.js';
 
 // Host identity.
 export { defaultHostIdentity, loadHostIdentity, uuidFromMachineId, UUID_NQN_PREFIX } from './hostid.js';

@@ -4,7 +4,7 @@
  * Commands: NVM Command Set 1.0 §3.2 (Read, Write, Flush, Write Zeroes, Dataset Management,
  * Compare).
  */
-import { MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
+import { DsmRangeView, MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
 import { NvmeCommandError } from './errors.js';
 import type { NamespaceData, NamespaceIds } from './identify.js';
 import { CDW12_DEAC, CDW12_FUA, type CommandResult, type NamespaceLike, type QPair } from './qpair.js';
@@ -160,11 +160,11 @@ export class Namespace implements NamespaceLike {
   async deallocate(ranges: LbaRange | readonly LbaRange[], opts: IoOptions = {}): Promise<void> {
     const list = Array.isArray(ranges) ? (ranges as readonly LbaRange[]) : [ranges as LbaRange];
     if (list.length < 1 || list.length > 256) throw new RangeError(`${list.length} ranges: Dataset Management takes 1..256`);
-    const data = Buffer.alloc(16 * list.length);
+    const data = Buffer.alloc(DsmRangeView.SIZE * list.length);
     list.forEach((r, i) => {
-      data.writeUInt32LE(0, i * 16);
-      data.writeUInt32LE(r.nlb, i * 16 + 4);
-      data.writeBigUInt64LE(BigInt(r.lba), i * 16 + 8);
+      const range = new DsmRangeView(data, i * DsmRangeView.SIZE);
+      range.nlb = r.nlb;
+      range.slbaBig = BigInt(r.lba);
     });
     const q = await this.owner.ioQPair(opts.qpair);
     await q.execute(

@@ -2,9 +2,10 @@
  * NVMe over Fabrics commands (NVMe-oF 1.1 §3.3 / NVMe Base 2.0 §6): Connect, Property Get/Set,
  * Disconnect, Authentication Send/Receive. All share SQE bytes 0-4: opcode 0x7f, CID, FCTYPE.
  */
-import { CqeView } from './cqe.js';
+import { CQE_SIZE, CqeView } from './cqe.js';
+import { Sgls } from './identify.js';
 import { FABRICS_OPCODE, FabricsCommandType } from './opcodes.js';
-import { SqeView } from './sqe.js';
+import { SQE_SIZE, SqeView } from './sqe.js';
 import { StructView } from './view.js';
 
 /** Queue attributes CATTR (Connect SQE byte 46, NVMe Base 2.0 Figure 380). */
@@ -266,4 +267,42 @@ export class AuthenticationCommandView extends SqeView {
   set length(v: number) {
     this.setU32(44, v);
   }
+}
+
+/** The fabrics fields of Identify Controller (bytes 1803:1792, and SGLS bits a transport sets). */
+export interface FabricsIdentifyFields {
+  /** I/O Queue Command Capsule Supported Size, in 16-byte units; at least 4 (64-byte SQE). */
+  readonly ioccsz: number;
+  /** I/O Queue Response Capsule Supported Size, in 16-byte units; at least 1 (16-byte CQE). */
+  readonly iorcsz: number;
+  /** In Capsule Data Offset, in 16-byte units; must be 0 for the Linux host. */
+  readonly icdoff: number;
+  /**
+   * SGL Support dword bits the transport contributes (Identify bytes 539:536): e.g. bit 2 keyed
+   * SGL Data Block (RDMA), bit 20 Address/Offset (in-capsule data as offsets). The core ORs in
+   * bits 1:0 = 01b (SGLs supported) itself.
+   */
+  readonly sgls: number;
+  /** Maximum SGL Data Block Descriptors per command (0 = no limit reported; Linux wants >= 1). */
+  readonly msdbd: number;
+  /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
+  readonly fcatt: number;
+}
+
+/**
+ * Identify's fabrics fields for a message-based transport that carries up to
+ * `inCapsuleDataSize` bytes of in-capsule data and describes it with an SGL Data Block of
+ * subtype Offset (NVMe-oF 1.1 §4.1; NVMe/TCP 1.0 §3.3): IOCCSZ counts the 64-byte SQE in 16-byte
+ * units, IORCSZ 1 (a bare 16-byte CQE), ICDOFF 0 (the Linux host refuses anything else), SGLS
+ * Address-as-Offset, one SGL Data Block descriptor per command, dynamic controllers only.
+ */
+export function inCapsuleIdentifyFields(inCapsuleDataSize: number): FabricsIdentifyFields {
+  return {
+    ioccsz: (SQE_SIZE + inCapsuleDataSize) / 16,
+    iorcsz: CQE_SIZE / 16,
+    icdoff: 0,
+    sgls: Sgls.AddressAsOffset,
+    msdbd: 1,
+    fcatt: 0,
+  };
 }

@@ -29,6 +29,20 @@ export { SglDescriptorType, SglSubtype, Psdt, sglIdentifier, SglDescriptorView }
 export { Fuse, SQE_SIZE, SqeView } from './sqe.js';
 export { CQE_SIZE, CqeView } from './cqe.js';
 export {
+  SqeField,
+  CqeField,
+  sqeCid,
+  sqeNsid,
+  sqeCdw10,
+  sqeCdw11,
+  sqeCdw12,
+  sqeSlba,
+  sqeNlb,
+  setCqeDw0,
+  clearCqe,
+  setCqeCompletion,
+} from './fields.js';
+export {
   Register,
   registerSize,
   NSSR_RESET_VALUE,
@@ -77,7 +91,9 @@ export {
   PropertySetCommandView,
   DisconnectCommandView,
   AuthenticationCommandView,
+  inCapsuleIdentifyFields,
 } from './fabrics.js';
+export type { FabricsIdentifyFields } from './fabrics.js';
 export {
   PduType,
   TCP_PDU_HEADER_LENGTH,
@@ -243,4 +259,4 @@ export {
 export type { FormatNvm, FirmwareCommit } from './admin.js';
 export { describeSqe, describeCqe } from './describe.js';
 export { DsmRangeView, DsmAttribute, Prinfo } from './nvm.js';
-export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';
+export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, nqnProblem, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';

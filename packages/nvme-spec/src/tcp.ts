@@ -383,16 +383,19 @@ export class PduHeaderView extends StructView {
   }
 }
 
-/** ICReq (NVMe/TCP 1.0 Figure 26): 128 bytes, no digests. */
-export class IcReqView extends PduHeaderView {
+/**
+ * What ICReq and ICResp share (NVMe/TCP 1.0 Figures 26-27): 128 bytes, no digests; PFV at
+ * bytes 9:8, the PDU data alignment at byte 10 (HPDA or CPDA), DGST at byte 11.
+ */
+abstract class IcPduView extends PduHeaderView {
   static override readonly SIZE = 128;
   override get byteLength(): number {
-    return IcReqView.SIZE;
+    return IcPduView.SIZE;
   }
-  /** Zero the PDU and fill the header (type 0, HLEN 128, PDO 0, PLEN 128). */
-  init(): this {
+  /** Zero the PDU and fill the header (HLEN 128, PDO 0, PLEN 128). */
+  protected initAs(type: typeof PduType.ICReq | typeof PduType.ICResp): this {
     this.clear();
-    this.setHeader(PduType.ICReq, false, false, 0);
+    this.setHeader(type, false, false, 0);
     return this;
   }
   /** PDU format version (bytes 9:8), 0 for 1.0. */
@@ -401,13 +404,6 @@ export class IcReqView extends PduHeaderView {
   }
   set pfv(v: number) {
     this.setU16(8, v);
-  }
-  /** Host PDU data alignment, dwords, 0's based (byte 10). */
-  get hpda(): number {
-    return this.u8(10);
-  }
-  set hpda(v: number) {
-    this.setU8(10, v);
   }
   /** Digest types enabled (byte 11), see `DigestEnable`. */
   get dgst(): number {
@@ -428,6 +424,21 @@ export class IcReqView extends PduHeaderView {
   set ddgstEnable(v: boolean) {
     this.setBit(11, 1, v);
   }
+}
+
+/** ICReq (NVMe/TCP 1.0 Figure 26): 128 bytes, no digests. */
+export class IcReqView extends IcPduView {
+  /** Zero the PDU and fill the header (type 0, HLEN 128, PDO 0, PLEN 128). */
+  init(): this {
+    return this.initAs(PduType.ICReq);
+  }
+  /** Host PDU data alignment, dwords, 0's based (byte 10). */
+  get hpda(): number {
+    return this.u8(10);
+  }
+  set hpda(v: number) {
+    this.setU8(10, v);
+  }
   /** Maximum outstanding R2Ts per command, 0's based (bytes 15:12). */
   get maxr2t(): number {
     return this.u32(12);
@@ -438,21 +449,10 @@ export class IcReqView extends PduHeaderView {
 }
 
 /** ICResp (NVMe/TCP 1.0 Figure 27): 128 bytes, no digests. */
-export class IcRespView extends PduHeaderView {
-  static override readonly SIZE = 128;
-  override get byteLength(): number {
-    return IcRespView.SIZE;
-  }
+export class IcRespView extends IcPduView {
+  /** Zero the PDU and fill the header (type 1, HLEN 128, PDO 0, PLEN 128). */
   init(): this {
-    this.clear();
-    this.setHeader(PduType.ICResp, false, false, 0);
-    return this;
-  }
-  get pfv(): number {
-    return this.u16(8);
-  }
-  set pfv(v: number) {
-    this.setU16(8, v);
+    return this.initAs(PduType.ICResp);
   }
   /** Controller PDU data alignment, dwords, 0's based (byte 10). Linux needs 0. */
   get cpda(): number {
@@ -460,24 +460,6 @@ export class IcRespView extends PduHeaderView {
   }
   set cpda(v: number) {
     this.setU8(10, v);
-  }
-  get dgst(): number {
-    return this.u8(11);
-  }
-  set dgst(v: number) {
-    this.setU8(11, v);
-  }
-  get hdgstEnable(): boolean {
-    return this.bit(11, 0);
-  }
-  set hdgstEnable(v: boolean) {
-    this.setBit(11, 0, v);
-  }
-  get ddgstEnable(): boolean {
-    return this.bit(11, 1);
-  }
-  set ddgstEnable(v: boolean) {
-    this.setBit(11, 1, v);
   }
   /** Maximum H2CData PDU data length in bytes (bytes 15:12); Linux needs >= 4096, multiple of 4. */
   get maxh2cdata(): number {

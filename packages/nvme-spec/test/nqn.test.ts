@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { isValidNqn, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn, NQN_MAX_LENGTH, DISCOVERY_NQN } from '../src/index.js';
+import { isValidNqn, nqnProblem, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn, NQN_MAX_LENGTH, DISCOVERY_NQN } from '../src/index.js';
 
 describe('NQNs and UUIDs (NVMe Base 2.0 §4.5)', () => {
   it('accepts both NQN forms and rejects others', () => {
@@ -11,6 +11,26 @@ describe('NQNs and UUIDs (NVMe Base 2.0 §4.5)', () => {
     expect(isValidNqn('iqn.2016-06.io.spdk:cnode1')).toBe(false);
     expect(isValidNqn('nqn.2016-13.io.spdk:x')).toBe(false);
     expect(isValidNqn('nqn.2016-06.io.x:' + 'a'.repeat(NQN_MAX_LENGTH))).toBe(false);
+  });
+
+  it('says why a name is not an NQN (format and length of §4.5)', () => {
+    expect(nqnProblem('nqn.2026-01.io.nvmu:cnode1')).toBeUndefined();
+    expect(nqnProblem('nqn.2001-04.com.example')).toBeUndefined();
+    // RFC 1123 labels may start with a digit.
+    expect(nqnProblem('nqn.2016-06.io.3par:x')).toBeUndefined();
+    expect(nqnProblem('')).toBe('empty');
+    expect(nqnProblem('iqn.2026-11.io.nvmu:x')).toMatch(/nqn\.yyyy-mm/);
+    expect(nqnProblem('nqn.26-11.io.nvmu:x')).toMatch(/nqn\.yyyy-mm/);
+    expect(nqnProblem('nqn.2026-00.io.nvmu:x')).toMatch(/month/);
+    expect(nqnProblem('nqn.2026-11.:x')).toMatch(/domain/);
+    expect(nqnProblem('nqn.2026-11.-bad.io:x')).toMatch(/label/);
+    expect(nqnProblem('nqn.2026-11.io.nvmu:')).toMatch(/after ":"/);
+    expect(nqnProblem('nqn.2014-08.org.nvmexpress:uuid:nope')).toMatch(/UUID/);
+    const prefix = 'nqn.2026-11.io.nvmu:';
+    expect(nqnProblem(prefix + 'a'.repeat(NQN_MAX_LENGTH - prefix.length))).toBeUndefined();
+    expect(nqnProblem(prefix + 'a'.repeat(NQN_MAX_LENGTH + 1 - prefix.length))).toMatch(/223 bytes/);
+    // Bytes, not characters.
+    expect(nqnProblem(prefix + 'é'.repeat(102))).toMatch(/223 bytes/);
   });
 
   it('formats and parses UUIDs', () => {

@@ -8,7 +8,7 @@ import { AdminOpcode } from '@nvmu/nvme-spec';
 import type { Namespace } from './namespace.js';
 import type { CoreQPair, CoreRequest, QPairOwner } from './qpair.js';
 import type { QPairCloseReason, TargetTransport, TransportLogger } from './transport.js';
-import { S } from './status.js';
+import { CommandStatus } from './status.js';
 
 /** What a controller needs from its subsystem (implemented by Subsystem; declared here to keep the module graph acyclic). */
 export interface ControllerSubsystem {
@@ -220,14 +220,14 @@ export class Controller implements QPairOwner {
     // Aborts of AERs and of queued commands are not errors of the command (Linux nvmet does the same).
     if (req.opcode === AdminOpcode.AsyncEventRequest && qp.qid === 0) return;
     this.errorCount++;
-    const sqe = req.sqeView;
+    const sqe = req.sqe;
     const entry: ErrorLogEntry = {
       errorCount: this.errorCount,
       sqid: qp.qid < 0 ? 0 : qp.qid,
-      cid: sqe.getUint16(2, true),
+      cid: sqe.cid,
       status,
-      nsid: sqe.getUint32(4, true),
-      lba: qp.qid > 0 ? sqe.getUint32(40, true) + sqe.getUint32(44, true) * 0x1_0000_0000 : 0,
+      nsid: sqe.nsid,
+      lba: qp.qid > 0 ? sqe.slba : 0,
       opcode: req.opcode,
     };
     this.errorLog.unshift(entry);
@@ -286,7 +286,7 @@ export class Controller implements QPairOwner {
    */
   reset(reason: QPairCloseReason): void {
     for (let qid = 1; qid < this.qpairs.length; qid++) this.qpairs[qid]?.close(reason);
-    this.abortAers(S.AbortedSqDeletion);
+    this.abortAers(CommandStatus.AbortedSqDeletion);
     this.pendingEvents.length = 0;
     this.maskedLogs.clear();
     this.csts = 0;
@@ -309,7 +309,7 @@ export class Controller implements QPairOwner {
     if (this.state === 'destroyed') return;
     this.state = 'destroyed';
     this.stopKeepAlive();
-    this.abortAers(S.AbortedSqDeletion);
+    this.abortAers(CommandStatus.AbortedSqDeletion);
     for (let qid = this.qpairs.length - 1; qid >= 0; qid--) this.qpairs[qid]?.close(reason);
     this.subsystem.controllerDestroyed(this);
     this.logger.info('controller destroyed', { cntlid: this.cntlid, subnqn: this.subsystem.nqn, hostnqn: this.hostnqn, reason });
@@ -338,7 +338,7 @@ export class Controller implements QPairOwner {
     const i = this.aers.findIndex((r) => r.cid === cid);
     if (i < 0) return false;
     const [req] = this.aers.splice(i, 1);
-    if (req !== undefined) req.core.complete(req, S.AbortedByRequest);
+    if (req !== undefined) req.core.complete(req, CommandStatus.AbortedByRequest);
     return true;
   }
 
@@ -378,7 +378,7 @@ export class Controller implements QPairOwner {
   private completeAer(dw0: number): void {
     const req = this.aers.shift();
     if (req === undefined) return;
-    req.cqeView.setUint32(0, dw0 >>> 0, true);
+    req.cqe.dw0 = dw0;
     req.core.complete(req, 0);
   }
 

@@ -13,7 +13,7 @@ import {
   discoveryLogSize,
 } from '@nvmu/nvme-spec';
 import type { Controller } from './controller.js';
-import type { CommandEnv } from './env.js';
+import type { CommandEnv } from './command-env.js';
 import { DISCOVERY_NQN } from './nqn.js';
 import type { ListenAddress } from './request.js';
 

@@ -1,46 +1,14 @@
 /**
- * NVMe Qualified Names (NVMe Base 2.0 §4.5): `nqn.yyyy-mm.<reverse domain>[:<string>]` or the
- * UUID form `nqn.2014-08.org.nvmexpress:uuid:<uuid>`, at most 223 bytes of UTF-8.
+ * NVMe Qualified Names (NVMe Base 2.0 §4.5). The grammar, the length limit and the discovery
+ * NQN live in @nvmu/nvme-spec (the one NQN check of every nvmu package); the core adds the
+ * error it throws for an invalid one.
  */
+import { DISCOVERY_NQN, NQN_MAX_LENGTH, isValidNqn, nqnProblem } from '@nvmu/nvme-spec';
 
-/** The well-known discovery subsystem NQN (NVMe-oF 1.1 §5). */
-export const DISCOVERY_NQN = 'nqn.2014-08.org.nvmexpress.discovery';
+export { DISCOVERY_NQN, isValidNqn, nqnProblem };
 
-/** Maximum NQN length in bytes (NVMe Base 2.0 §4.5). */
-export const NQN_MAX_BYTES = 223;
-
-const UUID_PREFIX = 'nqn.2014-08.org.nvmexpress:uuid:';
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DATE_RE = /^nqn\.(\d{4})-(\d{2})\./;
-// A domain label: starts with a letter, letters/digits/hyphens, does not end with a hyphen.
-const LABEL_RE = /^[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
-
-/** Why an NQN is invalid, or undefined when it is valid. */
-export function nqnProblem(nqn: string): string | undefined {
-  const bytes = Buffer.byteLength(nqn, 'utf8');
-  if (bytes > NQN_MAX_BYTES) return `longer than ${NQN_MAX_BYTES} bytes (${bytes})`;
-  if (nqn.startsWith(UUID_PREFIX)) {
-    return UUID_RE.test(nqn.slice(UUID_PREFIX.length)) ? undefined : 'the UUID form needs a UUID after "uuid:"';
-  }
-  const m = DATE_RE.exec(nqn);
-  if (m === null) return 'must start with "nqn.yyyy-mm."';
-  const month = Number(m[2]);
-  if (month < 1 || month > 12) return `invalid month ${m[2] ?? ''}`;
-  const rest = nqn.slice(m[0].length);
-  const colon = rest.indexOf(':');
-  const domain = colon < 0 ? rest : rest.slice(0, colon);
-  if (domain.length === 0) return 'missing reverse domain name';
-  for (const label of domain.split('.')) {
-    if (!LABEL_RE.test(label)) return `invalid domain label "${label}"`;
-  }
-  if (colon >= 0 && colon === rest.length - 1) return 'empty string after ":"';
-  return undefined;
-}
-
-/** True when `nqn` is a valid NQN. */
-export function isValidNqn(nqn: string): boolean {
-  return nqnProblem(nqn) === undefined;
-}
+/** Maximum NQN length in bytes (NVMe Base 2.0 §4.5); `NQN_MAX_LENGTH` of @nvmu/nvme-spec. */
+export const NQN_MAX_BYTES = NQN_MAX_LENGTH;
 
 /** Thrown by APIs given an invalid NQN. */
 export class InvalidNqnError extends TypeError {

@@ -3,10 +3,11 @@
  * completion (CQE fill, hand back to the transport). Implements the `QPair` contract of
  * request.ts. Which controller a qpair belongs to is an `owner` (the Controller) set by Connect.
  */
+import { clearCqe, setCqeCompletion, sqeCid } from '@nvmu/nvme-spec';
 import type { QPairCloseReason, QPairTransportOps, TargetTransport } from './transport.js';
 import { CQE_SIZE, Request, SQE_SIZE, type ListenAddress, type QPair, type QPairState } from './request.js';
 import type { Namespace } from './namespace.js';
-import { PENDING } from './status.js';
+import { PENDING, CommandStatus } from './status.js';
 
 /** What a qpair tells its controller (implemented by Controller; declared here to keep the module graph acyclic). */
 export interface QPairOwner {
@@ -25,17 +26,23 @@ export class CoreRequest<TData = unknown> extends Request<TData> {
   readonly core: CoreQPair<TData>;
   /** Namespace of an I/O in flight (for in-flight accounting), else undefined. */
   ns: Namespace | undefined = undefined;
-  /** Handler scratch: bytes of the I/O, progress counters. */
-  aux = 0;
-  aux2 = 0;
+  /** Bytes a Read, Write or Compare moves (NLB × block size). */
+  dataBytes = 0;
+  /** Flush: block devices still flushing. */
+  flushesLeft = 0;
+  /** Dataset Management: ranges in `ownData`, and the next one to deallocate. */
+  rangeCount = 0;
+  nextRange = 0;
+  /** Write Zeroes with FUA (or no volatile write cache): flush once the zeroes are written. */
+  flushAfterWrite = false;
   /** Status carried between asynchronous steps. */
   pendingStatus = 0;
   /** True while counted in a subsystem's in-flight I/O (for pause). */
   subsysCounted = false;
   /** Who counted this I/O in (the subsystem), to count it out on completion. */
   ioOwner: { ioDone(req: CoreRequest): void } | undefined = undefined;
-  /** Buffer of a multi-step command (DSM ranges, Compare data). Not used by Read/Write. */
-  buf: Buffer | undefined = undefined;
+  /** A buffer the core allocated for this command: DSM's range list, Compare's read data. Not used by Read/Write. */
+  ownData: Buffer | undefined = undefined;
 
   constructor(qpair: CoreQPair<TData>, index: number, transportData: TData, sqeBytes: Buffer, cqeBytes: Buffer) {
     super(qpair, index, transportData, sqeBytes, cqeBytes);
@@ -47,6 +54,8 @@ export interface CoreQPairInit<TData> {
   ops: QPairTransportOps<TData>;
   transport: TargetTransport;
   depth: number;
+  /** Requests made before Connect; the pool grows to SQSIZE + 1 (at most `depth`) at Connect. Default `depth`. */
+  preConnectDepth?: number | undefined;
   listenAddress: ListenAddress;
   peerAddress: ListenAddress | undefined;
   localAddress: ListenAddress | undefined;
@@ -74,6 +83,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   outstanding = 0;
   /** Submitted commands since creation (statistics). */
   submitted = 0;
+  /** Every request, by index; grows once at Connect (see `grow`). */
   readonly pool: CoreRequest<TData>[];
   private readonly free: CoreRequest<TData>[];
   private sqhd = 0;
@@ -83,29 +93,52 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   constructor(init: CoreQPairInit<TData>) {
     if (!Number.isInteger(init.depth) || init.depth < 1 || init.depth > 65536) throw new RangeError(`qpair depth ${init.depth} out of range`);
     this.depth = init.depth;
-    this.ops = init.ops;
     this.transport = init.transport;
     this.listenAddress = init.listenAddress;
     this.peerAddress = init.peerAddress;
     this.localAddress = init.localAddress;
     this.dispatch = init.dispatch;
     this.onClosed = init.onClosed;
-    // One slab each for SQEs and CQEs: two allocations per qpair instead of two per request.
-    const sqes = Buffer.alloc(SQE_SIZE * init.depth);
-    const cqes = Buffer.alloc(CQE_SIZE * init.depth);
+    this.ops = init.ops;
+    const first = Math.min(init.depth, Math.max(1, init.preConnectDepth ?? init.depth));
     this.pool = [];
-    for (let i = 0; i < init.depth; i++) {
+    this.free = [];
+    this.grow(first);
+  }
+
+  /**
+   * Add requests until the pool holds `n` (at most `depth`). Called at creation and once more
+   * when Connect says the queue size, so a connection that never connects holds only its
+   * pre-Connect requests. Allocates: never on the I/O path.
+   */
+  private grow(n: number): void {
+    const from = this.pool.length;
+    const to = Math.min(n, this.depth);
+    if (to <= from) return;
+    // One slab each for SQEs and CQEs: two allocations per growth instead of two per request.
+    const sqes = Buffer.alloc(SQE_SIZE * (to - from));
+    const cqes = Buffer.alloc(CQE_SIZE * (to - from));
+    const added: CoreRequest<TData>[] = [];
+    for (let i = from; i < to; i++) {
+      const k = i - from;
       const req = new CoreRequest<TData>(
         this,
         i,
         undefined as TData,
-        sqes.subarray(i * SQE_SIZE, (i + 1) * SQE_SIZE),
-        cqes.subarray(i * CQE_SIZE, (i + 1) * CQE_SIZE),
+        sqes.subarray(k * SQE_SIZE, (k + 1) * SQE_SIZE),
+        cqes.subarray(k * CQE_SIZE, (k + 1) * CQE_SIZE),
       );
-      if (init.ops.initRequest !== undefined) req.transportData = init.ops.initRequest(req);
+      if (this.ops.initRequest !== undefined) req.transportData = this.ops.initRequest(req);
       this.pool.push(req);
+      added.push(req);
     }
-    this.free = this.pool.slice().reverse();
+    // `free` is a stack: the lowest index is taken first.
+    for (const r of added.reverse()) this.free.push(r);
+  }
+
+  /** Requests in the pool now (grows from `preConnectDepth` to SQSIZE + 1 at Connect). */
+  get poolSize(): number {
+    return this.pool.length;
   }
 
   allocRequest(): CoreRequest<TData> | undefined {
@@ -122,7 +155,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`submit of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeView);
+    clearCqe(r.cqeView, 0);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -131,7 +164,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.outstanding++;
     this.submitted++;
     if (this.state === 'closing' || this.state === 'closed') {
-      this.complete(r, 0x0008 /* Aborted - SQ Deletion */);
+      this.complete(r, CommandStatus.AbortedSqDeletion);
       return;
     }
     let status: number;
@@ -139,7 +172,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
       status = this.dispatch(this, r);
     } catch {
       // A bug in a command handler must not take the qpair down: fail the command instead.
-      status = 0x0006; // Internal Error
+      status = CommandStatus.InternalError;
     }
     if (status !== PENDING) this.complete(r, status);
   }
@@ -148,7 +181,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     const r = this.pool[req.index];
     if (r !== req || r.state !== 'new') throw new Error(`fail of a request in state ${req.state} (or of another qpair)`);
     r.state = 'executing';
-    clearCqe(r.cqeView);
+    clearCqe(r.cqeView, 0);
     r.ns = undefined;
     r.subsysCounted = false;
     r.dataLength = 0;
@@ -159,7 +192,9 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   freeRequest(req: Request<TData>): void {
     const r = this.pool[req.index];
     if (r !== req) throw new Error('freeRequest of a request of another qpair');
-    if (r.state === 'free') return;
+    // Freed twice means completed twice (or a transport bug): the request may already serve
+    // another command, so this is an error, never ignored.
+    if (r.state === 'free') throw new Error(`freeRequest of request ${r.index} (qid ${this.qid}), which is already free: a double free`);
     r.state = 'free';
     this.free.push(r);
   }
@@ -178,21 +213,22 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   /**
    * Finish a request: fill the CQE (NVMe Base 2.0 §4.6: DW2 SQHD/SQID, DW3 CID/status) and hand it
    * to the transport. DW0/DW1 were written by the command. After `disconnected()` the request
-   * silently returns to the pool.
+   * silently returns to the pool. Completing a request twice throws.
    */
   complete(req: CoreRequest<TData>, status: number): void {
-    if (req.state !== 'executing' && req.state !== 'held') return;
+    if (req.state !== 'executing' && req.state !== 'held') {
+      // A second completion of one command: the first already went to the transport (or the
+      // request went back to the pool), so this one must not reach the wire.
+      throw new Error(`complete of request ${req.index} (qid ${this.qid}) in state ${req.state}: a double completion`);
+    }
     this.outstanding--;
     if (this.state === 'closed') {
       req.state = 'free';
       this.free.push(req);
       return;
     }
-    const cqe = req.cqeView;
-    cqe.setUint16(8, this.sqFlowControlDisabled ? 0xffff : this.sqhd, true);
-    cqe.setUint16(10, this.qid < 0 ? 0 : this.qid, true);
-    cqe.setUint16(12, req.sqeView.getUint16(2, true), true);
-    cqe.setUint16(14, (status << 1) & 0xfffe, true);
+    const sqhd = this.sqFlowControlDisabled ? 0xffff : this.sqhd;
+    setCqeCompletion(req.cqeView, 0, sqhd, this.qid < 0 ? 0 : this.qid, sqeCid(req.sqeView, 0), status);
     if (status !== 0) this.owner?.recordError(this, req, status);
     req.state = 'completing';
     this.ops.complete(req);
@@ -214,6 +250,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.sqFlowControlDisabled = sqFlowControlDisabled;
     this.sqhd = this.sqhd % (sqsize + 1);
     this.state = 'active';
+    // The queue size is known now: the pool takes its working size (NVMe-oF 1.1 §3.3 SQSIZE).
+    this.grow(sqsize + 1);
   }
 
   /** Ask the transport to close this qpair. */
@@ -222,18 +260,4 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     if (this.state !== 'closing') this.state = 'closing';
     this.ops.close(reason);
   }
-
 }
-
-/**
- * Zero a 16-byte CQE (NVMe Base 2.0 §4.2.2: four dwords) through the request's DataView over it:
- * four `setUint32` calls cost about a third of `fill(0)` (a native call) and a quarter of four
- * `Buffer.writeUInt32LE` (bounds-checked byte stores), measured on Node 24.
- */
-function clearCqe(cqe: DataView): void {
-  cqe.setUint32(0, 0, true);
-  cqe.setUint32(4, 0, true);
-  cqe.setUint32(8, 0, true);
-  cqe.setUint32(12, 0, true);
-}
-

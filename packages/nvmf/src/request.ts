@@ -1,12 +1,3 @@
-/*
- * Change log of this contract (all additive; nothing a transport wrote against the 12:34 UTC
- * version breaks):
- * - 2026-11-29 12:39 UTC: QPair, QPairState, ListenAddress, AddressFamily moved to request.ts
- *   (a Request and its QPair refer to each other; one file keeps the module graph acyclic) and
- *   re-exported here; '@nvmu/nvmf' exports them as before. Request gained `sqe` / `cqe`
- *   (@nvmu/nvme-spec SqeView / CqeView over sqeBytes / cqeBytes).
- * - 2026-11-29 13:05 UTC: TransportIdentifyFields.prpOnly (optional).
- */
 /**
  * The `Request`: one NVMe-oF command on its way through the target, from the moment a transport
  * takes it from its qpair's pool until the transport gives it back.
@@ -34,7 +25,7 @@
  * keeps a reference after completion.
  */
 
-import { CqeView, FABRICS_OPCODE, SqeView } from '@nvmu/nvme-spec';
+import { CqeView, FABRICS_OPCODE, sqeCid, SqeView } from '@nvmu/nvme-spec';
 
 /**
  * Where a request is in its life. A string-literal union, not booleans (STYLE.md).
@@ -78,7 +69,7 @@ export const MAX_IOVCNT = 32;
 export class Request<TData = unknown> {
   /** The qpair this request belongs to (its pool). Never changes. */
   readonly qpair: QPair<TData>;
-  /** Index of this request in its qpair's pool, 0 .. depth-1. Handy as a transport tag. */
+  /** Index of this request in its qpair's pool, 0 .. pool size - 1. Handy as a transport tag. */
   readonly index: number;
 
   /**
@@ -163,7 +154,7 @@ export class Request<TData = unknown> {
 
   /** SQE bytes 2-3: the command identifier the CQE echoes. */
   get cid(): number {
-    return this.sqeView.getUint16(2, true);
+    return sqeCid(this.sqeView, 0);
   }
 
   /** For a Fabrics command (opcode 7Fh), SQE byte 4: FCTYPE (NVMe-oF 1.1 §6.1). */
@@ -242,7 +233,10 @@ export interface QPair<TData = unknown> {
   readonly sqsize: number;
   /** Controller id after Connect; -1 before. */
   readonly cntlid: number;
-  /** Number of requests in the pool (`QPairCreateOptions.depth`). */
+  /**
+   * The most requests the pool may hold (`QPairCreateOptions.depth`); before Connect it may
+   * hold fewer (`preConnectDepth`), after Connect SQSIZE + 1.
+   */
   readonly depth: number;
   /** Life cycle state; see `QPairState`. */
   readonly state: QPairState;
@@ -279,7 +273,10 @@ export interface QPair<TData = unknown> {
    * data too large to fetch). Calls `ops.complete(req)` like `submit` does.
    */
   fail(req: Request<TData>, status: number): void;
-  /** Return a request to the pool after its completion was sent (state back to `'free'`). */
+  /**
+   * Return a request to the pool after its completion was sent (state back to `'free'`).
+   * Freeing a request that is already free throws: it means a command completed twice.
+   */
   freeRequest(req: Request<TData>): void;
   /**
    * The wire is gone (peer closed, error, or after `ops.close`). The core stops using the qpair:

@@ -18,7 +18,8 @@ export const PENDING = -1;
 const gen = (sc: number, dnr = true): number => makeStatus(SCT.Generic, sc, dnr);
 const spec = (sc: number, dnr = true): number => makeStatus(SCT.CommandSpecific, sc, dnr);
 
-export const S = {
+/** The packed statuses command handlers return, by name (a status is a number on the hot path). */
+export const CommandStatus = {
   Success: 0,
   InvalidOpcode: gen(G.InvalidOpcode),
   InvalidField: gen(G.InvalidField),

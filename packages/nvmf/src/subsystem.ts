@@ -54,8 +54,8 @@ export interface SubsystemOptions {
 
 /** What a subsystem needs from its target (implemented by Target). */
 export interface SubsystemHost {
-  /** Make sure the target listens on `addr` (through the transport of `addr.trtype`). */
-  ensureListening(addr: ListenAddress): Promise<void>;
+  /** Make sure the target listens on `addr` (through the transport of `addr.trtype`); idempotent. */
+  listen(addr: ListenAddress): Promise<void>;
   /** Something the discovery log shows changed: bump GENCTR and notify discovery controllers. */
   discoveryChanged(): void;
   /** Re-run a request that was queued while the subsystem was paused. */
@@ -312,7 +312,7 @@ export class Subsystem implements ControllerSubsystem {
   /** Make the subsystem reachable on `addr`; the target starts listening there if needed. */
   async addListener(addr: ListenAddress): Promise<void> {
     if (this._listeners.some((l) => sameAddress(l, addr))) return;
-    await this.host.ensureListening(addr);
+    await this.host.listen(addr);
     this._listeners.push({ trtype: addr.trtype, adrfam: addr.adrfam, traddr: addr.traddr, trsvcid: addr.trsvcid });
     this.host.discoveryChanged();
   }

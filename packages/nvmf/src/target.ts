@@ -5,17 +5,17 @@
  */
 import { FABRICS_OPCODE } from '@nvmu/nvme-spec';
 import { adminCommand } from './admin/index.js';
-import { ownerCtrlr } from './controller-access.js';
+import { findController } from './qpair-controller.js';
 import type { Bdev } from './bdev/bdev.js';
 import { AecBit, AsyncEvent, type Controller } from './controller.js';
-import type { CommandEnv } from './env.js';
+import type { CommandEnv } from './command-env.js';
 import { fabricsCommand } from './fabrics/index.js';
 import { ioCommand } from './io/index.js';
 import { DISCOVERY_NQN } from './nqn.js';
 import { PollGroup, type PollGroupStats } from './poll-group.js';
 import { CoreQPair, type CoreRequest, type Dispatch } from './qpair.js';
 import type { ListenAddress } from './request.js';
-import { PENDING, S } from './status.js';
+import { PENDING, CommandStatus } from './status.js';
 import {
   NvmfConfigError,
   Subsystem,
@@ -116,6 +116,7 @@ export class Target implements CommandEnv, SubsystemHost {
     }
   }
 
+  /** The transport serving `trtype`. */
   getTransport(trtype: string): TargetTransport | undefined {
     return this._transports.get(trtype);
   }
@@ -124,12 +125,10 @@ export class Target implements CommandEnv, SubsystemHost {
     return [...this._transports.values()];
   }
 
-  /** CommandEnv: the transport serving `trtype`. */
-  transport(trtype: string): TargetTransport | undefined {
-    return this._transports.get(trtype);
-  }
-
-  /** Listen on `addr` (the discovery subsystem is reachable there; NVM subsystems once they add it). */
+  /**
+   * Listen on `addr` (the discovery subsystem is reachable there; NVM subsystems once they add
+   * it). Listening again on the same address does nothing.
+   */
   async listen(addr: ListenAddress): Promise<void> {
     if (this._listeners.some((l) => sameAddress(l, addr))) return;
     const t = this._transports.get(addr.trtype);
@@ -153,10 +152,6 @@ export class Target implements CommandEnv, SubsystemHost {
     return this._listeners;
   }
 
-  ensureListening(addr: ListenAddress): Promise<void> {
-    return this.listen(addr);
-  }
-
   // ---- subsystems ----
 
   /** Create an NVM subsystem (state 'inactive'; call `start()` to accept Connects). */
@@ -178,16 +173,13 @@ export class Target implements CommandEnv, SubsystemHost {
     this.discoveryChanged();
   }
 
+  /** The subsystem with `nqn`: an NVM subsystem, or the discovery subsystem for its well-known NQN. */
   getSubsystem(nqn: string): Subsystem | undefined {
-    return this._subsystems.get(nqn);
+    return nqn === DISCOVERY_NQN ? this.discovery : this._subsystems.get(nqn);
   }
 
   subsystems(): Iterable<Subsystem> {
     return this._subsystems.values();
-  }
-
-  findSubsystem(nqn: string): Subsystem | undefined {
-    return nqn === DISCOVERY_NQN ? this.discovery : this._subsystems.get(nqn);
   }
 
   // ---- bdevs ----
@@ -251,7 +243,7 @@ export class Target implements CommandEnv, SubsystemHost {
   redispatch(req: CoreRequest): void {
     const qp = req.core;
     if (qp.state !== 'active') {
-      qp.complete(req, S.AbortedSqDeletion);
+      qp.complete(req, CommandStatus.AbortedSqDeletion);
       return;
     }
     const status = ioCommand(this, qp, req);
@@ -261,10 +253,10 @@ export class Target implements CommandEnv, SubsystemHost {
   private readonly dispatch: Dispatch = (qp, req) => {
     try {
       if (req.opcode === FABRICS_OPCODE) {
-        if (qp.qid === 0) ownerCtrlr(qp)?.touchKeepAlive();
+        if (qp.qid === 0) findController(qp)?.touchKeepAlive();
         return fabricsCommand(this, qp, req);
       }
-      if (qp.state !== 'active') return S.CommandSequenceError;
+      if (qp.state !== 'active') return CommandStatus.CommandSequenceError;
       return qp.qid === 0 ? adminCommand(this, qp, req) : ioCommand(this, qp, req);
     } catch (e) {
       this.logger.error('command handler threw', { opcode: req.opcode, qid: qp.qid, error: String(e) });
@@ -280,6 +272,7 @@ export class Target implements CommandEnv, SubsystemHost {
       ops,
       transport,
       depth: opts.depth,
+      preConnectDepth: opts.preConnectDepth,
       listenAddress: opts.listenAddress,
       peerAddress: opts.peerAddress,
       localAddress: opts.localAddress,

@@ -1,12 +1,3 @@
-/*
- * Change log of this contract (all additive; nothing a transport wrote against the 12:34 UTC
- * version breaks):
- * - 2026-11-29 12:39 UTC: QPair, QPairState, ListenAddress, AddressFamily moved to request.ts
- *   (a Request and its QPair refer to each other; one file keeps the module graph acyclic) and
- *   re-exported here; '@nvmu/nvmf' exports them as before. Request gained `sqe` / `cqe`
- *   (@nvmu/nvme-spec SqeView / CqeView over sqeBytes / cqeBytes).
- * - 2026-11-29 13:05 UTC: TransportIdentifyFields.prpOnly (optional).
- */
 /**
  * The whole contract between the target core and a transport (NVMe/TCP, loopback, vfio-user,
  * RDMA-sim). Modelled on SPDK's `struct spdk_nvmf_transport_ops`
@@ -38,6 +29,7 @@
  * ```
  */
 
+import type { FabricsIdentifyFields } from '@nvmu/nvme-spec';
 import type { ListenAddress, QPair, Request } from './request.js';
 
 // QPair, ListenAddress and their helper types live in request.ts because a Request and its QPair
@@ -62,28 +54,12 @@ export interface TransportOptions {
 }
 
 /**
- * Identify Controller fields that depend on the transport (NVMe-oF 1.1 §4.1 Figure 23 / NVMe
+ * Identify Controller fields that depend on the transport (nvme-spec's `FabricsIdentifyFields`; NVMe-oF 1.1 §4.1 Figure 23 / NVMe
  * Base 2.0 Figure 275). The core writes them verbatim into Identify Controller.
  */
-export interface TransportIdentifyFields {
-  /** I/O Queue Command Capsule Supported Size, in 16-byte units; at least 4 (64-byte SQE). */
-  readonly ioccsz: number;
-  /** I/O Queue Response Capsule Supported Size, in 16-byte units; at least 1 (16-byte CQE). */
-  readonly iorcsz: number;
-  /** In Capsule Data Offset, in 16-byte units; must be 0 for the Linux host. */
-  readonly icdoff: number;
+export interface TransportIdentifyFields extends FabricsIdentifyFields {
   /**
-   * SGL Support dword bits the transport contributes (Identify bytes 539:536): e.g. bit 2 keyed
-   * SGL Data Block (RDMA), bit 20 Address/Offset (in-capsule data as offsets). The core ORs in
-   * bits 1:0 = 01b (SGLs supported) itself.
-   */
-  readonly sgls: number;
-  /** Maximum SGL Data Block Descriptors per command (0 = no limit reported; Linux wants >= 1). */
-  readonly msdbd: number;
-  /** Fabrics Controller Attributes (bit 0: dynamic controller model only when 0). */
-  readonly fcatt: number;
-  /**
-   * Optional (added 2026-11-29 13:05 UTC): true for a PCIe-style transport (vfio-user) whose host
+   * Optional: true for a PCIe-style transport (vfio-user) whose host
    * must use PRPs only. Identify SGLS then reads exactly `sgls` (normally 0) instead of `sgls`
    * with bits 1:0 = 01b, so a Linux nvme-pci guest never builds SGLs.
    */
@@ -154,12 +130,19 @@ export interface QPairTransportOps<TData = unknown> {
 /** What the transport tells the core about a new qpair. */
 export interface QPairCreateOptions {
   /**
-   * Pool size: how many requests the core preallocates for the qpair. Use the largest queue this
-   * connection may carry, normally `max(options.maxQueueDepth, options.maxAdminQueueDepth)`,
-   * since a TCP connection does not know whether it is an admin or I/O queue until Connect.
-   * Connect fails (Invalid Parameter, SQSIZE) when it asks for more than this.
+   * Largest pool: the most requests the qpair may have. Use the largest queue this connection
+   * may carry, normally `max(options.maxQueueDepth, options.maxAdminQueueDepth)`, since a TCP
+   * connection does not know whether it is an admin or I/O queue until Connect. Connect fails
+   * (Invalid Parameter, SQSIZE) when it asks for more than this.
    */
   readonly depth: number;
+  /**
+   * Requests the core makes at once, before Connect (default `depth`: all of them). With fewer,
+   * the pool grows to the queue's SQSIZE + 1 (at most `depth`) when Connect succeeds, calling
+   * `initRequest` for the new ones before `connected`; a connection that never connects then
+   * holds only these. One is enough for a fabrics transport (only Connect is valid first).
+   */
+  readonly preConnectDepth?: number;
   /** The listener the connection came in on (used for host access checks and discovery). */
   readonly listenAddress: ListenAddress;
   /** The host's address, for logs and `nvmf_get_subsystems`-style listings. */
@@ -181,7 +164,7 @@ export interface TransportLogger {
 
 /** What the core gives a transport in `attach()`. One per attached transport. */
 export interface TransportCore {
-  /** Create a qpair for a new connection with a preallocated request pool of `opts.depth`. */
+  /** Create a qpair for a new connection with a preallocated request pool (see `QPairCreateOptions`). */
   createQPair<TData = unknown>(ops: QPairTransportOps<TData>, opts: QPairCreateOptions): QPair<TData>;
   /** Where the transport should log. */
   readonly logger: TransportLogger;

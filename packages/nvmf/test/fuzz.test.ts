@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { MallocBdev, Target } from '../src/index.js';
-import { LOOP_ADDR, TestHost, TestTransport, type TestConnection } from './harness.js';
+import { LOOP_ADDR, settle, TestHost, TestTransport, type TestConnection } from './harness.js';
 
 const NQN = 'nqn.2026-11.io.nvmu:fuzz';
 
@@ -46,12 +46,14 @@ describe('random commands', () => {
               sqe[4] = c.opcode === 0x7f ? c.fctype : 0;
               if (c.opcode !== 0x7f) sqe.writeUInt32LE(c.nsid >>> 0, 4);
               c.cdw.forEach((v, i) => sqe.writeUInt32LE(v >>> 0, 40 + i * 4));
-              let completions = 0;
-              const r = await conn.submit(sqe, { data: Buffer.alloc(c.dataLen, 0x5a) }).then((x) => {
-                completions++;
-                return x;
-              });
-              expect(completions).toBe(1);
+              // Counted where the core hands completions to the transport, after letting any
+              // late (asynchronous) second completion arrive; the qpair throws on a double
+              // completion or double free, which rejects the submit or surfaces as an
+              // unhandled error.
+              const before = conn.completions;
+              const r = await conn.submit(sqe, { data: Buffer.alloc(c.dataLen, 0x5a) });
+              await settle();
+              expect(conn.completions - before).toBe(1);
               expect(r.status).toBeLessThan(1 << 15);
               // An Internal Error would mean a handler threw.
               expect([r.sct, r.sc]).not.toEqual([0, 0x06]);
@@ -63,5 +65,27 @@ describe('random commands', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('a request freed twice is an error the transport sees, not ignored', async () => {
+    const t = new Target();
+    const tr = new TestTransport();
+    await t.addTransport(tr);
+    const s = t.createSubsystem({ nqn: NQN, allowAnyHost: true });
+    await s.addListener(LOOP_ADDR);
+    s.start();
+    const h = new TestHost(tr, NQN);
+    try {
+      await h.bringUp(0);
+      const req = h.a.qp.allocRequest()!;
+      h.a.qp.freeRequest(req);
+      expect(() => {
+        h.a.qp.freeRequest(req);
+      }).toThrow(/double free/);
+      // The pool is intact: the admin queue still serves.
+      expect((await h.a.submit(Buffer.from([0x18, ...Array<number>(63).fill(0)]))).status).toBe(0);
+    } finally {
+      await t.close();
+    }
   });
 });

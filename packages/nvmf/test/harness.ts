@@ -99,6 +99,8 @@ export class TestConnection {
   readonly qp: QPair<Slot>;
   closeReasons: QPairCloseReason[] = [];
   closed = false;
+  /** Completions the core handed to this transport (`ops.complete` calls), whatever their request. */
+  completions = 0;
   private nextCid = 1;
 
   constructor(
@@ -155,13 +157,19 @@ export class TestConnection {
       req.iovcnt = n;
       req.length = buf.byteLength;
     } else req.setData(buf);
-    return new Promise<Completion>((resolve) => {
-      req.transportData = { resolve, buf };
-      this.qp.submit(req);
+    let resolve: (c: Completion) => void = () => undefined;
+    const done = new Promise<Completion>((r) => {
+      resolve = r;
     });
+    req.transportData = { resolve, buf };
+    // Outside the promise executor: an error the core throws after completing (a double
+    // completion) reaches the caller instead of vanishing behind the already-resolved promise.
+    this.qp.submit(req);
+    return done;
   }
 
   private onComplete(req: Request<Slot>): void {
+    this.completions++;
     const cqe = req.cqeBytes;
     const raw = cqe.readUInt16LE(14) >> 1;
     const slot = req.transportData;

@@ -13,6 +13,7 @@
  * device completes synchronously.
  */
 import type { HostDataDirection, HostQPair, HostQPairHandler } from '@nvmu/client';
+import { Psdt, SglSubtype, SqeField } from '@nvmu/nvme-spec';
 import type { QPair, QPairCloseReason, QPairTransportOps, Request } from '@nvmu/nvmf';
 
 /** The connection's life; a string-literal union (STYLE.md). */
@@ -37,12 +38,9 @@ export class LoopbackDisconnectedError extends Error {
   }
 }
 
-// SGL Data Block descriptor (NVMe Base 2.0 §4.3.2, Figure 117): bytes 0-7 address, 8-11 length,
-// 15 = type (7:4) | subtype (3:0). Loopback describes the data as in-capsule (subtype 1h,
-// offset 0): it is all there when the command arrives, as with in-capsule data on a fabric.
-const SGL_DATA_BLOCK_OFFSET = 0x01;
-const DPTR = 24;
-const PSDT_SGL = 0x40; // byte 1 bits 7:6 = 01b: SGLs used for this transfer (Figure 88)
+// Loopback describes the data with an SGL Data Block descriptor of subtype Offset (NVMe Base 2.0
+// §4.3.2, Figure 117), offset 0: it is all there when the command arrives, as with in-capsule
+// data on a fabric.
 
 /** @internal Created by the target transport for every host qpair. */
 export class LoopbackConnection implements HostQPair {
@@ -110,18 +108,18 @@ export class LoopbackConnection implements HostQPair {
     }
     const s = req.sqeBytes;
     s.set(sqe, 0); // throws if the host passed more than 64 bytes
-    s[1] = ((s[1] ?? 0) & 0x3f) | PSDT_SGL;
-    s.fill(0, DPTR, DPTR + 16);
+    const v = req.sqe;
+    v.psdt = Psdt.SglMptrContiguous;
+    s.fill(0, SqeField.DPTR, SqeField.DPTR + 16); // SGL1: a Data Block at address (offset) 0
+    v.sgl1Subtype = SglSubtype.Offset;
     if (direction !== 'none' && dataLength > 0 && data !== undefined) {
-      req.sqeView.setUint32(DPTR + 8, dataLength, true);
-      s[DPTR + 15] = SGL_DATA_BLOCK_OFFSET;
+      v.sgl1Length = dataLength;
       // Zero copy: the core reads from / writes into the host's buffer. A view is made only when
       // the caller passed a window of a larger buffer.
       req.iov[0] = dataOffset === 0 && dataLength === data.byteLength ? data : data.subarray(dataOffset, dataOffset + dataLength);
       req.iovcnt = 1;
       req.length = dataLength;
     } else {
-      s[DPTR + 15] = SGL_DATA_BLOCK_OFFSET;
       req.clearData();
     }
     this.qpair.submit(req);

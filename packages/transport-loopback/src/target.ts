@@ -5,6 +5,7 @@
  * `connect('trtype:loopback traddr:name ...')` of @nvmu/client in the same process.
  */
 import type { HostQPairOptions } from '@nvmu/client';
+import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
@@ -82,16 +83,7 @@ export class LoopbackTargetTransport implements TargetTransport {
   }
 
   identifyFields(): TransportIdentifyFields {
-    return {
-      // NVMe-oF 1.1 §4.1: capsule size in 16-byte units, the 64-byte SQE included.
-      ioccsz: (64 + this.options.inCapsuleDataSize) / 16,
-      iorcsz: 1,
-      icdoff: 0,
-      // Bit 20: SGL address used as an offset (in-capsule data), which is how submit describes data.
-      sgls: 1 << 20,
-      msdbd: 1,
-      fcatt: 0,
-    };
+    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, _via: QPair | undefined): DiscoveryEntryFields {

@@ -1,9 +1,10 @@
 /**
- * The target in a child process (built dist/ of this package + @nvmu/nvmf), the client here:
- * nothing is shared but the TCP connection.
+ * The target in a child process (this package's sources compiled into a private folder, +
+ * @nvmu/nvmf), the client here: nothing is shared but the TCP connection.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -20,14 +21,23 @@ const pkg = join(import.meta.dirname, '..');
 let child: ChildProcess;
 let port: number;
 
+// Inside the package, so the compiled files resolve this package's dependencies.
+const outDir = join(pkg, `.test-build-${process.pid}`);
+
 beforeAll(async () => {
-  // The child runs the compiled package: build it first (tsc, a few seconds).
-  const b = spawnSync(process.execPath, [join(pkg, '../../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: pkg, encoding: 'utf8' });
+  // The child runs the compiled sources. They are compiled into a folder of this test's own,
+  // never into dist/: other test files (and the README example) import dist/ while this runs.
+  const b = spawnSync(
+    process.execPath,
+    [join(pkg, '../../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'],
+    { cwd: pkg, encoding: 'utf8' },
+  );
   if (b.status !== 0) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
   port = await freePort();
   child = spawn(process.execPath, [join(pkg, 'test/fixtures/target-child.mjs'), '127.0.0.1', String(port), 'malloc', NQN], {
     cwd: pkg,
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, NVMU_TCP_DIST: join(outDir, 'target.js') },
   });
   const rl = createInterface({ input: child.stdout! });
   // Fail at once (not at the hook timeout) if the child dies before it listens.
@@ -43,6 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   child.stdin?.end();
   if (child.exitCode === null) await once(child, 'exit');
+  rmSync(outDir, { recursive: true, force: true });
 });
 
 describe('target in another process', () => {

@@ -338,8 +338,7 @@ describe('host data paths against a fake controller', () => {
     expect(term.type).toBe(PduType.H2CTermReq);
     expect(new TermReqView(term.bytes).fes).toBe(fes);
     await raw.waitClosed();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.col.disconnectedWith).toBeInstanceOf(Error);
+    expect(await h.col.disconnectedEvent).toBeInstanceOf(Error);
     await h.t.close();
   }
 
@@ -373,8 +372,7 @@ describe('host data paths against a fake controller', () => {
     new TermReqView(b).init(PduType.C2HTermReq, TermReqFes.PduSequenceError, 0);
     raw.send(b);
     await raw.waitClosed();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(h.col.disconnectedWith?.message).toMatch(/C2HTermReq FES 2/);
+    expect((await h.col.disconnectedEvent)?.message).toMatch(/C2HTermReq FES 2/);
     await h.t.close();
   });
 });

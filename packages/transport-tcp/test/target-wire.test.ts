@@ -546,6 +546,9 @@ describe('bad input: TermReq with the right FES, dropped, the rest keeps serving
     b.writeUInt16LE(1, 8);
     raw.send(b);
     await raw.waitClosed();
+    // Quietly: the target answered with nothing, no C2HTermReq in particular.
+    expect(raw.pending).toBe(0);
+    expect(target.transport.stats().termReqsSent).toBe(termReqs);
     await goodStillServes(13);
   });
 });
@@ -598,4 +601,38 @@ describe('backpressure', () => {
     await goodStillServes(14);
     raw.destroy();
   });
+
+  it('txHighWater: stops reading while the socket holds more unsent bytes, and resumes once they drain', async () => {
+    // With the default pool a connection's responses stay below 2 MiB (16 shared 128 KiB
+    // buffers), under the default 4 MiB txHighWater: only the 64 KiB given here makes it stall.
+    await good.transport.close();
+    await target.close();
+    target = await startMiniTarget('127.0.0.1', { txHighWater: 64 * 1024 });
+    good = await hostConnect(target.port, '127.0.0.1', { qid: 1 });
+    const raw = await connected();
+    raw.sock.pause(); // not reading yet: the target's write queue fills once the kernel's does
+    const n = 400; // 50 MiB of responses, far more than the socket buffers take
+    const sqes: Buffer[] = [];
+    for (let i = 0; i < n; i++) sqes.push(raw.capsule(setSgl(sqeRw(0x02, i, 0, 256), 131072, false)));
+    raw.sock.write(Buffer.concat(sqes));
+    await vi.waitFor(
+      () => {
+        expect(target.transport.stats().txStalls).toBeGreaterThan(0);
+      },
+      { timeout: 20_000, interval: 10 },
+    );
+    expect(target.transport.stats().maxTxQueued).toBeGreaterThan(64 * 1024);
+    // Reading again drains the socket; the target resumes and answers every command.
+    raw.sock.resume();
+    const seen = new Set<number>();
+    while (seen.size < n) {
+      const p = await raw.readPdu(10_000);
+      if (p.type === PduType.CapsuleResp) {
+        expect(cqeStatus(p.bytes.subarray(8, 24))).toBe(0);
+        seen.add(p.bytes.readUInt16LE(8 + 12));
+      } else expect(p.type).toBe(PduType.C2HData);
+    }
+    await goodStillServes(15);
+    raw.destroy();
+  }, 60_000);
 });

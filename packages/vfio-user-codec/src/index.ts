@@ -42,6 +42,6 @@ export {
   decodeDmaMapInto,
   encodeRegionDataInto,
   encodeDmaMapInto,
-} from './fast.js';
-export type { RegionDataView, DmaMapView } from './fast.js';
+} from './in-place.js';
+export type { RegionDataView, DmaMapView } from './in-place.js';
 export type * from './types.js';

@@ -85,9 +85,9 @@ export class ServerChild {
   }
 
   /** CPU time, requests served and memory of the child now (`gc`: after a full GC if exposed). */
-  async stats(gc = false): Promise<ChildStats> {
+  async stats(gc: boolean | 'all' = false): Promise<ChildStats> {
     const answer = this.next();
-    this.proc.stdin?.write(gc ? 'stats gc\n' : 'stats\n');
+    this.proc.stdin?.write(gc === 'all' ? 'stats gc-all\n' : gc ? 'stats gc\n' : 'stats\n');
     return (await answer) as ChildStats;
   }
 

@@ -6,7 +6,7 @@
  * directory as third argument a vfio-user listener there too (the same subsystem and namespace).
  * argv: port [nqn] [vfio-user dir]. Prints {"port","pid","nqn"} when listening. Each line "stats" on stdin is
  * answered with {"cpuUs","ios","mem"} (process.cpuUsage(), commands the target has taken in,
- * process.memoryUsage()); "stats gc" first runs a full GC when started with --expose-gc (so
+ * process.memoryUsage()); "stats gc" first runs a full GC when started with --expose-gc ("stats gc-all": V8's last-resort one) (so
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
  * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
  * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
@@ -43,7 +43,7 @@ function commands(): number {
   return n;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (opts?: { type: string; execution: string; flavor: string }) => void }).gc;
 let session: Session | undefined;
 
 async function profile(cmd: string): Promise<void> {
@@ -73,8 +73,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     void profile(cmd);
     return;
   }
-  if (cmd !== 'stats' && cmd !== 'stats gc') return;
+  if (cmd !== 'stats' && cmd !== 'stats gc' && cmd !== 'stats gc-all') return;
   if (cmd === 'stats gc') gc?.();
+  // V8's last-resort full GC (what it runs under memory pressure): it also gives the pages its
+  // heap no longer uses back to the system, which a plain full GC keeps pooled.
+  if (cmd === 'stats gc-all') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const u = process.cpuUsage();
   const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage() };
   process.stdout.write(`${JSON.stringify(stats)}\n`);

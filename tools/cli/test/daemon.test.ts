@@ -4,7 +4,6 @@
  * the TCP host transport as main.ts registers it: discover, identify, write and read.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,21 +12,7 @@ import '@nvmu/transport-tcp/host';
 import { silentLogger } from '@nvmu/nvmf';
 import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
 import { cliMain } from '../src/cli.js';
-import { streams } from './target.js';
-
-async function freePort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        if (a === null || typeof a === 'string') reject(new Error('no port'));
-        else resolve(String(a.port));
-      });
-    });
-  });
-}
+import { freePort, streams } from './target.js';
 
 let dir: string;
 let daemon: RunningDaemon;

@@ -1,37 +1,72 @@
-/** In-process: a target over loopback, then the commands of the README against it. */
-import { expect, it } from 'vitest';
-import '@nvmu/transport-loopback/host';
-import { LoopbackTargetTransport } from '@nvmu/transport-loopback';
-import { MallocBdev, Target } from '@nvmu/nvmf';
-import { cliMain, readBlocks, runDiscover } from '../src/index.js';
-import { connect } from '@nvmu/client';
+/**
+ * The README's library example, read from the README and run as written against the nvmu target
+ * daemon (its default subsystem, on a free port) and a stand-in JSON-RPC server on a temporary
+ * socket (the daemon has no JSON-RPC socket yet), with the port and socket path substituted.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { silentLogger } from '@nvmu/nvmf';
+import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
+import { readmeBlocks, runExample, substitute } from '../../../scripts/readme-example.js';
+import { freePort } from './target.js';
 
-it('runs the README commands in-process', async () => {
-  const target = new Target();
-  await target.addTransport(new LoopbackTargetTransport());
-  const nqn = 'nqn.2016-06.io.spdk:cnode1';
-  const sub = target.createSubsystem({ nqn, allowAnyHost: true });
-  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 4096 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev, nsid: 1 });
-  const addr = { trtype: 'loopback', adrfam: 'intra-host', traddr: 'cli-readme', trsvcid: '' } as const;
-  await target.listen(addr);
-  await sub.addListener(addr);
-  sub.start();
-  try {
-    const out: string[] = [];
-    const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string) => out.push(s) } };
-    expect(await cliMain(['identify', '-r', `trtype:loopback traddr:cli-readme subnqn:${nqn}`, '--json'], io)).toBe(0);
-    expect(JSON.parse(out[0]!)).toMatchObject({ controller: { subnqn: nqn }, namespaces: [{ nsid: 1, nsze: 4096 }] });
-    const { records } = await runDiscover('trtype:loopback traddr:cli-readme');
-    expect(records.some((r) => r.subnqn === nqn)).toBe(true);
-    const ctrl = await connect(`trtype:loopback traddr:cli-readme subnqn:${nqn}`);
-    try {
-      expect((await readBlocks(ctrl, 1, 0, 4)).byteLength).toBe(2048);
-    } finally {
-      await ctrl.close();
-    }
-  } finally {
-    await target.close();
-  }
+const pkg = join(import.meta.dirname, '..');
+const METHODS = ['rpc_get_methods', 'bdev_get_bdevs'];
+
+let dir: string;
+let daemon: RunningDaemon;
+let rpc: Server;
+let sock: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nvmu-cli-readme-'));
+  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  sock = join(dir, 'rpc.sock');
+  rpc = createServer((conn) => {
+    let text = '';
+    conn.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      let req: { id: number; method: string };
+      try {
+        req = JSON.parse(text) as { id: number; method: string };
+      } catch {
+        return;
+      }
+      const reply = req.method === 'rpc_get_methods' ? { jsonrpc: '2.0', id: req.id, result: METHODS } : { jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } };
+      conn.end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((resolve) => rpc.listen(sock, resolve));
 });
+afterAll(async () => {
+  await new Promise((resolve) => rpc.close(resolve));
+  await daemon.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('runs the README library example against the daemon', async () => {
+  const blocks = readmeBlocks(join(pkg, 'README.md'), 'ts');
+  expect(blocks.length).toBe(1);
+  expect(DEFAULTS.nqn).toBe('nqn.2026-01.io.nvmu:cnode1');
+  const port = daemon.options.trsvcid;
+  const code = substitute(blocks[0]!, [
+    ['trsvcid:4420', `trsvcid:${port}`],
+    ["'/var/tmp/nvmu.sock'", JSON.stringify(sock)],
+  ]);
+  // After the README's code, as written, print what it computed so the test can check it.
+  const r = await runExample(`${code}\nconsole.log(JSON.stringify({ code, genctr, records, methods }));\n`, pkg);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trimEnd().split('\n');
+  // cliMain's identify --json output (one JSON document), then the line added above.
+  const identify = JSON.parse(lines.slice(0, -1).join('\n')) as { controller: { subnqn: string }; namespaces: { nsid: number }[] };
+  expect(identify.controller.subnqn).toBe(DEFAULTS.nqn);
+  expect(identify.namespaces.map((n) => n.nsid)).toEqual([1]);
+  const after = JSON.parse(lines.at(-1)!) as { code: number; genctr: number; records: { subnqn: string }[]; methods: unknown };
+  expect(after.code).toBe(0);
+  expect(after.records.some((x) => x.subnqn === DEFAULTS.nqn)).toBe(true);
+  expect(after.methods).toEqual(METHODS);
+}, 60_000);

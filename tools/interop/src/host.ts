@@ -96,8 +96,14 @@ export function detectAccel(): Accel {
 
 /**
  * Whether interop tests should be skipped: NVMU_SKIP_INTEROP=1. Without it, tests that boot
- * guests run and fail with a clear message when QEMU or the kernel is missing.
+ * guests run and fail with a clear message when QEMU or the kernel is missing. Under CI=true the
+ * variable is refused (throws): CI runs the interop tests, so a skip there would be a green run
+ * that tested nothing.
  */
-export function interopSkipped(): boolean {
-  return process.env.NVMU_SKIP_INTEROP === '1';
+export function interopSkipped(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NVMU_SKIP_INTEROP !== '1') return false;
+  if (env.CI === 'true') {
+    throw new Error('NVMU_SKIP_INTEROP=1 is refused under CI=true: CI runs the interop tests (unset NVMU_SKIP_INTEROP)');
+  }
+  return true;
 }

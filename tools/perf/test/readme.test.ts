@@ -1,32 +1,18 @@
-/** The README's in-process example, as written there (with a unique listener name). */
+/** The README's in-process example, read from the README and run as written. */
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import '@nvmu/transport-loopback/host';
-import { LoopbackTargetTransport } from '@nvmu/transport-loopback';
-import { MallocBdev, Target } from '@nvmu/nvmf';
-import { runPerf } from '../src/index.js';
+import { readmeBlocks, runExample } from '../../../scripts/readme-example.js';
+
+const pkg = join(import.meta.dirname, '..');
 
 it('runs the README example', async () => {
-  const target = new Target();
-  await target.addTransport(new LoopbackTargetTransport());
-  const sub = target.createSubsystem({ nqn: 'nqn.2026-11.io.nvmu:readme', allowAnyHost: true });
-  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 8192 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev, nsid: 1 });
-  await sub.addListener({ trtype: 'loopback', adrfam: 'intra-host', traddr: 'readme', trsvcid: '' });
-  sub.start();
-  try {
-    const res = await runPerf({
-      trids: ['trtype:loopback traddr:readme subnqn:nqn.2026-11.io.nvmu:readme'],
-      workload: 'randrw',
-      readPercent: 70,
-      queueDepth: 16,
-      timeSeconds: 1,
-      verify: true,
-      ioCount: 500,
-    });
-    expect(res.ok).toBe(true);
-    expect(res.total.iops).toBeGreaterThan(0);
-  } finally {
-    await target.close();
-  }
-});
+  const blocks = readmeBlocks(join(pkg, 'README.md'), 'ts');
+  expect(blocks.length).toBe(1);
+  const r = await runExample(blocks[0]!, pkg);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const m = /^(\d+) IOPS, p99 (\d+\.\d) us, ok=(true|false)\n$/.exec(r.stdout);
+  expect(m, r.stdout).not.toBeNull();
+  expect(Number(m![1])).toBeGreaterThan(0);
+  expect(m![3]).toBe('true');
+}, 60_000);

@@ -4,26 +4,26 @@
  * (it completes with Command Abort Requested and DW0 bit 0 of the Abort is 0); a command already
  * executing is not aborted (DW0 bit 0 = 1). The Abort itself always succeeds.
  */
-import { ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
 export function abort(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const cdw10 = req.sqeView.getUint32(40, true);
+  const cdw10 = req.sqe.cdw10;
   const sqid = cdw10 & 0xffff;
   const cid = cdw10 >>> 16;
-  const ctrlr = ctrlrOf(qp);
+  const ctrlr = requireController(qp);
   let aborted = false;
   if (sqid === 0) aborted = ctrlr.abortAer(cid);
   else {
     const target = ctrlr.qpairs[sqid];
     const victim = target?.pool.find((r) => r.state === 'executing' && r.cid === cid);
     if (victim !== undefined && target !== undefined && ctrlr.subsystem.unqueue(victim)) {
-      target.complete(victim, S.AbortedByRequest);
+      target.complete(victim, CommandStatus.AbortedByRequest);
       aborted = true;
     }
   }
-  req.cqeView.setUint32(0, aborted ? 0 : 1, true);
-  return S.Success;
+  req.cqe.dw0 = aborted ? 0 : 1;
+  return CommandStatus.Success;
 }

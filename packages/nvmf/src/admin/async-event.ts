@@ -3,11 +3,11 @@
  * enabled occurs; more than AERL+1 outstanding fails with Asynchronous Event Request Limit
  * Exceeded.
  */
-import { ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { PENDING, S } from '../status.js';
+import { PENDING, CommandStatus } from '../status.js';
 
 export function asyncEventRequest(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  return ctrlrOf(qp).addAer(qp, req) ? PENDING : S.AsyncEventRequestLimitExceeded;
+  return requireController(qp).addAer(qp, req) ? PENDING : CommandStatus.AsyncEventRequestLimitExceeded;
 }

@@ -3,11 +3,11 @@
  * feature is saveable here → Feature Identifier Not Saveable); Get: SEL CDW10 10:8 (000b current,
  * 001b default, 010b saved = default, 011b supported capabilities). Values in CDW11 / DW0.
  */
-import { type Controller, ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { type Controller, requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
 import { FeatureId as F, FeatureCapabilities, FeatureSelect } from '@nvmu/nvme-spec';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 import { returnData } from './data.js';
 
 /** Features a discovery controller supports (NVMe-oF 1.1 §5: keep alive and async events). */
@@ -81,94 +81,94 @@ function value(c: Controller, fid: number, cdw11: number, dflt: boolean): number
 }
 
 export function getFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const c = ctrlrOf(qp);
-  const cdw10 = req.sqeView.getUint32(40, true);
-  const cdw11 = req.sqeView.getUint32(44, true);
+  const c = requireController(qp);
+  const cdw10 = req.sqe.cdw10;
+  const cdw11 = req.sqe.cdw11;
   const fid = cdw10 & 0xff;
   const sel = (cdw10 >>> 8) & 7;
-  if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return S.InvalidField;
-  if (sel > 3) return S.InvalidField;
+  if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return CommandStatus.InvalidField;
+  if (sel > 3) return CommandStatus.InvalidField;
   if (sel === FeatureSelect.SupportedCapabilities) {
     // Changeable (never saveable, never namespace specific here).
-    req.cqeView.setUint32(0, fid === F.HostIdentifier ? 0 : FeatureCapabilities.Changeable, true);
-    return S.Success;
+    req.cqe.dw0 = fid === F.HostIdentifier ? 0 : FeatureCapabilities.Changeable;
+    return CommandStatus.Success;
   }
   if (fid === F.HostIdentifier) {
     // Fabrics hosts use the 128-bit Host Identifier from Connect; EXHID (CDW11 bit 0) must be 1.
-    if ((cdw11 & 1) === 0) return S.InvalidField;
+    if ((cdw11 & 1) === 0) return CommandStatus.InvalidField;
     return returnData(req, c.hostid, 16);
   }
   const v = value(c, fid, cdw11, sel !== FeatureSelect.Current);
-  if (v === undefined) return S.InvalidField;
-  req.cqeView.setUint32(0, v >>> 0, true);
-  return S.Success;
+  if (v === undefined) return CommandStatus.InvalidField;
+  req.cqe.dw0 = v >>> 0;
+  return CommandStatus.Success;
 }
 
 export function setFeatures(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const c = ctrlrOf(qp);
-  const cdw10 = req.sqeView.getUint32(40, true);
-  const cdw11 = req.sqeView.getUint32(44, true);
+  const c = requireController(qp);
+  const cdw10 = req.sqe.cdw10;
+  const cdw11 = req.sqe.cdw11;
   const fid = cdw10 & 0xff;
-  if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return S.InvalidField;
-  if ((cdw10 & (1 << 31)) !== 0) return S.FeatureIdNotSaveable;
+  if (!(c.isDiscovery ? DISCOVERY_FEATURES : SUPPORTED).has(fid)) return CommandStatus.InvalidField;
+  if ((cdw10 & (1 << 31)) !== 0) return CommandStatus.FeatureIdNotSaveable;
   switch (fid) {
     case F.Arbitration:
       c.arbitration = cdw11;
-      return S.Success;
+      return CommandStatus.Success;
     case F.PowerManagement:
-      if ((cdw11 & 0x1f) !== 0) return S.InvalidField; // only power state 0 exists (NPSS 0)
+      if ((cdw11 & 0x1f) !== 0) return CommandStatus.InvalidField; // only power state 0 exists (NPSS 0)
       c.powerManagement = cdw11 & 0xff;
-      return S.Success;
+      return CommandStatus.Success;
     case F.TemperatureThreshold: {
       const key = (cdw11 >>> 16) & 0x3f;
       const tmpsel = key & 0xf;
       const thsel = key >>> 4;
-      if (thsel > 1 || (tmpsel !== 0 && tmpsel !== 0xf)) return S.InvalidField;
+      if (thsel > 1 || (tmpsel !== 0 && tmpsel !== 0xf)) return CommandStatus.InvalidField;
       c.temperatureThresholds.set(key, cdw11 & 0xffff);
-      return S.Success;
+      return CommandStatus.Success;
     }
     case F.ErrorRecovery:
       c.errorRecovery = cdw11 & 0x1ffff;
-      return S.Success;
+      return CommandStatus.Success;
     case F.VolatileWriteCache:
       c.volatileWriteCacheEnabled = (cdw11 & 1) === 1;
-      return S.Success;
+      return CommandStatus.Success;
     case F.NumberOfQueues: {
       const nsqr = cdw11 & 0xffff;
       const ncqr = cdw11 >>> 16;
-      if (nsqr === 0xffff || ncqr === 0xffff) return S.InvalidField;
+      if (nsqr === 0xffff || ncqr === 0xffff) return CommandStatus.InvalidField;
       // May not change once I/O queues exist (NVMe Base 2.0 §5.27.1.7).
-      if (c.ioQPairCount > 0) return S.CommandSequenceError;
+      if (c.ioQPairCount > 0) return CommandStatus.CommandSequenceError;
       const max = Math.max(1, c.transport.options.maxIoQueues);
       const granted = Math.min(Math.max(nsqr, ncqr) + 1, max);
       c.ioQueuesGranted = granted;
       c.numQueuesSet = true;
-      req.cqeView.setUint32(0, ((granted - 1) | ((granted - 1) << 16)) >>> 0, true);
-      return S.Success;
+      req.cqe.dw0 = ((granted - 1) | ((granted - 1) << 16)) >>> 0;
+      return CommandStatus.Success;
     }
     case F.InterruptCoalescing:
       c.interruptCoalescing = cdw11 & 0xffff;
-      return S.Success;
+      return CommandStatus.Success;
     case F.InterruptVectorConfiguration: {
       const iv = cdw11 & 0xffff;
-      if (iv > c.ioQueuesGranted) return S.InvalidField;
+      if (iv > c.ioQueuesGranted) return CommandStatus.InvalidField;
       c.interruptVectorConfig.set(iv, cdw11 & 0x1ffff);
-      return S.Success;
+      return CommandStatus.Success;
     }
     case F.WriteAtomicityNormal:
       c.writeAtomicity = cdw11 & 1;
-      return S.Success;
+      return CommandStatus.Success;
     case F.AsyncEventConfiguration:
       // Bits for events this controller never raises are ignored (as Linux nvmet).
       c.asyncEventConfig = (cdw11 & (aecSupported(c) | 0xff)) >>> 0;
-      return S.Success;
+      return CommandStatus.Success;
     case F.KeepAliveTimer:
       c.setKato(cdw11);
-      return S.Success;
+      return CommandStatus.Success;
     case F.HostIdentifier:
       // Set by Connect on fabrics; changing it afterwards is a sequence error (as SPDK).
-      return S.CommandSequenceError;
+      return CommandStatus.CommandSequenceError;
     default:
-      return S.InvalidField;
+      return CommandStatus.InvalidField;
   }
 }

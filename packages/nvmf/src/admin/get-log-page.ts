@@ -20,11 +20,11 @@ import {
   encodeNsList,
   type AnaGroupDescriptor,
 } from '@nvmu/nvme-spec';
-import { type Controller, ctrlrOf } from '../controller-access.js';
+import { type Controller, requireController } from '../qpair-controller.js';
 import { buildDiscoveryLog } from '../discovery.js';
-import type { CommandEnv } from '../env.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 import { returnData } from './data.js';
 
 function errorLog(c: Controller): Buffer {
@@ -119,20 +119,18 @@ function anaLog(c: Controller, rgo: boolean): Buffer {
 }
 
 export function getLogPage(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const c = ctrlrOf(qp);
-  const sqe = req.sqeView;
-  const cdw10 = sqe.getUint32(40, true);
-  const lid = cdw10 & 0xff;
-  const lsp = (cdw10 >>> 8) & 0x7f;
-  const rae = (cdw10 & (1 << 15)) !== 0;
-  const numd = ((cdw10 >>> 16) | ((sqe.getUint32(44, true) & 0xffff) << 16)) + 1;
-  const len = numd * 4;
-  const offset = sqe.getUint32(48, true) + sqe.getUint32(52, true) * 0x1_0000_0000;
-  if (offset % 4 !== 0) return S.InvalidField;
+  const c = requireController(qp);
+  const sqe = req.sqe;
+  const lid = sqe.lid;
+  const lsp = sqe.lsp;
+  const rae = sqe.rae;
+  const len = sqe.logPageLength;
+  const offset = sqe.lpo;
+  if (offset % 4 !== 0) return CommandStatus.InvalidField;
 
   let log: Buffer;
   if (c.isDiscovery) {
-    if (lid !== LogPage.Discovery) return S.InvalidLogPage;
+    if (lid !== LogPage.Discovery) return CommandStatus.InvalidLogPage;
     log = buildDiscoveryLog(env, c);
   } else {
     switch (lid) {
@@ -152,16 +150,16 @@ export function getLogPage(env: CommandEnv, qp: CoreQPair, req: CoreRequest): nu
         log = effectsLog(c);
         break;
       case LogPage.AsymmetricNamespaceAccess:
-        if (!c.subsystem.anaReporting) return S.InvalidLogPage;
+        if (!c.subsystem.anaReporting) return CommandStatus.InvalidLogPage;
         log = anaLog(c, (lsp & 1) === 1);
         break;
       default:
-        return S.InvalidLogPage;
+        return CommandStatus.InvalidLogPage;
     }
   }
-  if (offset > log.byteLength) return S.InvalidField;
+  if (offset > log.byteLength) return CommandStatus.InvalidField;
   const status = returnData(req, log.subarray(offset), len);
-  if (status !== S.Success) return status;
+  if (status !== CommandStatus.Success) return status;
   if (!rae) {
     if (lid === LogPage.ChangedNamespaceList) {
       c.changedNs = [];
@@ -169,5 +167,5 @@ export function getLogPage(env: CommandEnv, qp: CoreQPair, req: CoreRequest): nu
     }
     c.clearEvent(lid);
   }
-  return S.Success;
+  return CommandStatus.Success;
 }

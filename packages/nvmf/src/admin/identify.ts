@@ -16,13 +16,13 @@ import {
   encodeNsList,
   type NsIdDescriptor,
 } from '@nvmu/nvme-spec';
-import { type Controller, ctrlrOf } from '../controller-access.js';
+import { type Controller, requireController } from '../qpair-controller.js';
 import { CTRLR_LIMITS, NVME_VERSION, mdtsFor } from '../controller.js';
-import type { CommandEnv } from '../env.js';
+import type { CommandEnv } from '../command-env.js';
 import type { Namespace } from '../namespace.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
 
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 import { returnData } from './data.js';
 
 const IDENTIFY_SIZE = IDENTIFY_DATA_SIZE;
@@ -124,41 +124,41 @@ function buildNsDescriptors(ns: Namespace): Buffer {
 
 /** Parse: CNS (CDW10 7:0), CNTID (CDW10 31:16), CSI (CDW11 31:24), NSID. */
 export function identify(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const ctrlr = ctrlrOf(qp);
-  const sqe = req.sqeView;
-  const cns = sqe.getUint8(40);
-  const csi = sqe.getUint8(47);
-  const nsid = sqe.getUint32(4, true);
+  const ctrlr = requireController(qp);
+  const sqe = req.sqe;
+  const cns = sqe.cns;
+  const csi = sqe.csi;
+  const nsid = sqe.nsid;
   const sub = ctrlr.subsystem;
-  if (ctrlr.isDiscovery && cns !== Cns.Controller) return S.InvalidField;
+  if (ctrlr.isDiscovery && cns !== Cns.Controller) return CommandStatus.InvalidField;
   switch (cns) {
     case Cns.Controller:
       return returnData(req, buildIdentifyController(ctrlr), IDENTIFY_SIZE);
     case Cns.Namespace: {
-      if (nsid === 0 || nsid === NSID_ALL || nsid > sub.maxNamespaces) return S.InvalidNamespaceOrFormat;
+      if (nsid === 0 || nsid === NSID_ALL || nsid > sub.maxNamespaces) return CommandStatus.InvalidNamespaceOrFormat;
       const ns = sub.namespaces.get(nsid);
       // An inactive NSID in range returns a zero-filled structure (NVMe Base 2.0 §5.17.2.1).
       return returnData(req, ns === undefined ? Buffer.alloc(0) : buildIdentifyNamespace(ns, sub.anaReporting), IDENTIFY_SIZE);
     }
     case Cns.ActiveNamespaceList:
-      if (nsid >= 0xfffffffe) return S.InvalidNamespaceOrFormat;
+      if (nsid >= 0xfffffffe) return CommandStatus.InvalidNamespaceOrFormat;
       return returnData(req, buildActiveNsList(ctrlr, nsid), IDENTIFY_SIZE);
     case Cns.NamespaceIdDescriptorList: {
       const ns = sub.namespaces.get(nsid);
-      if (ns === undefined) return S.InvalidNamespaceOrFormat;
+      if (ns === undefined) return CommandStatus.InvalidNamespaceOrFormat;
       return returnData(req, buildNsDescriptors(ns), IDENTIFY_SIZE);
     }
     case Cns.IoCommandSetNamespace: {
-      if (csi !== Csi.Nvm) return S.InvalidField;
-      if (!sub.namespaces.has(nsid)) return S.InvalidNamespaceOrFormat;
+      if (csi !== Csi.Nvm) return CommandStatus.InvalidField;
+      if (!sub.namespaces.has(nsid)) return CommandStatus.InvalidNamespaceOrFormat;
       return returnData(req, Buffer.alloc(0), IDENTIFY_SIZE); // NVM CS specific namespace: no PI/ELBAs
     }
     case Cns.IoCommandSetController:
       // NVM command set specific controller (VSL, WZSL, WUSL, DMRL, DMRSL, DMSL): 0 = no limits
       // beyond MDTS. Linux 6.1 asks on every namespace scan (INTEROP.md).
-      if (csi !== Csi.Nvm) return S.InvalidField;
+      if (csi !== Csi.Nvm) return CommandStatus.InvalidField;
       return returnData(req, Buffer.alloc(0), IDENTIFY_SIZE);
     default:
-      return S.InvalidField;
+      return CommandStatus.InvalidField;
   }
 }

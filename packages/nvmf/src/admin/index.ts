@@ -5,10 +5,10 @@
  * Namespace Management and Attachment (and every other unsupported opcode) answer Invalid Opcode.
  */
 import { AdminOpcode } from '@nvmu/nvme-spec';
-import { ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 import { abort } from './abort.js';
 import { asyncEventRequest } from './async-event.js';
 import { getFeatures, setFeatures } from './features.js';
@@ -17,12 +17,12 @@ import { identify } from './identify.js';
 import { keepAlive } from './keep-alive.js';
 
 export function adminCommand(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const ctrlr = ctrlrOf(qp);
+  const ctrlr = requireController(qp);
   // Any admin command shows the host is alive (traffic-based keep alive, lenient).
   ctrlr.touchKeepAlive();
   const opcode = req.opcode;
-  if ((req.sqeBytes[1] ?? 0) & 0x3) return S.InvalidField; // FUSE: fused operations not supported
-  if (!ctrlr.ready) return S.CommandSequenceError;
+  if ((req.sqeBytes[1] ?? 0) & 0x3) return CommandStatus.InvalidField; // FUSE: fused operations not supported
+  if (!ctrlr.ready) return CommandStatus.CommandSequenceError;
   switch (opcode) {
     case AdminOpcode.Identify:
       return identify(env, qp, req);
@@ -37,8 +37,8 @@ export function adminCommand(env: CommandEnv, qp: CoreQPair, req: CoreRequest): 
     case AdminOpcode.KeepAlive:
       return keepAlive(env, qp, req);
     case AdminOpcode.Abort:
-      return ctrlr.isDiscovery ? S.InvalidOpcode : abort(env, qp, req);
+      return ctrlr.isDiscovery ? CommandStatus.InvalidOpcode : abort(env, qp, req);
     default:
-      return S.InvalidOpcode;
+      return CommandStatus.InvalidOpcode;
   }
 }

@@ -3,15 +3,16 @@
  * completes first, then the transport is asked to close the queue. Not allowed on the admin
  * queue (the host deletes the association by closing it).
  */
-import type { CommandEnv } from '../env.js';
+import { CONNECT_RECFMT, DisconnectCommandView } from '@nvmu/nvme-spec';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { PENDING, S } from '../status.js';
+import { PENDING, CommandStatus } from '../status.js';
 
 export function disconnect(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  if (req.sqeView.getUint16(40, true) !== 0) return S.ConnectIncompatibleFormat; // RECFMT
+  if (new DisconnectCommandView(req.sqeBytes).recfmt !== CONNECT_RECFMT) return CommandStatus.ConnectIncompatibleFormat; // RECFMT
   // The admin queue goes away with the association (the host closes it): Invalid Queue Type.
-  if (qp.qid === 0) return S.InvalidQueueType;
-  qp.complete(req, S.Success);
+  if (qp.qid === 0) return CommandStatus.InvalidQueueType;
+  qp.complete(req, CommandStatus.Success);
   qp.close('disconnect');
   return PENDING;
 }

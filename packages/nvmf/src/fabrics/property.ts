@@ -6,11 +6,11 @@
  * Every register of NVMe Base 2.0 Figure 35 up to CMBSTS answers; 4-byte accesses to either half
  * of an 8-byte register are allowed (a PCIe-style transport turns 32-bit MMIO into properties).
  */
-import { Register } from '@nvmu/nvme-spec';
-import { type Controller, ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { PropertyGetCommandView, PropertySetCommandView, PropertySize, Register } from '@nvmu/nvme-spec';
+import { type Controller, requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
 /** 8-byte registers by offset. */
 const WIDE = new Set<number>([Register.CAP, Register.ASQ, Register.ACQ, Register.BPMBL, Register.CMBMSC]);
@@ -68,43 +68,44 @@ function read64(c: Controller, base: number): bigint {
 }
 
 function parse(req: CoreRequest): { size8: boolean; ofst: number } | number {
-  const attrib = req.sqeView.getUint8(40) & 7;
-  if (attrib > 1) return S.InvalidField;
-  return { size8: attrib === 1, ofst: req.sqeView.getUint32(44, true) };
+  const cmd = new PropertyGetCommandView(req.sqeBytes);
+  const attrib = cmd.attrib & 7;
+  if (attrib > PropertySize.Eight) return CommandStatus.InvalidField;
+  return { size8: attrib === PropertySize.Eight, ofst: cmd.ofst };
 }
 
 export function propertyGet(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const p = parse(req);
   if (typeof p === 'number') return p;
   const loc = locate(p.ofst, p.size8);
-  if (loc === undefined) return S.InvalidField;
-  const v = read64(ctrlrOf(qp), loc.base);
+  if (loc === undefined) return CommandStatus.InvalidField;
+  const v = read64(requireController(qp), loc.base);
   const out = p.size8 ? v : loc.high ? v >> 32n : v & 0xffffffffn;
-  req.cqeView.setBigUint64(0, out, true);
-  return S.Success;
+  req.cqe.resultBig = out;
+  return CommandStatus.Success;
 }
 
 export function propertySet(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
   const p = parse(req);
   if (typeof p === 'number') return p;
   const loc = locate(p.ofst, p.size8);
-  if (loc === undefined) return S.InvalidField;
-  const c = ctrlrOf(qp);
-  const value = p.size8 ? req.sqeView.getBigUint64(48, true) : BigInt(req.sqeView.getUint32(48, true));
+  if (loc === undefined) return CommandStatus.InvalidField;
+  const c = requireController(qp);
+  const value = new PropertySetCommandView(req.sqeBytes).valueBig & (p.size8 ? 0xffffffffffffffffn : 0xffffffffn);
   const v32 = Number(value & 0xffffffffn);
   switch (loc.base) {
     case Register.CC:
       c.writeCc(v32, () => env.flushController(c));
-      return S.Success;
+      return CommandStatus.Success;
     case Register.INTMS:
       c.intms = (c.intms | v32) >>> 0; // write 1 to set mask bits (NVMe Base 2.0 §3.1.3.3)
-      return S.Success;
+      return CommandStatus.Success;
     case Register.INTMC:
       c.intms = (c.intms & ~v32) >>> 0; // write 1 to clear mask bits
-      return S.Success;
+      return CommandStatus.Success;
     case Register.AQA:
       c.aqa = v32 & 0x0fff0fff;
-      return S.Success;
+      return CommandStatus.Success;
     case Register.ASQ:
     case Register.ACQ: {
       const cur = loc.base === Register.ASQ ? c.asq : c.acq;
@@ -115,14 +116,14 @@ export function propertySet(env: CommandEnv, qp: CoreQPair, req: CoreRequest): n
       next &= ~0xfffn; // 4 KiB aligned (bits 11:0 reserved)
       if (loc.base === Register.ASQ) c.asq = next;
       else c.acq = next;
-      return S.Success;
+      return CommandStatus.Success;
     }
     case Register.NSSR:
-      return S.Success; // NVM Subsystem Reset not supported (CAP.NSSRS = 0): writes are ignored.
+      return CommandStatus.Success; // NVM Subsystem Reset not supported (CAP.NSSRS = 0): writes are ignored.
     case Register.CSTS:
       // CSTS.NSSRO (bit 4) is write-1-to-clear; never set here. Other bits are read-only.
-      return S.Success;
+      return CommandStatus.Success;
     default:
-      return S.InvalidField; // read-only (CAP, VS) or unsupported
+      return CommandStatus.InvalidField; // read-only (CAP, VS) or unsupported
   }
 }

@@ -3,24 +3,21 @@
  * the completion callback handed to bdevs (a module-level function with the request as context,
  * so starting an I/O allocates nothing).
  */
+import { AnaState, sqeNlb, sqeNsid, sqeSlba } from '@nvmu/nvme-spec';
 import type { Controller } from '../controller.js';
 import type { Namespace } from '../namespace.js';
 import type { CoreRequest } from '../qpair.js';
-import { S } from '../status.js';
+import { CommandStatus } from '../status.js';
 
-const TWO_32 = 0x1_0000_0000;
-const ANA_INACCESSIBLE = 0x03;
-const ANA_PERSISTENT_LOSS = 0x04;
-const ANA_CHANGE = 0x0f;
 
-/** SLBA from CDW10 (low) and CDW11 (high) (NVM Command Set 1.0 Figure 47). */
+/** SLBA, CDW11:CDW10 (NVM Command Set 1.0 Figure 47). */
 export function slbaOf(req: CoreRequest): number {
-  return req.sqeView.getUint32(40, true) + req.sqeView.getUint32(44, true) * TWO_32;
+  return sqeSlba(req.sqeView, 0);
 }
 
-/** NLB from CDW12 15:0, converted from 0's based. */
+/** NLB (CDW12 15:0), converted from 0's based to a block count. */
 export function nlbOf(req: CoreRequest): number {
-  return (req.sqeView.getUint32(48, true) & 0xffff) + 1;
+  return sqeNlb(req.sqeView, 0) + 1;
 }
 
 /**
@@ -28,16 +25,16 @@ export function nlbOf(req: CoreRequest): number {
  * namespace. Returns the namespace or a status.
  */
 export function lookupNamespace(ctrlr: Controller, req: CoreRequest): Namespace | number {
-  const ns = ctrlr.subsystem.namespaces.get(req.sqeView.getUint32(4, true));
-  if (ns === undefined) return S.InvalidNamespaceOrFormat;
-  if (!ns.ready) return S.NamespaceNotReady;
+  const ns = ctrlr.subsystem.namespaces.get(sqeNsid(req.sqeView, 0));
+  if (ns === undefined) return CommandStatus.InvalidNamespaceOrFormat;
+  if (!ns.ready) return CommandStatus.NamespaceNotReady;
   const sub = ctrlr.subsystem;
   if (sub.anaReporting) {
     // ANA states 03h/04h/0Fh refuse I/O with a path status (NVMe Base 2.0 §8.1.3.4, Figure 105).
     const state = sub.anaGroups.get(ns.anaGroupId);
-    if (state === ANA_INACCESSIBLE) return S.AnaInaccessible;
-    if (state === ANA_PERSISTENT_LOSS) return S.AnaPersistentLoss;
-    if (state === ANA_CHANGE) return S.AnaTransition;
+    if (state === AnaState.Inaccessible) return CommandStatus.AnaInaccessible;
+    if (state === AnaState.PersistentLoss) return CommandStatus.AnaPersistentLoss;
+    if (state === AnaState.Change) return CommandStatus.AnaTransition;
   }
   return ns;
 }

@@ -3,23 +3,23 @@
  * waits in its queue and runs on resume.
  */
 import { NvmOpcode } from '@nvmu/nvme-spec';
-import { ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { PENDING, S } from '../status.js';
+import { PENDING, CommandStatus } from '../status.js';
 import { datasetManagement } from './dataset-management.js';
 import { flush } from './flush.js';
 import { compare, read, write } from './read-write.js';
 import { writeZeroes } from './write-zeroes.js';
 
 export function ioCommand(env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const ctrlr = ctrlrOf(qp);
+  const ctrlr = requireController(qp);
   const sub = ctrlr.subsystem;
   if (sub.state === 'paused') {
     sub.queueWhilePaused(req);
     return PENDING;
   }
-  if ((req.sqeBytes[1] ?? 0) & 0x3) return S.InvalidField; // FUSE: fused operations not supported
+  if ((req.sqeBytes[1] ?? 0) & 0x3) return CommandStatus.InvalidField; // FUSE: fused operations not supported
   switch (req.opcode) {
     case NvmOpcode.Read:
       return read(env, qp, req);
@@ -34,6 +34,6 @@ export function ioCommand(env: CommandEnv, qp: CoreQPair, req: CoreRequest): num
     case NvmOpcode.Compare:
       return compare(env, qp, req);
     default:
-      return S.InvalidOpcode;
+      return CommandStatus.InvalidOpcode;
   }
 }

@@ -2,10 +2,11 @@
  * Write Zeroes (NVM Command Set 1.0 §3.2.8): SLBA, NLB (no data), DEAC CDW12 bit 25 (deallocate
  * instead: reads still return zeros, DLFEAT 001b), FUA bit 30. MDTS does not apply (WZSL 0).
  */
-import { ctrlrOf } from '../controller-access.js';
-import type { CommandEnv } from '../env.js';
+import { sqeCdw12 } from '@nvmu/nvme-spec';
+import { requireController } from '../qpair-controller.js';
+import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
-import { PENDING, S } from '../status.js';
+import { PENDING, CommandStatus } from '../status.js';
 import { ioBegin, ioComplete, lookupNamespace, nlbOf, rangeOk, slbaOf } from './common.js';
 
 const DEAC = 1 << 25;
@@ -13,8 +14,8 @@ const FUA = 1 << 30;
 
 function zeroDone(req: CoreRequest, status: number): void {
   const ns = req.ns;
-  if (status === 0 && req.aux2 === 1 && ns !== undefined) {
-    req.aux2 = 0;
+  if (status === 0 && req.flushAfterWrite && ns !== undefined) {
+    req.flushAfterWrite = false;
     ns.bdev.flush(ioComplete, req);
     return;
   }
@@ -22,14 +23,14 @@ function zeroDone(req: CoreRequest, status: number): void {
 }
 
 export function writeZeroes(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number {
-  const ctrlr = ctrlrOf(qp);
+  const ctrlr = requireController(qp);
   const ns = lookupNamespace(ctrlr, req);
   if (typeof ns === 'number') return ns;
   const slba = slbaOf(req);
   const nlb = nlbOf(req);
-  if (!rangeOk(ns, slba, nlb)) return S.LbaOutOfRange;
-  const cdw12 = req.sqeView.getUint32(48, true);
-  req.aux2 = (cdw12 & FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled ? 1 : 0;
+  if (!rangeOk(ns, slba, nlb)) return CommandStatus.LbaOutOfRange;
+  const cdw12 = sqeCdw12(req.sqeView, 0);
+  req.flushAfterWrite = (cdw12 & FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled;
   ioBegin(ctrlr, ns, req);
   const off = slba * ns.blockSize;
   const len = nlb * ns.blockSize;

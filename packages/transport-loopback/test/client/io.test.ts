@@ -192,7 +192,7 @@ describe('typed errors', () => {
     const e = await connect(`trtype:loopback traddr:${t.traddr} subnqn:nqn.2026-01.io.nvmu:nobody`, { reconnect: false }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NvmeCommandError);
     expect((e as NvmeCommandError).command.opcodeName).toBe('Fabrics.Connect');
-    await expect(connect('trtype:loopback traddr:no-such-listener subnqn:nqn.x:y')).rejects.toThrow(/no-such-listener/);
+    await expect(connect('trtype:loopback traddr:no-such-listener subnqn:nqn.2026-01.io.nvmu:y')).rejects.toThrow(/no-such-listener/);
     await expect(connect('trtype:carrier-pigeon traddr:x')).rejects.toThrow(/no host transport registered for trtype 'carrier-pigeon'/);
     expect(t.loopback.connectionCount).toBe(0);
   });

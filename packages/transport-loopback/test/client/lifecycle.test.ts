@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
 import { LoopbackTargetTransport } from '../../src/index.js';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
-import { NvmeCommandAbortedError, connect, discover, type Controller, type Namespace } from '@nvmu/client';
+import { NvmeCommandAbortedError, connect, discover, type AsyncEvent, type Controller, type Namespace } from '@nvmu/client';
 import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './target.js';
 
 let t: TestTarget | undefined;
@@ -53,6 +53,28 @@ describe('asynchronous events', () => {
   });
 });
 
+describe('asyncEvent', () => {
+  it('emits every event the target raises, decoded, and keeps an AER outstanding for the next', async () => {
+    const c = await open();
+    const events: AsyncEvent[] = [];
+    c.on('asyncEvent', (e: AsyncEvent) => events.push(e));
+    const bdev = new MallocBdev({ name: 'm3', blockSize: 512, numBlocks: 64 });
+    t!.target.addBdev(bdev);
+    // Namespace Attribute Changed (NVMe Base 2.0 Figure 150): type 2 (Notice), info 00h, log
+    // page 04h (Changed Namespace List): dw0 0x00040002.
+    const added = once<Namespace>(c, 'namespaceAdded');
+    t!.subsystem.addNamespace({ bdev, nsid: 3 });
+    await added;
+    expect(events).toEqual([{ type: 2, info: 0, lid: 4, dw0: 0x00040002 }]);
+    // The client re-armed the AER: a second event arrives too.
+    const removed = once<Namespace>(c, 'namespaceRemoved');
+    await t!.subsystem.removeNamespace(3);
+    await removed;
+    expect(events).toHaveLength(2);
+    expect(events[1]).toEqual({ type: 2, info: 0, lid: 4, dw0: 0x00040002 });
+  });
+});
+
 describe('namespace scan', () => {
   it('pages through more than 1024 active namespaces', async () => {
     const target = new Target();
@@ -83,10 +105,27 @@ describe('namespace scan', () => {
 describe('keep-alive', () => {
   it('keeps an idle controller alive past several KATO periods', async () => {
     const c = await open({ kato: 200 });
-    let resets = 0;
-    c.on('resetting', () => resets++);
-    await sleep(900);
-    expect(resets).toBe(0);
+    const ctrlr = t!.subsystem.controllers.get(c.cntlid)!;
+    // The target enforces KATO rounded up to its KAS granularity (1 s for 200 ms): outlive two
+    // of those periods, which an idle controller without keep-alive does not. The wait ends on
+    // the target seeing a keep-alive past that point, or on the controller going down.
+    const enforced = ctrlr.katoEnforced;
+    expect(enforced).toBeGreaterThanOrEqual(200);
+    const until = Date.now() + 2 * enforced;
+    let keepAlives = 0;
+    const touch = ctrlr.touchKeepAlive.bind(ctrlr);
+    await new Promise<void>((resolve, reject) => {
+      c.once('resetting', (e: Error | undefined) => {
+        reject(new Error(`the controller went down after ${keepAlives} keep-alives: ${String(e)}`));
+      });
+      ctrlr.touchKeepAlive = () => {
+        touch();
+        keepAlives++;
+        if (Date.now() > until) resolve();
+      };
+    });
+    expect(keepAlives).toBeGreaterThanOrEqual(2);
+    expect(ctrlr.state).toBe('live');
     expect(c.state).toBe('ready');
     await expect(c.namespaces[0]!.read(0, 1)).resolves.toBeDefined();
   });

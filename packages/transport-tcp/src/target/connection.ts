@@ -12,9 +12,12 @@
  *  exec ─core complete()─▶ sending ─last write callback─▶ idle (qpair.freeRequest)
  * ```
  *
- * Memory per connection is fixed after the ICReq: the receiver's header buffer, and per pooled
- * request a small data buffer (sized for in-capsule data) and a slab of preallocated PDU header
- * slots. A command whose data does not fit the small buffer borrows a `maxIoSize` buffer from
+ * Memory per connection is sized by Connect, not by the ICReq: until Connect succeeds the
+ * connection holds the receiver's header buffer and one request whose buffer fits the 1 KiB of
+ * Connect data (a few KiB in all; more in-capsule data before Connect is a fatal error). When
+ * Connect says the queue size, the core grows the pool to SQSIZE + 1 requests, each with a
+ * small data buffer (sized for in-capsule data) and a slab of preallocated PDU header slots. A
+ * connection that has not connected within `connectTimeoutMs` of its accept is closed. A command whose data does not fit the small buffer borrows a `maxIoSize` buffer from
  * the transport-wide `SharedBufferPool` for its lifetime, waiting in phase `need-buffer` while
  * none is free (SPDK's NEED_BUFFER), so large transfers never allocate and their memory is
  * bounded by the pool. The socket stops being read while the request pool is empty or its
@@ -76,6 +79,10 @@ import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buf
 
 /** Opcode of every fabrics command (NVMe-oF 1.1 §3.3). */
 const FABRICS_OPCODE = 0x7f;
+/** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
+const CONNECT_DATA_SIZE = 1024;
+/** ICReq DGST bits other than HDGST_ENABLE and DDGST_ENABLE (TCP 1.0 Figure 26: reserved). */
+const DGST_RESERVED = 0xfc;
 
 /** Where a command is in this transport; see the module comment. */
 export type TcpReqPhase = 'idle' | 'capsule' | 'need-buffer' | 'r2t' | 'exec' | 'sending';
@@ -90,8 +97,8 @@ export interface TcpReqState extends BufferWaiter {
    * always starts at `dataOff`. Its cached views make repeated I/O of one size allocate none.
    */
   data: DataBuf;
-  /** The request's own buffer, sized for in-capsule data (the admin queue's 8 KiB at least). */
-  readonly small: DataBuf;
+  /** The request's own buffer, sized for in-capsule data (the admin queue's 8 KiB at least; Connect's 1 KiB before Connect). */
+  small: DataBuf;
   /** True while `data` is lent by the shared pool. */
   pooled: boolean;
   /** Transfer length of a command waiting for (or about to ask for) a pool buffer; else 0. */
@@ -113,9 +120,9 @@ export interface TcpReqState extends BufferWaiter {
   /** nvme-spec views over the slots, made once: C2HData / R2T on every slot, CapsuleResp on the last. */
   readonly c2h: C2HDataView[];
   /** The first 24 bytes of `small.buf` (what the header digest of that header covers). */
-  readonly smallHdr: Buffer;
+  smallHdr: Buffer;
   /** DataView over `small.buf` (a whole response's C2HData header and CapsuleResp, by dwords). */
-  readonly smallDv: DataView;
+  smallDv: DataView;
   readonly r2t: R2TView[];
   readonly resp: CapsuleRespView;
   /** Write callback of the response's last buffer: gives the request back to the pool. */
@@ -137,6 +144,8 @@ export interface TcpTargetConnectionConfig {
   readonly c2hSuccess: boolean;
   readonly txHighWater: number;
   readonly icTimeoutMs: number;
+  /** Milliseconds from accept to a successful Connect before the connection is closed. */
+  readonly connectTimeoutMs: number;
   /** Transport-wide large data buffers (shared by every connection). */
   readonly pool: SharedBufferPool;
   readonly onClosed: (conn: TcpTargetConnection) => void;
@@ -164,6 +173,15 @@ export interface TcpTargetStats {
   c2hSuccess: number;
   /** The most unsent bytes any connection's socket held after a flush (backpressure bound). */
   maxTxQueued: number;
+  /** Times a connection stopped reading because its socket held more than txHighWater unsent bytes. */
+  txStalls: number;
+  /** Connections closed for sending no ICReq in time, and for not connecting in time. */
+  icTimeouts: number;
+  connectTimeouts: number;
+  /** Connections refused at accept because `maxConnections` were open. */
+  refusedConnections: number;
+  /** Bytes of request buffers (data buffers, PDU header slots) open connections hold now. */
+  connectionBytes: number;
 }
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
@@ -187,7 +205,10 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private stalledOnPool = false;
   private stalledOnTx = false;
   private icTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Bytes of request buffers this connection holds (counted in `stats.connectionBytes`). */
+  private bytes = 0;
   private readonly onDrain = (): void => {
     this.stalledOnTx = false;
     this.maybeResume();
@@ -223,8 +244,28 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       this.onSocketClosed();
     });
     this.icTimer = setTimeout(() => {
-      if (this.state === 'ic') this.socket.destroy();
+      if (this.state !== 'ic') return;
+      cfg.stats.icTimeouts++;
+      cfg.core.logger.warn('nvme-tcp: no ICReq in time, closing the connection', { timeoutMs: cfg.icTimeoutMs, peer: this.peer });
+      this.socket.destroy();
     }, cfg.icTimeoutMs);
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.state !== 'live' && this.state !== 'ic') return;
+      cfg.stats.connectTimeouts++;
+      cfg.core.logger.warn('nvme-tcp: no successful Connect in time, closing the connection', {
+        timeoutMs: cfg.connectTimeoutMs,
+        peer: this.peer,
+        icreq: this.state === 'live',
+      });
+      this.shutdown(false);
+    }, cfg.connectTimeoutMs);
+  }
+
+  /** The host's address and port, for logs. */
+  private get peer(): string {
+    const a = this.socket.remoteAddress ?? '?';
+    return `${this.socket.remoteFamily === 'IPv6' ? `[${a}]` : a}:${String(this.socket.remotePort ?? '')}`;
   }
 
   /** The qpair once the ICReq was accepted. */
@@ -296,6 +337,16 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
     const dgst = h.dgst;
     const maxr2t = h.maxr2t; // 0's based
+    if ((dgst & DGST_RESERVED) !== 0 || rx.flags !== 0) {
+      // Reserved DGST bits and common-header FLAGS in an ICReq: Linux nvmet (tcp.c,
+      // nvmet_tcp_handle_icreq) ignores both and answers with only the digests it enables;
+      // do the same, but say so, so a host sending them is visible.
+      this.cfg.core.logger.warn('nvme-tcp: ICReq with reserved DGST bits or FLAGS set; ignored as Linux nvmet does', {
+        dgst,
+        flags: rx.flags,
+        peer: this.peer,
+      });
+    }
     this.hdgst = (dgst & DigestEnable.HDGST) !== 0;
     this.ddgst = (dgst & DigestEnable.DDGST) !== 0;
     this.hpda = hpda;
@@ -323,13 +374,17 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.rx.connected = true;
     this.rx.hdgst = this.hdgst;
     this.rx.ddgst = this.ddgst;
-    this.rx.maxCapsuleData = Math.max(ADMIN_IN_CAPSULE, this.cfg.inCapsuleDataSize);
+    // Until Connect succeeds only Connect is valid, and its data is 1 KiB: the one request made
+    // now has room for no more (connected() raises this to the queue's in-capsule size).
+    this.rx.maxCapsuleData = CONNECT_DATA_SIZE;
     this.rx.maxDataPdu = this.cfg.maxH2CData;
 
     const local = this.socket.localAddress ?? '';
     const peer = this.socket.remoteAddress ?? '';
     this.qp = this.cfg.core.createQPair<TcpReqState>(this, {
       depth: this.cfg.depth,
+      // One request until Connect says the queue size (then SQSIZE + 1, see connected()).
+      preConnectDepth: 1,
       listenAddress: this.cfg.listenAddress,
       localAddress: {
         trtype: 'tcp',
@@ -548,7 +603,9 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.reqs[req.index] = req;
     const stride = this.slotStride;
     const n = this.slotCount;
-    const slab = Buffer.alloc(n * (stride + DIGEST_LEN));
+    const slab = this.carve(n * (stride + DIGEST_LEN), req.qpair.sqsize);
+    slab.fill(0);
+    // Before Connect, room for Connect's data only; after it, for the queue's in-capsule data.
     const slots: Buffer[] = [];
     const slotHdr: Buffer[] = [];
     const slotHdr4: Buffer[] = [];
@@ -564,10 +621,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       slotHdr4.push(s.subarray(0, DATA_HLEN + DIGEST_LEN));
       ddgst.push(slab.subarray(n * stride + i * DIGEST_LEN, n * stride + (i + 1) * DIGEST_LEN));
     }
-    const buf = Buffer.allocUnsafe(this.bufSizeFor(this.smallCap));
-    // The header slot's digest room and pad go out as they are: zero them once.
-    buf.fill(0, 0, stride);
-    const small: DataBuf = { buf, view: buf, txView: buf };
+    const small = this.newSmall(req.qpair.state === 'active' ? this.smallCap : CONNECT_DATA_SIZE, req.qpair.sqsize);
+    const buf = small.buf;
     const td: TcpReqState = {
       phase: 'idle',
       data: small,
@@ -706,8 +761,71 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.shutdown(true);
   }
 
+  /**
+   * Connect succeeded: the core has grown the pool to SQSIZE + 1 requests (made with full-size
+   * buffers). Give the pre-Connect request its full-size buffer too (its Connect data was
+   * already copied by the core), and accept the queue's in-capsule data size from now on.
+   */
   connected(): void {
-    // Nothing transport-specific to adjust once the queue id is known.
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    const cap = this.smallCap;
+    for (const req of this.reqs) {
+      const td = req.transportData;
+      if (td.small.buf.length >= this.bufSizeFor(cap)) continue;
+      const old = td.small;
+      this.account(-old.buf.length);
+      const small = this.newSmall(cap, req.qpair.sqsize);
+      td.small = small;
+      if (td.data === old) td.data = small;
+      td.smallHdr = small.buf.subarray(0, DATA_HLEN);
+      td.smallDv = new DataView(small.buf.buffer, small.buf.byteOffset, small.buf.length);
+    }
+    this.rx.maxCapsuleData = cap;
+  }
+
+  /** A request's own data buffer for `cap` bytes of data, its header slot's pad zeroed. */
+  private newSmall(cap: number, sqsize: number): DataBuf {
+    const buf = this.carve(this.bufSizeFor(cap), sqsize);
+    // The header slot's digest room and pad go out as they are: zero them once.
+    buf.fill(0, 0, this.slotStride);
+    return { buf, view: buf, txView: buf };
+  }
+
+  /** The slab request buffers are cut from once the queue size is known, and how much is used. */
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
+
+  /**
+   * `n` bytes for a request's buffers. Before Connect (`sqsize` < 0): an allocation of its own
+   * (one request, a few KiB). After: cut from one slab per connection sized for the whole queue
+   * (SQSIZE + 2 requests: the pool and the pre-Connect request's new buffer). One large
+   * allocation per queue instead of two small ones per request: the C allocator can give it
+   * back to the system when the connection is gone (mmap), where hundreds of small ones
+   * interleaved with other allocations keep its heap from shrinking.
+   */
+  private carve(n: number, sqsize: number): Buffer {
+    const size = alignUp(n, 8);
+    if (sqsize < 0) {
+      this.account(size);
+      return Buffer.allocUnsafeSlow(size);
+    }
+    let slab = this.slab;
+    if (slab === undefined || this.slabUsed + size > slab.length) {
+      const perRequest = alignUp(this.bufSizeFor(this.smallCap), 8) + alignUp(this.slotCount * (this.slotStride + DIGEST_LEN), 8);
+      slab = Buffer.allocUnsafeSlow(Math.max(size, (sqsize + 2) * perRequest));
+      this.account(slab.length);
+      this.slab = slab;
+      this.slabUsed = 0;
+    }
+    const b = slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return b;
+  }
+
+  private account(n: number): void {
+    this.bytes += n;
+    this.cfg.stats.connectionBytes += n;
   }
 
   /** TCP 1.0 §3.3.3: C2HData PDUs of at most c2hDataSize bytes, HLEN 24, PDO per HPDA. */
@@ -803,6 +921,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (queued > this.cfg.stats.maxTxQueued) this.cfg.stats.maxTxQueued = queued;
     if (queued > this.cfg.txHighWater && !this.stalledOnTx) {
       this.stalledOnTx = true;
+      this.cfg.stats.txStalls++;
       this.rx.pause();
       this.socket.pause();
     }
@@ -836,7 +955,9 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.icTimer !== undefined) clearTimeout(this.icTimer);
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+    this.account(-this.bytes);
     const qp = this.qp;
     if (qp !== undefined) {
       // Waiters first, so no buffer this connection gives back is lent to itself.

@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
+import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
@@ -47,6 +48,17 @@ export interface TcpTargetTransportOptions {
   readonly txHighWater?: number;
   /** Milliseconds a new connection has to send its ICReq. Default 10000. */
   readonly icTimeoutMs?: number;
+  /**
+   * Milliseconds from accept to a successful Connect; a connection still without one is closed
+   * (and logged), so idle or refused connections do not pile up. Default 10000, like the
+   * Linux host's ICResp wait; hosts send Connect right after ICResp.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Most connections open at once (every queue of every host is one). One more is closed at
+   * accept, with a warning in the log. Default 1024.
+   */
+  readonly maxConnections?: number;
   /**
    * Large data buffers shared by every connection (SPDK `num_shared_buffers`), each of
    * `maxIoSize`, allocated when the transport is created. A command whose data does not fit
@@ -109,7 +121,17 @@ export class TcpTargetTransport implements TargetTransport {
     c2hData: 0,
     c2hSuccess: 0,
     maxTxQueued: 0,
+    txStalls: 0,
+    icTimeouts: 0,
+    connectTimeouts: 0,
+    refusedConnections: 0,
+    connectionBytes: 0,
   };
+  private readonly connectTimeoutMs: number;
+  private readonly maxConnections: number;
+  /** When a refusal at the connection limit was last logged, and how many since went unlogged. */
+  private lastRefusalLog = -Infinity;
+  private refusalsUnlogged = 0;
 
   constructor(opts: TcpTargetTransportOptions = {}) {
     const maxIoSize = opts.maxIoSize ?? 128 * 1024;
@@ -127,6 +149,10 @@ export class TcpTargetTransport implements TargetTransport {
     this.c2hSuccess = opts.c2hSuccess ?? true;
     this.txHighWater = Math.max(64 * 1024, opts.txHighWater ?? 4 * 1024 * 1024);
     this.icTimeoutMs = opts.icTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    if (!(this.connectTimeoutMs > 0)) throw new RangeError('connectTimeoutMs must be positive');
+    this.maxConnections = opts.maxConnections ?? 1024;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) throw new RangeError('maxConnections must be a positive integer');
     this.crc32c = opts.crc32c ?? nodeCrc32c;
     this.options = {
       maxQueueDepth: opts.maxQueueDepth ?? 128,
@@ -198,15 +224,7 @@ export class TcpTargetTransport implements TargetTransport {
   }
 
   identifyFields(): TransportIdentifyFields {
-    return {
-      ioccsz: (64 + this.options.inCapsuleDataSize) / 16,
-      iorcsz: 1,
-      icdoff: 0,
-      // Bit 20: the SGL Data Block address may be an offset (in-capsule data, NVMe/TCP 1.0 §3.3).
-      sgls: 1 << 20,
-      msdbd: 1,
-      fcatt: 0,
-    };
+    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {
@@ -254,6 +272,10 @@ export class TcpTargetTransport implements TargetTransport {
   }
 
   private accept(socket: Socket, addr: ListenAddress, core: TransportCore): void {
+    if (this.conns.size >= this.maxConnections) {
+      this.refuse(socket, core);
+      return;
+    }
     const depth = Math.max(this.options.maxQueueDepth, this.options.maxAdminQueueDepth);
     const conn = new TcpTargetConnection(socket, {
       core,
@@ -269,6 +291,7 @@ export class TcpTargetTransport implements TargetTransport {
       c2hSuccess: this.c2hSuccess,
       txHighWater: this.txHighWater,
       icTimeoutMs: this.icTimeoutMs,
+      connectTimeoutMs: this.connectTimeoutMs,
       pool: this.pool,
       stats: this.counters,
       onClosed: (c) => {
@@ -277,5 +300,26 @@ export class TcpTargetTransport implements TargetTransport {
     });
     this.conns.add(conn);
     this.counters.accepted++;
+  }
+
+  /**
+   * At the connection limit: close at once (reset, nothing read). Logged at warn, at most once
+   * a second with the count of refusals since, so a flood does not flood the log too.
+   */
+  private refuse(socket: Socket, core: TransportCore): void {
+    this.counters.refusedConnections++;
+    this.refusalsUnlogged++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= 1000) {
+      core.logger.warn('nvme-tcp: connection refused: at the connection limit', {
+        maxConnections: this.maxConnections,
+        peer: `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? '')}`,
+        refusedSinceLastLog: this.refusalsUnlogged,
+      });
+      this.lastRefusalLog = now;
+      this.refusalsUnlogged = 0;
+    }
+    socket.on('error', () => undefined);
+    socket.destroy();
   }
 }

@@ -41,6 +41,11 @@ export async function startMiniTarget(host = '127.0.0.1', opts: TcpTargetTranspo
 export class Collector implements HostQPairHandler {
   readonly waiters = new Map<number, (cqe: Buffer) => void>();
   disconnectedWith: Error | undefined | null = null;
+  private onDisconnect: ((error: Error | undefined) => void) | undefined;
+  /** Resolves with the error once the transport reported the disconnect (at once if it did). */
+  readonly disconnectedEvent = new Promise<Error | undefined>((resolve) => {
+    this.onDisconnect = resolve;
+  });
   completion(cqe: Uint8Array): void {
     const b = Buffer.from(cqe); // tests copy; the transport reuses the view
     const cid = b.readUInt16LE(12);
@@ -51,6 +56,7 @@ export class Collector implements HostQPairHandler {
   }
   disconnected(error: Error | undefined): void {
     this.disconnectedWith = error;
+    this.onDisconnect?.(error);
     for (const [cid, w] of this.waiters) {
       this.waiters.delete(cid);
       const fake = Buffer.alloc(16);

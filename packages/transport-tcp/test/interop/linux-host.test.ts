@@ -4,19 +4,20 @@
  * reaches it as 10.0.2.2). One guest runs the whole flow twice — without digests, then with
  * header and data digests (`-g -G`) — so the boot (8–20 s under TCG) is paid once.
  *
- * NVMU_SKIP_INTEROP=1 skips these tests; without QEMU they are skipped too, except under CI=true.
+ * NVMU_SKIP_INTEROP=1 skips these tests (refused under CI=true); without QEMU they are skipped
+ * too, except under CI=true.
  */
 import { existsSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { guestScripts as g, runGuest, type GuestResult } from '@nvmu/interop';
+import { guestScripts as g, interopSkipped, runGuest, type GuestResult } from '@nvmu/interop';
 
 import { NQN, startTarget, type RealTarget } from '../helpers/target.js';
 
 const haveQemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some((p) => existsSync(p)) || process.env.NVMU_INTEROP_QEMU !== undefined;
 // In CI (CI=true) a missing QEMU is a failure, never a silent skip.
-const skip = process.env.NVMU_SKIP_INTEROP === '1' || (!haveQemu && process.env.CI !== 'true');
+const skip = interopSkipped() || (!haveQemu && process.env.CI !== 'true');
 
 function report(r: GuestResult): string {
   return `target log (tail):\n${t?.log.slice(-80).join('\n') ?? ''}\nexit ${r.exitCode} (${r.error ?? 'ok'}), boot ${r.bootMs} ms, total ${r.durationMs} ms\n--- guest output ---\n${r.guestOutput}\n--- console (tail) ---\n${r.output.slice(-4000)}\n--- qemu stderr ---\n${r.qemuStderr}`;

@@ -4,21 +4,22 @@
  * 127.0.0.1:<port> to the guest's 4420. Bring-up, identify, discovery, and data integrity over
  * in-capsule writes, R2T/H2CData and C2HData, without and with digests.
  *
- * NVMU_SKIP_INTEROP=1 skips these tests; without QEMU they are skipped too, except under CI=true.
+ * NVMU_SKIP_INTEROP=1 skips these tests (refused under CI=true); without QEMU they are skipped
+ * too, except under CI=true.
  */
 import { existsSync } from 'node:fs';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { connect, discover } from '@nvmu/client';
-import { guestScripts as g, startGuest, type RunningGuest } from '@nvmu/interop';
+import { guestScripts as g, interopSkipped, startGuest, type RunningGuest } from '@nvmu/interop';
 
 import '../../src/host.js';
 import { pattern } from '../helpers/raw.js';
 
 const haveQemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some((p) => existsSync(p)) || process.env.NVMU_INTEROP_QEMU !== undefined;
 // In CI (CI=true) a missing QEMU is a failure, never a silent skip.
-const skip = process.env.NVMU_SKIP_INTEROP === '1' || (!haveQemu && process.env.CI !== 'true');
+const skip = interopSkipped() || (!haveQemu && process.env.CI !== 'true');
 const NQN = 'nqn.2026-11.io.nvmu:kernel-target';
 const HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:6c0a2f40-6d1a-4b4e-9e52-6f1f7c2d0a11';
 const HOSTID = '6c0a2f40-6d1a-4b4e-9e52-6f1f7c2d0a11';

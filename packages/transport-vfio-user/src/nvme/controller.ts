@@ -1101,8 +1101,9 @@ export class NvmeController {
     sq.cq.sqRefs--;
     sq.cq.reserved -= sq.outstanding;
     if (sq.qid !== 0) {
-      // The core drops these commands' completions after disconnected(): stop counting them.
-      this.active -= countCounted(sq);
+      // The core drops these commands' completions after disconnected(): stop counting them
+      // (outstanding is exact for an I/O SQ: no held AERs there).
+      this.active -= sq.outstanding;
       sq.qpair.disconnected();
       if (this.active <= 0 && this.unmapWaiters.length > 0) this.releaseUnmapWaiters();
     }
@@ -1153,6 +1154,7 @@ export class NvmeController {
 
   /** The client went away: queues, then the core controller (its admin qpair disconnects). */
   private detach(): void {
+    if (this.adminQp !== undefined) this.log.info('vfio-user nvme: detached', { cntlid: this.cntlid, ...this.stats });
     this.teardownQueues();
     this.poller.stop();
     const qp = this.adminQp;
@@ -1187,7 +1189,9 @@ export class NvmeController {
         if (q?.state === 'live' && overlaps(q.iova, q.bytes, range.iova, range.length)) {
           q.state = 'unmapped';
           q.setMemory(undefined);
-          this.log.warn('vfio-user nvme: queue memory unmapped under a live queue', { qid, cq: q instanceof CompletionQueue });
+          // Normal at boot: QEMU re-lays out low memory after SeaBIOS enabled the controller;
+          // the next driver resets it (or the memory comes back and the queue resumes).
+          this.log.info('vfio-user nvme: queue paused, its memory was unmapped', { qid, cq: q instanceof CompletionQueue });
         }
       }
     }
@@ -1220,13 +1224,6 @@ export class NvmeController {
     for (const resolve of w) resolve();
     if (this.sqs[0] !== undefined) this.poller.wake();
   }
-}
-
-/** Counted (in-flight, not a held AER) requests of an SQ's qpair, from its pool's state. */
-function countCounted(sq: SubmissionQueue): number {
-  // The transport does not track requests per SQ on the hot path; outstanding is exact for I/O SQs
-  // (no AERs there).
-  return sq.outstanding;
 }
 
 /** Little-endian u64 at `off` of an SQE (PRP entries; exact below 2^53). */

@@ -70,7 +70,11 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       const monitor = async (cmd: string, expect: RegExp): Promise<string> => {
         const from = out.length;
         child.stdin.write(`${cmd}\n`);
-        await waitFor(() => expect.test(out.slice(from)) || child.exitCode !== null);
+        try {
+          await waitFor(() => expect.test(out.slice(from)) || child.exitCode !== null);
+        } catch {
+          throw new Error(`QEMU did not answer '${cmd}'; its output:\n${out.slice(-3000)}\nserver log:\n${logs.join('\n')}`);
+        }
         return out.slice(from);
       };
       await monitor('info pci', /Bus\s+0, device/);
@@ -83,7 +87,7 @@ describe.skipIf(qemu === undefined)("QEMU's vfio-user-pci against the server", (
       child.stdin.write('c\n');
       let pci = '';
       for (let i = 0; i < 120; i++) {
-        pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4.*\n/);
+        pci = await monitor('info pci', /PCI device 4e56:0001[\s\S]*?BAR4[^\n]*\n/);
         if (/BAR0: 64 bit memory at 0x(?!f{16})[0-9a-f]+/.test(pci) && /BAR4: 32 bit memory at 0x(?!f{8}\b)[0-9a-f]+/.test(pci)) break;
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -5,7 +5,7 @@
 import type { Controller } from './controller.js';
 import type { CoreQPair } from './qpair.js';
 import type { Subsystem } from './subsystem.js';
-import type { DiscoveryEntryFields, ListenAddress, TargetTransport, TransportLogger } from './transport.js';
+import type { DiscoveryEntryFields, ListenAddress, TransportLogger } from './transport.js';
 
 export interface CommandEnv {
   readonly logger: TransportLogger;
@@ -14,13 +14,11 @@ export interface CommandEnv {
   /** Discovery log generation counter (GENCTR): changes on every change. */
   readonly discoveryGeneration: number;
   /** A subsystem (or the discovery subsystem) by NQN. */
-  findSubsystem(nqn: string): Subsystem | undefined;
+  getSubsystem(nqn: string): Subsystem | undefined;
   /** Every NVM subsystem (not the discovery one). */
   subsystems(): Iterable<Subsystem>;
   /** Addresses the target listens on. */
   listeners(): readonly ListenAddress[];
-  /** The transport serving `trtype`. */
-  transport(trtype: string): TargetTransport | undefined;
   /** Discovery entry fields for a listener as seen through `via`. */
   discoveryEntry(addr: ListenAddress, via: CoreQPair | undefined): DiscoveryEntryFields | undefined;
   /** Make every bdev under `ctrlr`'s subsystem durable (CC.SHN). */

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * Memory of the NVMe/TCP target per connection, and whether it comes back (issue 12). The
+ * target runs in its own process (target-child.js with --expose-gc); every figure is its
+ * `process.memoryUsage()` after a full GC.
+ *
+ * 1. Idle: N raw connections that send an ICReq and nothing else (what a port scan or a host
+ *    that never connects costs); then closed.
+ * 2. Cycles: N connections of real hosts (@nvmu/client: N / Q controllers, each with one admin
+ *    queue and Q - 1 I/O queues of 128 entries), a 4 KiB write and read on every controller,
+ *    then all closed; repeated `NVMU_MEM_CYCLES` times. Reported: RSS and heap before the first
+ *    cycle, with everything connected, and after each cycle.
+ *
+ * Env: NVMU_MEM_CONNECTIONS (default 1000), NVMU_MEM_QUEUES_PER_CONTROLLER (8),
+ * NVMU_MEM_CYCLES (5), GLIBC_TUNABLES for the target (default a fixed mmap threshold, as the
+ * daemon's start scripts set it). "After GC" is V8's last-resort full GC, which also returns
+ * the heap pages V8 keeps pooled after a plain one. Prints a Markdown table and one JSON line.
+ */
+import { once } from 'node:events';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+import { connect, type Controller } from '@nvmu/client';
+import '@nvmu/transport-tcp/host';
+
+import { ServerChild, detectPinning, freePort } from './child.js';
+import { BENCH_NQN, type ChildStats } from './protocol.js';
+
+const N = Number(process.env.NVMU_MEM_CONNECTIONS ?? 1000);
+const Q = Number(process.env.NVMU_MEM_QUEUES_PER_CONTROLLER ?? 8);
+const CYCLES = Number(process.env.NVMU_MEM_CYCLES ?? 5);
+const MiB = 2 ** 20;
+
+/** An ICReq (NVMe/TCP 1.0 Figure 26): type 0, HLEN = PLEN = 128, PFV 0, no digests. */
+function icreq(): Buffer {
+  const b = Buffer.alloc(128);
+  b[0] = 0x00;
+  b[2] = 128;
+  b.writeUInt32LE(128, 4);
+  return b;
+}
+
+async function openIdle(port: number): Promise<Socket> {
+  const s = tcpConnect({ port, host: '127.0.0.1' });
+  s.on('error', () => undefined);
+  await once(s, 'connect');
+  s.write(icreq());
+  // Wait for the ICResp (128 bytes) so the target has handled the ICReq.
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= 128) resolve();
+    });
+  });
+  return s;
+}
+
+async function closeAll(socks: Socket[]): Promise<void> {
+  await Promise.all(
+    socks.map(async (s) => {
+      const closed = once(s, 'close');
+      s.destroy();
+      await closed;
+    }),
+  );
+}
+
+/**
+ * A full GC, then wait until the target's RSS holds still (V8 gives freed heap pages back to
+ * the system a few seconds after a GC, not at once): at most 20 s.
+ */
+async function settle(t: ServerChild): Promise<ChildStats> {
+  let last = await t.stats('all');
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await t.stats('all');
+    const still = Math.abs(now.mem.rss - last.mem.rss) < MiB;
+    last = now;
+    if (still && i >= 2) break;
+  }
+  return last;
+}
+
+const mib = (b: number): string => (b / MiB).toFixed(1);
+const kib = (b: number): string => (b / 1024).toFixed(1);
+
+// As the daemon's start scripts run it: a fixed mmap threshold, so glibc gives each queue's
+// buffer slab (one allocation above the threshold) back to the system when it is freed. With
+// glibc's default dynamic threshold the first free raises the threshold above the slab size
+// and later slabs come from the heap, which does not shrink.
+process.env.GLIBC_TUNABLES ??= 'glibc.malloc.mmap_threshold=131072';
+
+const pinning = detectPinning();
+const port = await freePort();
+const targetJs = fileURLToPath(new URL('./target-child.js', import.meta.url));
+const { child: target } = await ServerChild.start('target', pinning, 0, ['--expose-gc', targetJs, String(port), BENCH_NQN]);
+try {
+  const base = await settle(target);
+
+  // 1. Idle connections: ICReq only.
+  // In batches, so all are open well within the target's 10 s Connect deadline.
+  const idle: Socket[] = [];
+  while (idle.length < N) idle.push(...(await Promise.all(Array.from({ length: Math.min(100, N - idle.length) }, () => openIdle(port)))));
+  const withIdle = await settle(target);
+  await closeAll(idle);
+  const afterIdle = await settle(target);
+
+  // 2. Cycles of real hosts doing I/O.
+  const trid = `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${port} subnqn:${BENCH_NQN}`;
+  const controllers = Math.floor(N / Q);
+  const rows: { cycle: number; connected: ChildStats; after: ChildStats }[] = [];
+  const before = await settle(target);
+  const data = Buffer.alloc(4096, 0x5a);
+  for (let c = 1; c <= CYCLES; c++) {
+    const ctrls: Controller[] = [];
+    while (ctrls.length < controllers) {
+      const batch = Math.min(10, controllers - ctrls.length);
+      ctrls.push(...(await Promise.all(Array.from({ length: batch }, () => connect(trid, { reconnect: false, ioQueues: Q - 1, ioQueueSize: 128, kato: 0 })))));
+    }
+    await Promise.all(
+      ctrls.map(async (ctrl) => {
+        const ns = ctrl.namespaces[0];
+        if (ns === undefined) throw new Error('no namespace');
+        await ns.write(0, data);
+        await ns.read(0, 8);
+      }),
+    );
+    const connected = await settle(target);
+    await Promise.all(ctrls.map((ctrl) => ctrl.close()));
+    const after = await settle(target);
+    rows.push({ cycle: c, connected, after });
+  }
+
+  const perIdle = (withIdle.mem.rss - base.mem.rss) / N;
+  const first = rows[0];
+  const perQueue = first === undefined ? 0 : (first.connected.mem.rss - before.mem.rss) / (controllers * Q);
+  const out: string[] = [];
+  out.push(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}`);
+  out.push(`${N} idle connections (ICReq only): RSS ${mib(base.mem.rss)} → ${mib(withIdle.mem.rss)} MiB (${kib(perIdle)} KiB each), heap ${mib(base.mem.heapUsed)} → ${mib(withIdle.mem.heapUsed)} MiB; all closed: RSS ${mib(afterIdle.mem.rss)} MiB, heap ${mib(afterIdle.mem.heapUsed)} MiB`);
+  out.push('');
+  out.push(`| cycle (${controllers} controllers × ${Q} queues = ${controllers * Q} connections, 4 KiB write + read each) | RSS connected (MiB) | RSS after close (MiB) | heap after close (MiB) | external + array buffers after close (MiB) |`);
+  out.push('| --- | ---: | ---: | ---: | ---: |');
+  out.push(`| before the first cycle | | ${mib(before.mem.rss)} | ${mib(before.mem.heapUsed)} | ${mib(before.mem.external)} |`);
+  for (const r of rows) out.push(`| ${r.cycle} | ${mib(r.connected.mem.rss)} | ${mib(r.after.mem.rss)} | ${mib(r.after.mem.heapUsed)} | ${mib(r.after.mem.external)} |`);
+  out.push('');
+  out.push(`RSS per connected queue (first cycle): ${kib(perQueue)} KiB`);
+  console.log(out.join('\n'));
+  console.log(
+    JSON.stringify({
+      connections: N,
+      queuesPerController: Q,
+      rssPerIdleConnection: perIdle,
+      rssPerConnectedQueue: perQueue,
+      base: base.mem,
+      withIdle: withIdle.mem,
+      afterIdle: afterIdle.mem,
+      before: before.mem,
+      cycles: rows.map((r) => ({ connected: r.connected.mem, after: r.after.mem })),
+    }),
+  );
+} finally {
+  await target.stop();
+}
