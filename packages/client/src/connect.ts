@@ -36,7 +36,8 @@ export async function connect(trid: TransportIdInput, opts: ControllerOptions = 
   const needDefault = (opts.hostnqn ?? t.hostnqn) === undefined || (opts.hostid ?? t.hostid) === undefined;
   const identity = needDefault ? await defaultHostIdentity() : { hostnqn: '', hostid: '' };
   const resolved = resolveOptions(t, opts, identity);
-  if (t.subnqn !== undefined) checkNqn('subnqn', t.subnqn);
+  // The pcie placeholder '' is never sent (no Connect on pcie); a subnqn that was given is checked.
+  if (t.subnqn !== undefined && t === parsed) checkNqn('subnqn', t.subnqn);
   // '' is the one exception: an all-zero HOSTNQN, as SPDK's initiator sends by default.
   if (resolved.hostnqn !== '') checkNqn('hostnqn', resolved.hostnqn);
   const ctrl = new Controller(factory, t, resolved);
