@@ -21,6 +21,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 import { connect, type Controller, type QPair } from '@nvmu/client';
+import { IcReqView } from '@nvmu/nvme-spec';
 import '@nvmu/transport-tcp/host';
 
 import { ServerChild, detectPinning, freePort } from './child.js';
@@ -33,10 +34,8 @@ const MiB = 2 ** 20;
 
 /** An ICReq (NVMe/TCP 1.0 Figure 26): type 0, HLEN = PLEN = 128, PFV 0, no digests. */
 function icreq(): Buffer {
-  const b = Buffer.alloc(128);
-  b[0] = 0x00;
-  b[2] = 128;
-  b.writeUInt32LE(128, 4);
+  const b = Buffer.alloc(IcReqView.SIZE);
+  new IcReqView(b).init();
   return b;
 }
 
