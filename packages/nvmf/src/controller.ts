@@ -4,7 +4,7 @@
  * Asynchronous Event Requests and their masks, the Error Information and Changed Namespace logs,
  * the keep-alive timer, and its qpairs indexed by qid.
  */
-import { AdminOpcode } from '@nvmu/nvme-spec';
+import { AdminOpcode, ShutdownStatus, decodeCc, decodeCsts, encodeCsts, type Csts } from '@nvmu/nvme-spec';
 import { IoCounters } from './io-stats.js';
 import type { Namespace } from './namespace.js';
 import type { CoreQPair, CoreRequest, QPairOwner } from './qpair.js';
@@ -253,42 +253,39 @@ export class Controller implements QPairOwner {
    * shutdown (flush, then CSTS.SHST = complete). `flushAll` makes the data durable.
    */
   writeCc(value: number, flushAll: () => Promise<void>): void {
-    const old = this.cc;
+    const before = decodeCc(this.cc);
+    const cc = decodeCc(value);
     this.cc = value >>> 0;
-    const wasEn = (old & 1) === 1;
-    const en = (value & 1) === 1;
-    if (!wasEn && en) {
-      const css = (value >>> 4) & 7;
-      const mps = (value >>> 7) & 0xf;
-      const ams = (value >>> 11) & 7;
-      const iosqes = (value >>> 16) & 0xf;
-      const iocqes = (value >>> 20) & 0xf;
+    if (!before.en && cc.en) {
       // Fabrics and this core: NVM command set only (CAP.CSS bit 0), 4 KiB pages (CAP.MPSMIN =
       // MPSMAX = 0), round robin arbitration only (CAP.AMS = 0), 64-byte SQEs and 16-byte CQEs.
       // Anything else sets CSTS.CFS, as Linux nvmet's nvmet_start_ctrl; IOSQES/IOCQES are not
       // checked on a discovery controller (nvmet does not either: hosts leave them 0 there).
-      const ok = css === 0 && mps === 0 && ams === 0 && (this.isDiscovery || (iosqes === 6 && iocqes === 4));
+      const ok = cc.css === 0 && cc.mps === 0 && cc.ams === 0 && (this.isDiscovery || (cc.iosqes === 6 && cc.iocqes === 4));
       if (ok) {
-        this.csts = (this.csts & ~0xc) | 1; // RDY=1, SHST=00b
+        this.setCsts({ rdy: true, shst: ShutdownStatus.Normal });
         // The keep-alive timeout counts from enable (nvmet restarts its timer here too); a
         // shutdown stopped the timer, so an enable after it starts the timer again.
         this.touchKeepAlive();
         if (this.kaTimer === undefined) this.startKeepAlive();
-      } else this.csts |= 2; // CFS: Controller Fatal Status
-    } else if (wasEn && !en) {
+      } else this.setCsts({ cfs: true });
+    } else if (before.en && !cc.en) {
       this.reset('controller-reset');
       this.cc = value >>> 0;
     }
-    const oldShn = (old >>> 14) & 3;
-    const shn = (value >>> 14) & 3;
-    if (shn !== 0 && oldShn === 0) {
-      this.csts = (this.csts & ~0xc) | (1 << 2); // SHST = 01b shutdown processing occurring
+    if (cc.shn !== 0 && before.shn === 0) {
+      this.setCsts({ shst: ShutdownStatus.Occurring });
       this.stopKeepAlive();
       for (let qid = 1; qid < this.qpairs.length; qid++) this.qpairs[qid]?.close('controller-reset');
       void flushAll().finally(() => {
-        if (this.state === 'live') this.csts = (this.csts & ~0xc) | (2 << 2); // SHST = 10b complete
+        if (this.state === 'live') this.setCsts({ shst: ShutdownStatus.Complete });
       });
     }
+  }
+
+  /** Changes the CSTS fields in `fields`, keeping the others. */
+  private setCsts(fields: Partial<Csts>): void {
+    this.csts = encodeCsts({ ...decodeCsts(this.csts), ...fields });
   }
 
   /**
