@@ -7,7 +7,7 @@
  * 1. Idle: N raw connections that send an ICReq and nothing else (what a port scan or a host
  *    that never connects costs); then closed.
  * 2. Cycles: N connections of real hosts (@nvmu/client: N / Q controllers, each with one admin
- *    queue and Q - 1 I/O queues of 128 entries), a 4 KiB write and read on every controller,
+ *    queue and Q - 1 I/O queues of 128 entries), a 4 KiB write and read on every I/O queue,
  *    then all closed; repeated `NVMU_MEM_CYCLES` times. Reported: RSS and heap before the first
  *    cycle, with everything connected, and after each cycle.
  *
@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-import { connect, type Controller } from '@nvmu/client';
+import { connect, type Controller, type QPair } from '@nvmu/client';
 import '@nvmu/transport-tcp/host';
 
 import { ServerChild, detectPinning, freePort } from './child.js';
@@ -118,14 +118,22 @@ try {
       const batch = Math.min(10, controllers - ctrls.length);
       ctrls.push(...(await Promise.all(Array.from({ length: batch }, () => connect(trid, { reconnect: false, ioQueues: Q - 1, ioQueueSize: 128, kato: 0 })))));
     }
-    await Promise.all(
-      ctrls.map(async (ctrl) => {
-        const ns = ctrl.namespaces[0];
-        if (ns === undefined) throw new Error('no namespace');
-        await ns.write(0, data);
-        await ns.read(0, 8);
-      }),
-    );
+    // connect() opens one I/O queue; open the rest (ten controllers at a time, so connects do
+    // not time out on a loaded machine), then write and read on every one of them.
+    for (let i = 0; i < ctrls.length; i += 10) {
+      await Promise.all(
+        ctrls.slice(i, i + 10).map(async (ctrl) => {
+          const ns = ctrl.namespaces[0];
+          if (ns === undefined) throw new Error('no namespace');
+          const qpairs: (QPair | undefined)[] = [undefined];
+          for (let q = 0; q < Q - 2; q++) qpairs.push(await ctrl.allocIoQPair());
+          for (const qpair of qpairs) {
+            await ns.write(0, data, { qpair });
+            await ns.read(0, 8, undefined, { qpair });
+          }
+        }),
+      );
+    }
     const connected = await settle(target);
     await Promise.all(ctrls.map((ctrl) => ctrl.close()));
     const after = await settle(target);
@@ -139,7 +147,7 @@ try {
   out.push(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}`);
   out.push(`${N} idle connections (ICReq only): RSS ${mib(base.mem.rss)} → ${mib(withIdle.mem.rss)} MiB (${kib(perIdle)} KiB each), heap ${mib(base.mem.heapUsed)} → ${mib(withIdle.mem.heapUsed)} MiB; all closed: RSS ${mib(afterIdle.mem.rss)} MiB, heap ${mib(afterIdle.mem.heapUsed)} MiB`);
   out.push('');
-  out.push(`| cycle (${controllers} controllers × ${Q} queues = ${controllers * Q} connections, 4 KiB write + read each) | RSS connected (MiB) | RSS after close (MiB) | heap after close (MiB) | external + array buffers after close (MiB) |`);
+  out.push(`| cycle (${controllers} controllers × ${Q} queues = ${controllers * Q} connections, 4 KiB write + read on each I/O queue) | RSS connected (MiB) | RSS after close (MiB) | heap after close (MiB) | external + array buffers after close (MiB) |`);
   out.push('| --- | ---: | ---: | ---: | ---: |');
   out.push(`| before the first cycle | | ${mib(before.mem.rss)} | ${mib(before.mem.heapUsed)} | ${mib(before.mem.external)} |`);
   for (const r of rows) out.push(`| ${r.cycle} | ${mib(r.connected.mem.rss)} | ${mib(r.after.mem.rss)} | ${mib(r.after.mem.heapUsed)} | ${mib(r.after.mem.external)} |`);
