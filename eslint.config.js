@@ -52,18 +52,6 @@ const literalOffsetExceptions = [
     file: 'packages/transport-vfio-user/src/server/pci-config.ts',
     why: 'PCI configuration space (PCI Local Bus / PCIe spec offsets, not NVMe): the device-agnostic server emulates it by offset',
   },
-  {
-    file: 'packages/transport-vfio-user/src/host/connection.ts',
-    why: 'vfio-user message fields (not NVMe) in the host side of the protocol; to move to vfio-user-codec accessors with the server side',
-  },
-  {
-    file: 'packages/transport-vfio-user/src/host/qpair.ts',
-    why: 'the host side writes SQEs and reads CQEs in shared memory by dword per I/O; written in parallel with this rule, to move to nvme-spec accessors with src/nvme/controller.ts',
-  },
-  {
-    file: 'packages/transport-vfio-user/src/host/transport.ts',
-    why: 'PCI config space and region fields while bringing the device up (PCI / vfio-user, not NVMe); to move with the server side',
-  },
 ];
 
 export default tseslint.config(
