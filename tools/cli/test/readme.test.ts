@@ -1,10 +1,9 @@
 /**
  * The README's library example, read from the README and run as written against the nvmu target
- * daemon (its default subsystem, on a free port) and a stand-in JSON-RPC server on a temporary
- * socket (the daemon has no JSON-RPC socket yet), with the port and socket path substituted.
+ * daemon (its default subsystem on a free port, its JSON-RPC socket in a temporary folder), with
+ * the port and socket path substituted.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,31 +17,14 @@ const METHODS = ['rpc_get_methods', 'bdev_get_bdevs'];
 
 let dir: string;
 let daemon: RunningDaemon;
-let rpc: Server;
 let sock: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nvmu-cli-readme-'));
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
   sock = join(dir, 'rpc.sock');
-  rpc = createServer((conn) => {
-    let text = '';
-    conn.on('data', (d: Buffer) => {
-      text += d.toString('utf8');
-      let req: { id: number; method: string };
-      try {
-        req = JSON.parse(text) as { id: number; method: string };
-      } catch {
-        return;
-      }
-      const reply = req.method === 'rpc_get_methods' ? { jsonrpc: '2.0', id: req.id, result: METHODS } : { jsonrpc: '2.0', id: req.id, error: { code: -32601, message: 'Method not found' } };
-      conn.end(JSON.stringify(reply));
-    });
-  });
-  await new Promise<void>((resolve) => rpc.listen(sock, resolve));
+  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: sock, trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
 });
 afterAll(async () => {
-  await new Promise((resolve) => rpc.close(resolve));
   await daemon.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -54,7 +36,7 @@ it('runs the README library example against the daemon', async () => {
   const port = daemon.options.trsvcid;
   const code = substitute(blocks[0]!, [
     ['trsvcid:4420', `trsvcid:${port}`],
-    ["'/var/tmp/nvmu.sock'", JSON.stringify(sock)],
+    ['defaultRpcSocket()', JSON.stringify(sock)],
   ]);
   // After the README's code, as written, print what it computed so the test can check it.
   const r = await runExample(`${code}\nconsole.log(JSON.stringify({ code, genctr, records, methods }));\n`, pkg);
@@ -68,5 +50,6 @@ it('runs the README library example against the daemon', async () => {
   const after = JSON.parse(lines.at(-1)!) as { code: number; genctr: number; records: { subnqn: string }[]; methods: unknown };
   expect(after.code).toBe(0);
   expect(after.records.some((x) => x.subnqn === DEFAULTS.nqn)).toBe(true);
-  expect(after.methods).toEqual(METHODS);
+  // The daemon's own JSON-RPC socket answered rpc_get_methods with SPDK's method names.
+  expect(after.methods).toEqual(expect.arrayContaining(METHODS));
 }, 60_000);
