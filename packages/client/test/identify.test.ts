@@ -1,8 +1,7 @@
 /**
  * The client decodes Identify structures with its own offsets; here they are checked against
  * @nvmu/nvme-spec's views over the same random bytes, so a wrong offset on either side shows up.
- * (The end-to-end check on data from the nvmf core is in @nvmu/transport-loopback's
- * test/client/identify.test.ts.)
+ * (The end-to-end check on data from the nvmf core is in test/e2e/identify.test.ts.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NvmeCommandError, connect, type Controller } from '@nvmu/client';
-import { NQN, pattern, startTarget, type TestTarget } from './target.js';
+import { pattern } from '@nvmu/test-kit';
+import { LOOPBACK_NQN, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 const ctrls: Controller[] = [];
 afterEach(async () => {
   await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -11,7 +12,7 @@ afterEach(async () => {
 });
 
 async function open(opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
-  t ??= await startTarget();
+  t ??= await startLoopbackTarget();
   const c = await connect(t.trid, { reconnect: false, hostnqn: 'nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f', ...opts });
   ctrls.push(c);
   return c;
@@ -24,7 +25,7 @@ describe('bring-up through the loopback transport and the nvmf core', () => {
     expect(c.cntlid).toBeGreaterThan(0);
     expect(c.cntlid).toBeLessThan(0xfff0);
     const id = await c.identifyController();
-    expect(id.subnqn).toBe(NQN);
+    expect(id.subnqn).toBe(LOOPBACK_NQN);
     expect(id.sn).toBe('NVMUCLIENT01');
     expect(id.mn).toBe('nvmu client test');
     expect(id.cntlid).toBe(c.cntlid);
@@ -52,7 +53,7 @@ describe('bring-up through the loopback transport and the nvmf core', () => {
   });
 
   it('sends the host NQN it was given (the subsystem admits only that host)', async () => {
-    t = await startTarget({ allowAnyHost: false });
+    t = await startLoopbackTarget({ allowAnyHost: false });
     t.subsystem.addHost('nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f');
     const c = await open();
     expect(c.hostnqn).toBe('nqn.2014-08.org.nvmexpress:uuid:6c3b1f1e-1c1a-4b8e-9d5e-0a0b0c0d0e0f');
@@ -68,7 +69,7 @@ describe('bring-up through the loopback transport and the nvmf core', () => {
   });
 
   it('takes the host identity from the transport ID keys too', async () => {
-    t = await startTarget({ allowAnyHost: false });
+    t = await startLoopbackTarget({ allowAnyHost: false });
     const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:12345678-9abc-4def-8123-456789abcdef';
     t.subsystem.addHost(hostnqn);
     const c = await connect(`${t.trid} hostnqn:${hostnqn} hostid:12345678-9abc-4def-8123-456789abcdef`, { reconnect: false });

@@ -5,10 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Controller } from '@nvmu/client';
-import { NQN, pattern, startTarget, type TestTarget } from './target.js';
-import { PCIE_SHIM_MAX_ADMIN_QUEUE, registerPcieShim, type PcieShimLog } from './pcie-shim.js';
+import { pattern } from '@nvmu/test-kit';
+import { LOOPBACK_NQN, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { PCIE_SHIM_MAX_ADMIN_QUEUE, registerPcieShim, type PcieShimLog } from '@nvmu/test-kit/pcie-shim';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 const ctrls: Controller[] = [];
 afterEach(async () => {
   await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -18,11 +19,11 @@ afterEach(async () => {
 
 let n = 0;
 async function open(opts: Parameters<typeof connect>[1] = {}): Promise<{ c: Controller; log: PcieShimLog }> {
-  t ??= await startTarget();
+  t ??= await startLoopbackTarget();
   const log: PcieShimLog = { events: [], allocated: [] };
   const trtype = `pcie-shim-${n++}`;
   registerPcieShim(trtype, log);
-  const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false, adminQueueSize: PCIE_SHIM_MAX_ADMIN_QUEUE, ioQueueSize: 64, ...opts });
+  const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, adminQueueSize: PCIE_SHIM_MAX_ADMIN_QUEUE, ioQueueSize: 64, ...opts });
   ctrls.push(c);
   return { c, log };
 }
@@ -48,7 +49,7 @@ describe('pcie bring-up', () => {
     ]);
     // Identify came over the admin queue; the cntlid is Identify's (no Connect on pcie).
     const id = await c.identifyController();
-    expect(id.subnqn).toBe(NQN);
+    expect(id.subnqn).toBe(LOOPBACK_NQN);
     expect(c.cntlid).toBe(id.cntlid);
     const ns = c.namespaces[0]!;
     const data = pattern(ns.blockSize * 16, 9);

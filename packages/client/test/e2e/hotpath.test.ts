@@ -11,9 +11,9 @@ import { GCProfiler } from 'node:v8';
 import { afterEach, expect, it } from 'vitest';
 import { connect, type Controller, type NvmeError, type QPair } from '@nvmu/client';
 import type { Namespace } from '@nvmu/client';
-import { startTarget, type TestTarget } from './target.js';
+import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 let ctrl: Controller | undefined;
 afterEach(async () => {
   await ctrl?.close();
@@ -78,7 +78,7 @@ async function allocatedPerIo(n: number): Promise<number> {
 }
 
 it('reads at queue depth 127 through the callback path without allocating per I/O', async () => {
-  t = await startTarget({ bdev: 'null', blockSize: 4096, blocks: 1 << 16 });
+  t = await startLoopbackTarget({ bdev: 'null', blockSize: 4096, blocks: 1 << 16 });
   ctrl = await connect(t.trid, { reconnect: false, defaultIoQPair: false });
   const qp = await ctrl.allocIoQPair({ queueSize: QD + 1 });
   r = {

@@ -6,14 +6,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Controller, type QPair } from '@nvmu/client';
-import { pattern, startTarget, type TestTarget } from './target.js';
+import { pattern } from '@nvmu/test-kit';
+import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
 const BLOCKS = 256;
-let t: TestTarget;
+let t: LoopbackTarget;
 let c: Controller;
 let qps: QPair[];
 beforeAll(async () => {
-  t = await startTarget({ blocks: BLOCKS });
+  t = await startLoopbackTarget({ blocks: BLOCKS });
   c = await connect(t.trid, { reconnect: false });
   qps = [await c.allocIoQPair({ queueSize: 8 }), await c.allocIoQPair({ queueSize: 32 })];
 });

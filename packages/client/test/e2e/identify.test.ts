@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentifyControllerView, IdentifyNamespaceView } from '@nvmu/nvme-spec';
 import { connect, type Controller } from '@nvmu/client';
-import { startTarget, type TestTarget } from './target.js';
+import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 let c: Controller | undefined;
 afterEach(async () => {
   await c?.close();
@@ -19,7 +19,7 @@ afterEach(async () => {
 
 describe('Identify decoding', () => {
   it('agrees with @nvmu/nvme-spec on Identify Controller and Identify Namespace', async () => {
-    t = await startTarget({ blockSize: 4096, blocks: 3000 });
+    t = await startLoopbackTarget({ blockSize: 4096, blocks: 3000 });
     c = await connect(t.trid, { reconnect: false });
     const raw = await c.identify(0x01, 0);
     const mine = await c.identifyController();

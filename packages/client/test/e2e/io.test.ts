@@ -9,9 +9,10 @@ import {
   type QPair,
 } from '@nvmu/client';
 import { NvmeStatusError, makeStatus } from '@nvmu/nvme-spec';
-import { pattern, startTarget, type TestTarget } from './target.js';
+import { pattern } from '@nvmu/test-kit';
+import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 const ctrls: Controller[] = [];
 afterEach(async () => {
   await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -19,8 +20,8 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function open(targetOpts: Parameters<typeof startTarget>[0] = {}, opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
-  t ??= await startTarget(targetOpts);
+async function open(targetOpts: Parameters<typeof startLoopbackTarget>[0] = {}, opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
+  t ??= await startLoopbackTarget(targetOpts);
   const c = await connect(t.trid, { reconnect: false, ...opts });
   ctrls.push(c);
   return c;
@@ -188,7 +189,7 @@ describe('typed errors', () => {
   });
 
   it('connect fails with a typed error for an unknown subsystem, and cleanly for an unknown name', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const e = await connect(`trtype:loopback traddr:${t.traddr} subnqn:nqn.2026-01.io.nvmu:nobody`, { reconnect: false }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NvmeCommandError);
     expect((e as NvmeCommandError).command.opcodeName).toBe('Fabrics.Connect');

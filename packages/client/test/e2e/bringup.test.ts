@@ -7,9 +7,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Register } from '@nvmu/nvme-spec';
 import { NvmeControllerStatusError, connect, type Controller } from '@nvmu/client';
-import { NQN, propertyGetOffset, registerInterposer, startTarget, type TestTarget } from './target.js';
+import { LOOPBACK_NQN, propertyGetOffset, registerInterposer, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 const ctrls: Controller[] = [];
 afterEach(async () => {
   vi.useRealTimers();
@@ -57,10 +57,10 @@ function shortCapTo(trtype: string, csts: (dw0: number) => number): void {
 
 describe('waiting for CSTS.RDY', () => {
   it('gives up after CAP.TO × 500 ms with a typed error, and leaves nothing connected', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const trtype = `never-ready-${n++}`;
     shortCapTo(trtype, (v) => v & ~CSTS_RDY);
-    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false }).catch((e: unknown) => e);
+    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
     const e = err as NvmeControllerStatusError;
     expect(e.code).toBe('ERR_NVME_CONTROLLER_STATUS');
@@ -72,9 +72,9 @@ describe('waiting for CSTS.RDY', () => {
   });
 
   it('fails at once on CSTS.CFS', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const trtype = rewriteProperty(Register.CSTS, (v) => v | CSTS_CFS);
-    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false }).catch((e: unknown) => e);
+    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
     expect((err as NvmeControllerStatusError).reason).toBe('fatal');
     expect((err as NvmeControllerStatusError).message).toMatch(/CSTS\.CFS/);
@@ -82,7 +82,7 @@ describe('waiting for CSTS.RDY', () => {
   });
 
   it('with CC.EN=1 and CSTS.RDY=0 waits for RDY=1 before clearing EN (SPDK order), then enables', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const events: string[] = [];
     const trtype = `enabling-${n++}`;
     let cstsReads = 0;
@@ -110,7 +110,7 @@ describe('waiting for CSTS.RDY', () => {
         if (off === Register.CSTS) events.push(`get CSTS.RDY=${b.readUInt32LE(0) & CSTS_RDY}`);
       },
     );
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false });
+    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
     ctrls.push(c);
     expect(c.state).toBe('ready');
     const firstSet = events.indexOf('set CC.EN=0');
@@ -124,9 +124,9 @@ describe('waiting for CSTS.RDY', () => {
 
 describe('shutdown', () => {
   it('rejects with a typed timeout when CSTS.SHST never reports complete', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const trtype = rewriteProperty(Register.CSTS, (v) => v & ~CSTS_SHST_MASK);
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false });
+    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
     ctrls.push(c);
     const err = await c.shutdown(200).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
@@ -142,7 +142,7 @@ describe('shutdown', () => {
 
 describe('keep-alive', () => {
   it('sends Keep Alive every KATO/2 (Linux and SPDK), none before the first KATO/2', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const trtype = `ka-${n++}`;
     let keepAlives = 0;
     registerInterposer(trtype, (qid, sqe) => {
@@ -151,7 +151,7 @@ describe('keep-alive', () => {
     });
     // Only intervals are fake: the transport's setImmediate and the bring-up's sleeps stay real.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false, kato: 10_000 });
+    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, kato: 10_000 });
     ctrls.push(c);
     const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
     vi.advanceTimersByTime(4_999);
@@ -172,7 +172,7 @@ describe('keep-alive', () => {
   });
 
   it('sends none with KATO 0', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const trtype = `ka-${n++}`;
     let keepAlives = 0;
     registerInterposer(trtype, (qid, sqe) => {
@@ -180,7 +180,7 @@ describe('keep-alive', () => {
       return 'pass';
     });
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${NQN}`, { reconnect: false, kato: 0 });
+    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, kato: 0 });
     ctrls.push(c);
     vi.advanceTimersByTime(60_000);
     await new Promise((r) => setImmediate(r));

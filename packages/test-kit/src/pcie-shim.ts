@@ -7,7 +7,7 @@
  * can check the PCIe bring-up order (NVMe Base 2.0 §3.5.1) and queue creation (§5.4-5.7).
  */
 import { registerHostTransport, type HostDmaMemory, type HostQPair, type HostQPairHandler, type HostTransport } from '@nvmu/client';
-import { loopbackHostTransportFactory } from '../../src/index.js';
+import { loopbackHostTransportFactory } from '@nvmu/transport-loopback';
 
 /** The client's admin queue must use CIDs below this; the shim's own admin commands use the rest. */
 export const PCIE_SHIM_MAX_ADMIN_QUEUE = 16;

@@ -1,17 +1,22 @@
 /**
- * An in-process target: the real @nvmu/nvmf core behind @nvmu/transport-loopback. The loopback
- * package is imported from its sources (not by name) so the client and the loopback package do
- * not depend on each other in both directions (the loopback package imports the client's types).
+ * An in-process target for @nvmu/client's tests: the real @nvmu/nvmf core behind
+ * @nvmu/transport-loopback, whose `./host` entry registers trtype `loopback` in the client.
+ *
+ * The kit reaches the client, the core and the loopback transport as peer dependencies, which
+ * are not edges of turbo's package graph: so the client's tests can depend on the kit while the
+ * loopback package depends on the client (turbo.json orders the kit's build after theirs).
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorBdev, MallocBdev, NullBdev, Target, type Bdev, type ListenAddress, type Subsystem } from '@nvmu/nvmf';
 import { registerHostTransport, type HostQPairHandler } from '@nvmu/client';
-import { LoopbackTargetTransport, loopbackHostTransportFactory } from '../../src/index.js';
-import '../../src/host.js';
+import { LoopbackTargetTransport, loopbackHostTransportFactory } from '@nvmu/transport-loopback';
+import '@nvmu/transport-loopback/host';
 
-export const NQN = 'nqn.2026-01.io.nvmu:client-test';
+export { LoopbackTargetTransport };
 
-export interface TestTarget {
+export const LOOPBACK_NQN = 'nqn.2026-01.io.nvmu:client-test';
+
+export interface LoopbackTarget {
   target: Target;
   loopback: LoopbackTargetTransport;
   subsystem: Subsystem;
@@ -25,13 +30,25 @@ export interface TestTarget {
   close(): Promise<void>;
 }
 
-export async function startTarget(
-  opts: { bdev?: 'malloc' | 'null'; blockSize?: number; blocks?: number; errors?: boolean; allowAnyHost?: boolean } = {},
-): Promise<TestTarget> {
+export interface StartLoopbackTargetOptions {
+  /** Namespace bdev: RAM (default) or null. */
+  bdev?: 'malloc' | 'null';
+  /** Default 512. */
+  blockSize?: number;
+  /** Default 8192. */
+  blocks?: number;
+  /** Put an error-injecting wrapper (`errorBdev`) in front of the bdev. */
+  errors?: boolean;
+  /** Default true. */
+  allowAnyHost?: boolean;
+}
+
+/** Starts a Target with a loopback listener of its own and one subsystem (`LOOPBACK_NQN`) with one namespace. */
+export async function startLoopbackTarget(opts: StartLoopbackTargetOptions = {}): Promise<LoopbackTarget> {
   const target = new Target();
   const loopback = new LoopbackTargetTransport();
   await target.addTransport(loopback);
-  const subsystem = target.createSubsystem({ nqn: NQN, allowAnyHost: opts.allowAnyHost ?? true, serial: 'NVMUCLIENT01', model: 'nvmu client test' });
+  const subsystem = target.createSubsystem({ nqn: LOOPBACK_NQN, allowAnyHost: opts.allowAnyHost ?? true, serial: 'NVMUCLIENT01', model: 'nvmu client test' });
   const blockSize = opts.blockSize ?? 512;
   const numBlocks = opts.blocks ?? 8192;
   const bdev = opts.bdev === 'null' ? new NullBdev({ name: 'null0', blockSize, numBlocks }) : new MallocBdev({ name: 'malloc0', blockSize, numBlocks });
@@ -53,23 +70,9 @@ export async function startTarget(
     errorBdev,
     traddr,
     addr,
-    trid: `trtype:loopback traddr:${traddr} subnqn:${NQN}`,
+    trid: `trtype:loopback traddr:${traddr} subnqn:${LOOPBACK_NQN}`,
     close: () => target.close(),
   };
-}
-
-/** A deterministic byte pattern that differs per `seed`. */
-export function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
 }
 
 /** Resolves when `emitter` emits `event` (first argument). */

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
-import { LoopbackTargetTransport } from '../../src/index.js';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
 import { NvmeCommandAbortedError, connect, discover, type AsyncEvent, type Controller, type Namespace } from '@nvmu/client';
-import { NQN, once, pattern, registerInterposer, startTarget, type TestTarget } from './target.js';
+import { pattern } from '@nvmu/test-kit';
+import { LOOPBACK_NQN, LoopbackTargetTransport, once, registerInterposer, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
 
-let t: TestTarget | undefined;
+let t: LoopbackTarget | undefined;
 const ctrls: Controller[] = [];
 afterEach(async () => {
   await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
@@ -13,8 +13,8 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function open(opts: Parameters<typeof connect>[1] = {}, targetOpts: Parameters<typeof startTarget>[0] = {}): Promise<Controller> {
-  t ??= await startTarget(targetOpts);
+async function open(opts: Parameters<typeof connect>[1] = {}, targetOpts: Parameters<typeof startLoopbackTarget>[0] = {}): Promise<Controller> {
+  t ??= await startLoopbackTarget(targetOpts);
   const c = await connect(t.trid, { reconnect: false, ...opts });
   ctrls.push(c);
   return c;
@@ -79,7 +79,7 @@ describe('namespace scan', () => {
   it('pages through more than 1024 active namespaces', async () => {
     const target = new Target();
     await target.addTransport(new LoopbackTargetTransport());
-    const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true, maxNamespaces: 1100 });
+    const sub = target.createSubsystem({ nqn: LOOPBACK_NQN, allowAnyHost: true, maxNamespaces: 1100 });
     for (let i = 1; i <= 1030; i++) {
       const bdev = new NullBdev({ name: `n${i}`, blockSize: 512, numBlocks: 8 + i });
       target.addBdev(bdev);
@@ -90,7 +90,7 @@ describe('namespace scan', () => {
     await sub.addListener(addr);
     sub.start();
     try {
-      const c = await connect(`trtype:loopback traddr:${addr.traddr} subnqn:${NQN}`, { reconnect: false });
+      const c = await connect(`trtype:loopback traddr:${addr.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
       ctrls.push(c);
       expect(c.namespaces.length).toBe(1030);
       expect(c.namespace(1030)?.blockCount).toBe(8 + 1030);
@@ -297,7 +297,7 @@ describe('shutdown', () => {
 
 describe('bring-up against a silent target', () => {
   it('fails connect with a timeout when a Property Get is never answered', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     let swallowed = 0;
     registerInterposer('silent-prop', (qid, sqe) => {
       // Lose the first Property Get (fabrics opcode 7Fh, FCTYPE 04h).
@@ -307,7 +307,7 @@ describe('bring-up against a silent target', () => {
       }
       return 'pass';
     });
-    const err = await connect(`trtype:silent-prop traddr:${t.traddr} subnqn:${NQN}`, { adminTimeoutMs: 100, reconnect: false }).catch((e: unknown) => e);
+    const err = await connect(`trtype:silent-prop traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { adminTimeoutMs: 100, reconnect: false }).catch((e: unknown) => e);
     expect(swallowed).toBe(1);
     expect(err).toBeInstanceOf(NvmeCommandAbortedError);
     expect((err as NvmeCommandAbortedError).reason).toBe('timeout');
@@ -318,16 +318,16 @@ describe('bring-up against a silent target', () => {
 
 describe('discovery', () => {
   it('reads the discovery log and connects to what it lists', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const entries = await discover(`trtype:loopback traddr:${t.traddr}`);
-    const mine = entries.find((e) => e.subnqn === NQN);
+    const mine = entries.find((e) => e.subnqn === LOOPBACK_NQN);
     expect(mine).toBeDefined();
     expect(mine!.trtype).toBe(0xfe);
     expect(mine!.adrfam).toBe(0xfe);
     expect(mine!.subtype).toBe(2);
     expect(mine!.traddr).toBe(t.traddr);
     expect(mine!.cntlid).toBe(0xffff);
-    expect(mine!.trid).toEqual({ trtype: 'loopback', adrfam: 'intra-host', traddr: t.traddr, subnqn: NQN });
+    expect(mine!.trid).toEqual({ trtype: 'loopback', adrfam: 'intra-host', traddr: t.traddr, subnqn: LOOPBACK_NQN });
     expect(t.loopback.connectionCount).toBe(0);
     const c = await connect(mine!.trid, { reconnect: false });
     ctrls.push(c);
@@ -335,7 +335,7 @@ describe('discovery', () => {
   });
 
   it('returns the log header\'s GENCTR with the entries, and a new one after the log changed', async () => {
-    t = await startTarget();
+    t = await startLoopbackTarget();
     const dc = await connect(`trtype:loopback traddr:${t.traddr}`, { reconnect: false });
     ctrls.push(dc);
     const header = Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0));
@@ -356,7 +356,7 @@ describe('discovery', () => {
   });
 
   it('reads the log again when GENCTR changed while it was being read', async () => {
-    const target = (t = await startTarget());
+    const target = (t = await startLoopbackTarget());
     const extra = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `${target.traddr}-b`, trsvcid: '' };
     let logReads = 0;
     let changed = false;
@@ -376,7 +376,7 @@ describe('discovery', () => {
     expect(changed).toBe(true);
     // header + entries + header, twice at least (the first pass saw GENCTR move).
     expect(logReads).toBeGreaterThanOrEqual(6);
-    const mine = entries.filter((e) => e.subnqn === NQN).map((e) => e.traddr).sort();
+    const mine = entries.filter((e) => e.subnqn === LOOPBACK_NQN).map((e) => e.traddr).sort();
     expect(mine).toEqual([target.traddr, extra.traddr].sort());
     // The GENCTR returned is the one after the change, the one of the entries returned.
     const dc = await connect(`trtype:loopback traddr:${target.traddr}`, { reconnect: false });
