@@ -3,36 +3,30 @@
  * free port: a file-backed namespace over NVMe/TCP with discovery on the same listener), through
  * the TCP host transport as main.ts registers it: discover, identify, write and read.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@nvmu/transport-tcp/host';
-import { silentLogger } from '@nvmu/nvmf';
-import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
+import * as daemonApi from '@nvmu/target';
+import { startTestDaemon, type TestDaemon } from '@nvmu/test-kit/daemon';
 import { cliMain } from '../src/cli.js';
 import { streams } from './target.js';
-import { freePort as freeTcpPort } from '@nvmu/test-kit';
 
-async function freePort(): Promise<string> {
-  return String(await freeTcpPort());
-}
-
+let fixture: TestDaemon<daemonApi.RunningDaemon>;
 let dir: string;
-let daemon: RunningDaemon;
+let daemon: daemonApi.RunningDaemon;
 let base: string;
 let trid: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nvmu-cli-daemon-'));
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: join(dir, 'rpc.sock'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  fixture = await startTestDaemon(daemonApi, 'nvmu-cli-daemon-');
+  ({ dir, daemon } = fixture);
   base = `trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${daemon.options.trsvcid}`;
   trid = `${base} subnqn:${daemon.options.nqn}`;
 });
 afterAll(async () => {
-  await daemon.stop();
-  await rm(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('nvmu against the nvmu target over NVMe/TCP', () => {

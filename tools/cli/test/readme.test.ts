@@ -3,30 +3,26 @@
  * daemon (its default subsystem on a free port, its JSON-RPC socket in a temporary folder), with
  * the port and socket path substituted.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { silentLogger } from '@nvmu/nvmf';
-import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
+import * as daemonApi from '@nvmu/target';
+import { startTestDaemon, type TestDaemon } from '@nvmu/test-kit/daemon';
 import { readmeBlocks, runExample, substitute } from '../../../scripts/readme-example.js';
-import { freePort } from './target.js';
 
 const pkg = join(import.meta.dirname, '..');
 const METHODS = ['rpc_get_methods', 'bdev_get_bdevs'];
 
-let dir: string;
-let daemon: RunningDaemon;
+const { DEFAULTS } = daemonApi;
+let fixture: TestDaemon<daemonApi.RunningDaemon>;
+let daemon: daemonApi.RunningDaemon;
 let sock: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nvmu-cli-readme-'));
-  sock = join(dir, 'rpc.sock');
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: sock, trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  fixture = await startTestDaemon(daemonApi, 'nvmu-cli-readme-');
+  ({ daemon, rpcSocket: sock } = fixture);
 });
 afterAll(async () => {
-  await daemon.stop();
-  await rm(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 it('runs the README library example against the daemon', async () => {

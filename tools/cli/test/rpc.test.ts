@@ -3,21 +3,21 @@
  * temporary folder); a few deliberately broken servers for what the daemon never does (stay
  * silent, hang up, send garbage).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, type Socket, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { silentLogger } from '@nvmu/nvmf';
-import { DEFAULTS, defaultRpcSocket as daemonDefaultSocket, startDaemon, type RunningDaemon } from '@nvmu/target';
+import * as daemonApi from '@nvmu/target';
+import { freePort } from '@nvmu/test-kit';
+import { startTestDaemon, type TestDaemon } from '@nvmu/test-kit/daemon';
 import { cliMain } from '../src/cli.js';
 import { RpcError, RpcTransportError, defaultRpcSocket, parseRpcParams, rpcCall } from '../src/rpc.js';
 import { streams } from './target.js';
 
+const daemonDefaultSocket = daemonApi.defaultRpcSocket;
+let fixture: TestDaemon<daemonApi.RunningDaemon>;
 let dir: string;
 let sock: string;
-let daemon: RunningDaemon;
 let broken: Server;
 let brokenSock: string;
 
@@ -38,35 +38,20 @@ function misbehave(conn: Socket): void {
   });
 }
 
-async function freePort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        resolve(typeof a === 'object' && a !== null ? String(a.port) : '0');
-      });
-    });
-  });
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nvmu-rpc-'));
-  sock = join(dir, 'nvmu.sock');
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: join(dir, 'data'), rpcSocket: sock, trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  fixture = await startTestDaemon(daemonApi, 'nvmu-rpc-');
+  ({ dir, rpcSocket: sock } = fixture);
   brokenSock = join(dir, 'broken.sock');
   broken = createServer(misbehave);
   await new Promise<void>((r) => broken.listen(brokenSock, r));
 });
 afterAll(async () => {
-  await daemon.stop();
   await new Promise<void>((r) => {
     broken.close(() => {
       r();
     });
   });
-  await rm(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 /** Run `nvmu rpc -s <daemon> ...args`; exit status, stdout, stderr. */
@@ -95,7 +80,7 @@ describe('nvmu rpc against the daemon', () => {
     const nqn = 'nqn.2016-06.io.spdk:cnode7';
     expect((await nvmuRpc('nvmf_create_subsystem', `{"nqn":"${nqn}","allow_any_host":true,"serial_number":"SPDK007"}`)).code).toBe(0);
     expect((await nvmuRpc('nvmf_subsystem_add_ns', `nqn=${nqn}`, 'namespace.bdev_name=Malloc7', 'namespace.nsid=7')).out).toBe('7\n');
-    const port = await freePort();
+    const port = String(await freePort());
     expect((await nvmuRpc('nvmf_subsystem_add_listener', `nqn=${nqn}`, 'listen_address.trtype=tcp', 'listen_address.traddr=127.0.0.1', `listen_address.trsvcid="${port}"`)).code).toBe(0);
     const subs = JSON.parse((await nvmuRpc('nvmf_get_subsystems', `nqn=${nqn}`)).out) as { serial_number: string; namespaces: { nsid: number; bdev_name: string }[]; listen_addresses: { trsvcid: string }[] }[];
     expect(subs[0]).toMatchObject({ serial_number: 'SPDK007', namespaces: [{ nsid: 7, bdev_name: 'Malloc7' }], listen_addresses: [{ trtype: 'TCP', trsvcid: port }] });

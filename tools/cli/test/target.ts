@@ -2,7 +2,6 @@
  * Test fixture: an in-process @nvmu/nvmf target with one subsystem (malloc namespaces) reachable
  * over the loopback transport, discovery included; the loopback host transport registered.
  */
-import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import '@nvmu/transport-loopback/host';
 import { LoopbackTargetTransport } from '@nvmu/transport-loopback';
@@ -61,19 +60,4 @@ export function streams(stdinData?: Uint8Array) {
     outBytes: () => Buffer.concat(out.map((x) => (typeof x === 'string' ? Buffer.from(x) : Buffer.from(x)))),
     err: () => err.join(''),
   };
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => {
-        if (a === null || typeof a === 'string') reject(new Error('no port'));
-        else resolve(String(a.port));
-      });
-    });
-  });
 }

@@ -2,29 +2,20 @@
  * nvmu-perf's command line against the nvmu target daemon (@nvmu/target's `startDaemon`: a
  * file-backed namespace over NVMe/TCP) through the TCP host transport, as main.ts registers it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import '@nvmu/transport-tcp/host';
-import { silentLogger } from '@nvmu/nvmf';
-import { DEFAULTS, startDaemon, type RunningDaemon } from '@nvmu/target';
+import * as daemonApi from '@nvmu/target';
+import { startTestDaemon, type TestDaemon } from '@nvmu/test-kit/daemon';
 import { perfMain } from '../src/cli.js';
-import { freePort as freeTcpPort } from '@nvmu/test-kit';
 
-async function freePort(): Promise<string> {
-  return String(await freeTcpPort());
-}
-
-let dir: string;
-let daemon: RunningDaemon;
+let fixture: TestDaemon<daemonApi.RunningDaemon>;
+let daemon: daemonApi.RunningDaemon;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nvmu-perf-daemon-'));
-  daemon = await startDaemon({ ...DEFAULTS, dataDir: dir, rpcSocket: join(dir, 'rpc.sock'), trsvcid: await freePort(), sizeBytes: 4 << 20 }, silentLogger);
+  fixture = await startTestDaemon(daemonApi, 'nvmu-perf-daemon-');
+  daemon = fixture.daemon;
 });
 afterAll(async () => {
-  await daemon.stop();
-  await rm(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 it('runs randrw with --verify, two qpairs and -L against the daemon over NVMe/TCP, --json', async () => {
