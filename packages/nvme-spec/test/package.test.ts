@@ -1,25 +1,4 @@
-import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { describeStandalonePackage } from '../../../scripts/package-checks.js';
 
 /** DESIGN.md: nvme-spec is used alone downstream, so it installs nothing else. */
-describe('package.json', () => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-
-  it('declares zero runtime dependencies (CRC32C comes from the caller)', () => {
-    for (const key of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
-      expect([key, Object.keys(pkg[key] ?? {})]).toEqual([key, []]);
-    }
-  });
-
-  it('is publishable: 0.x, ESM, types-first exports, files, license, repository, Node >= 22', () => {
-    expect(pkg.version).toMatch(/^0\.\d+\.\d+$/);
-    expect(pkg.type).toBe('module');
-    expect(pkg.license).toBe('MIT');
-    expect(pkg.engines).toEqual({ node: '>=22' });
-    expect(pkg.repository).toMatchObject({ type: 'git', directory: 'packages/nvme-spec' });
-    const root = (pkg.exports as Record<string, Record<string, string>>)['.'];
-    expect(Object.keys(root ?? {})[0]).toBe('types');
-    expect(pkg.files).toContain('dist');
-    expect(pkg.private).toBeUndefined();
-  });
-});
+describeStandalonePackage(new URL('../package.json', import.meta.url), 'packages/nvme-spec', 'CRC32C comes from the caller');
