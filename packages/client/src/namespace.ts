@@ -4,10 +4,10 @@
  * Commands: NVM Command Set 1.0 §3.2 (Read, Write, Flush, Write Zeroes, Dataset Management,
  * Compare).
  */
-import { DsmRangeView, MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
+import { CDW12_DEAC, CDW12_FUA, DsmRangeView, MediaStatus, StatusCodeType } from '@nvmu/nvme-spec';
 import { NvmeCommandError } from './errors.js';
 import type { NamespaceData, NamespaceIds } from './identify.js';
-import { CDW12_DEAC, CDW12_FUA, type CommandResult, type NamespaceLike, type QPair } from './qpair.js';
+import { type CommandResult, type NamespaceLike, type QPair } from './qpair.js';
 
 /** What a namespace needs from its controller. */
 export interface NamespaceOwner {

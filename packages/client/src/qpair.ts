@@ -11,7 +11,7 @@
  * A slot is busy from submission until its CQE (or an abort) arrives; the CID is its index, so
  * the completion finds its slot with one array read.
  */
-import { SqeView } from '@nvmu/nvme-spec';
+import { CDW12_DEAC, CDW12_FUA, SqeView } from '@nvmu/nvme-spec';
 import {
   type AbortReason,
   type CommandSet,
@@ -82,10 +82,8 @@ const OP_WRITE = 0x01;
 const OP_READ = 0x02;
 const OP_COMPARE = 0x05;
 const OP_WRITE_ZEROES = 0x08;
-/** CDW12 bit 30: Force Unit Access (NVM Command Set 1.0 Figure 43). */
-export const CDW12_FUA = 1 << 30;
-/** CDW12 bit 25 of Write Zeroes: Deallocate (NVM Command Set 1.0 Figure 63). */
-export const CDW12_DEAC = 1 << 25;
+// The CDW12 bits live in @nvmu/nvme-spec; the client re-exports them as it always did.
+export { CDW12_FUA, CDW12_DEAC };
 
 function rethrowLater(e: unknown): void {
   process.nextTick(() => {

@@ -4,6 +4,7 @@
  * running from the first ':' or '=' to the next whitespace (so NQNs and IPv6 addresses keep
  * their colons). Known keys fill {@link TransportId} fields; every other key goes to `params`.
  */
+import { parseUuid as parseUuidBytes } from '@nvmu/nvme-spec';
 import type { AddressFamily, TransportId } from './transport.js';
 
 /** Thrown for a transport ID that cannot be understood; `input` is the offending text. */
@@ -132,12 +133,13 @@ export function formatTransportId(trid: TransportId): string {
   return parts.join(' ');
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A UUID string as its 16 bytes (RFC 9562 byte order, as the Connect data's HOSTID carries it). */
 export function parseUuid(uuid: string): Uint8Array {
-  if (!UUID_RE.test(uuid)) throw new TransportIdError(`'${uuid}' is not a UUID`, uuid);
-  return Uint8Array.from(Buffer.from(uuid.replaceAll('-', ''), 'hex'));
+  try {
+    return parseUuidBytes(uuid);
+  } catch {
+    throw new TransportIdError(`'${uuid}' is not a UUID`, uuid);
+  }
 }
 
 /** 16 bytes as a lower-case UUID string. */

@@ -6,26 +6,10 @@
  * cost of reading the statistics; a control that allocates one small array per call shows the
  * measure sees allocation at all.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { closeFd, eventfdCreate, eventfdRead, eventfdWrite, recvmsg, sendmsg, socketpair } from '../src/index.js';
+import { allocatedBy } from '../../../scripts/allocation.js';
 import { checkNoFdLeak } from './helpers.js';
-
-function newSpaceUsed(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_used_size;
-  throw new Error('no new_space in the V8 heap statistics');
-}
-
-function grewBy(fn: () => void, batches: number): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let b = 0; b < batches; b++) {
-    const before = newSpaceUsed();
-    fn();
-    const grew = newSpaceUsed() - before;
-    if (grew >= 0 && grew < best) best = grew;
-  }
-  return best;
-}
 
 /** Calls per batch: one 16-byte object per call would show as 160 KB. */
 const BATCH = 10_000;
@@ -36,8 +20,7 @@ function bytesPerCall(call: () => void): number {
     for (let i = 0; i < BATCH; i++) call();
   };
   batch(); // warm up (inline caches, code)
-  const overhead = grewBy(() => undefined, 7);
-  return (grewBy(batch, 7) - overhead) / BATCH;
+  return allocatedBy(batch) / BATCH;
 }
 
 describe('hot path allocation', () => {

@@ -261,5 +261,5 @@ export {
 } from './admin.js';
 export type { FormatNvm, FirmwareCommit } from './admin.js';
 export { describeSqe, describeCqe } from './describe.js';
-export { DsmRangeView, DsmAttribute, Prinfo } from './nvm.js';
+export { DsmRangeView, DsmAttribute, Prinfo, CDW12_FUA, CDW12_DEAC } from './nvm.js';
 export { NQN_MAX_LENGTH, NQN_UUID_PREFIX, isValidNqn, nqnProblem, formatUuid, parseUuid, hostNqnFromUuid, uuidFromNqn } from './nqn.js';

@@ -51,6 +51,11 @@ export const DsmAttribute = {
   AD: 1 << 2,
 } as const;
 
+/** CDW12 bit 30 of Read, Write, Compare and Write Zeroes: Force Unit Access (NVM Command Set 1.0 Figure 43). */
+export const CDW12_FUA = 1 << 30;
+/** CDW12 bit 25 of Write Zeroes: Deallocate (NVM Command Set 1.0 Figure 63). */
+export const CDW12_DEAC = 1 << 25;
+
 /** PRINFO bits (CDW12 bits 29:26 as a 4-bit value). */
 export const Prinfo = {
   /** Protection Information Check: reference tag. */

@@ -3,6 +3,7 @@
  * allowed to connect, the listeners it is reachable on, ANA groups, and its controllers.
  * State machine as SPDK's: inactive → active ⇄ paused → inactive.
  */
+import { AnaState as AnaStateCode } from '@nvmu/nvme-spec';
 import type { Bdev } from './bdev/bdev.js';
 import { Controller, AecBit, AsyncEvent, type ControllerSubsystem } from './controller.js';
 import { IoCounters } from './io-stats.js';
@@ -18,12 +19,13 @@ export type SubsystemState = 'inactive' | 'active' | 'paused';
 /** ANA states (NVMe Base 2.0 §8.1.3, Figure 203 codes). */
 export type AnaState = 'optimized' | 'non-optimized' | 'inaccessible' | 'persistent-loss' | 'change';
 
+/** The names above as nvme-spec's ANA state codes. */
 const ANA_CODES: Record<AnaState, number> = {
-  optimized: 0x01,
-  'non-optimized': 0x02,
-  inaccessible: 0x03,
-  'persistent-loss': 0x04,
-  change: 0x0f,
+  optimized: AnaStateCode.Optimized,
+  'non-optimized': AnaStateCode.NonOptimized,
+  inaccessible: AnaStateCode.Inaccessible,
+  'persistent-loss': AnaStateCode.PersistentLoss,
+  change: AnaStateCode.Change,
 };
 
 export interface SubsystemOptions {

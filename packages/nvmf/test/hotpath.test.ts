@@ -8,8 +8,8 @@
  * sees allocation at all.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { MallocBdev, NullBdev, Target, type Bdev, type QPair, type Request } from '../src/index.js';
+import { allocatedBy } from '../../../scripts/allocation.js';
 import { LOOP_ADDR, TestTransport, connectCmd, propSet, CC_ENABLE } from './harness.js';
 
 const NQN = 'nqn.2026-11.io.nvmu:hotpath';
@@ -19,32 +19,6 @@ afterEach(async () => {
   await target?.close();
   target = undefined;
 });
-
-function newSpaceUsed(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_used_size;
-  throw new Error('no new_space in the V8 heap statistics');
-}
-
-/** Smallest non-negative growth of the new space over `batches` runs of `fn` (a scavenge makes it negative). */
-function grewBy(fn: () => void, batches: number): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let b = 0; b < batches; b++) {
-    const before = newSpaceUsed();
-    fn();
-    const grew = newSpaceUsed() - before;
-    if (grew >= 0 && grew < best) best = grew;
-  }
-  return best;
-}
-
-/**
- * Bytes `fn` allocates in the young generation, less what reading the heap statistics costs
- * itself (about 2 KB of result objects, measured around an empty function).
- */
-function allocatedBy(fn: () => void, batches = 7): number {
-  const overhead = grewBy(() => undefined, batches);
-  return grewBy(fn, batches) - overhead;
-}
 
 /** I/Os per measured batch: a per-command allocation of even one 16-byte object shows as >= 320 KB. */
 const BATCH = 20_000;

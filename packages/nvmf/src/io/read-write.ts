@@ -2,7 +2,7 @@
  * Read, Write and Compare (NVM Command Set 1.0 §3.2.4, §3.2.6, §3.2.1). CDW10/11 SLBA, CDW12 NLB
  * (15:0, 0's based), FUA (bit 30, Write). Read and Write are the hot path: no allocation.
  */
-import { sqeCdw12 } from '@nvmu/nvme-spec';
+import { CDW12_FUA, sqeCdw12 } from '@nvmu/nvme-spec';
 import { requireController, findController } from '../qpair-controller.js';
 import type { Controller } from '../controller.js';
 import type { CommandEnv } from '../command-env.js';
@@ -12,7 +12,6 @@ import type { CoreQPair, CoreRequest } from '../qpair.js';
 import { PENDING, CommandStatus } from '../status.js';
 import { ioBegin, ioComplete, lookupNamespace, nlbOf, rangeOk, slbaOf } from './common.js';
 
-const FUA = 1 << 30;
 
 /** Parse step for Read/Write/Compare: namespace, range, transfer size. Returns bytes or a status (negative-free). */
 function parse(ctrlr: Controller, req: CoreRequest): Namespace | number {
@@ -65,7 +64,7 @@ export function write(_env: CommandEnv, qp: CoreQPair, req: CoreRequest): number
   const ns = parse(ctrlr, req);
   if (typeof ns === 'number') return ns;
   // With the volatile write cache disabled (Set Features 06h), every write is write-through.
-  const fua = (sqeCdw12(req.sqeView, 0) & FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled;
+  const fua = (sqeCdw12(req.sqeView, 0) & CDW12_FUA) !== 0 || !ctrlr.volatileWriteCacheEnabled;
   ioBegin(ctrlr, ns, req);
   ns.bdev.writev(req.iov, req.iovcnt, slbaOf(req) * ns.blockSize, req.dataBytes, fua, writeDone, req);
   return PENDING;

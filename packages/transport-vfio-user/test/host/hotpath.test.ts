@@ -6,21 +6,10 @@
  * as test/nvme/hotpath.test.ts does (young-generation growth, smallest of several batches),
  * with a control that allocates one small array per I/O.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { grewBy } from '../../../../scripts/allocation.js';
 import { expect, it } from 'vitest';
 import type { HostQPairHandler } from '@nvmu/client';
 import { VfioUserHostQPair } from '../../src/host/qpair.js';
-
-function grewBy(fn: () => void, batches: number): number {
-  const young = (): number => getHeapSpaceStatistics().find((h) => h.space_name === 'new_space')?.space_used_size ?? Number.NaN;
-  const growth: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const start = young();
-    fn();
-    growth.push(young() - start);
-  }
-  return Math.min(...growth.filter((g) => g >= 0));
-}
 
 const QSIZE = 128;
 const ROUNDS = 150; // 150 × 127 ≈ 19 000 I/O a batch

@@ -5,7 +5,7 @@
  * does: growth of V8's young generation over a batch of I/O, smallest of several batches.
  * A control that allocates one small array per I/O shows the measure sees allocation at all.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { grewBy } from '../../../../scripts/allocation.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup, type Setup } from './harness.js';
 
@@ -14,18 +14,6 @@ afterEach(async () => {
   await env?.close();
   env = undefined;
 });
-
-/** Smallest young-generation growth over `batches` runs of `fn` (runs with a scavenge in them shrink: skipped). */
-function grewBy(fn: () => void, batches: number): number {
-  const young = (): number => getHeapSpaceStatistics().find((h) => h.space_name === 'new_space')?.space_used_size ?? Number.NaN;
-  const growth: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const start = young();
-    fn();
-    growth.push(young() - start);
-  }
-  return Math.min(...growth.filter((g) => g >= 0));
-}
 
 const QSIZE = 256;
 const ROUNDS = 80; // 80 × 255 ≈ 20 000 I/O a batch: 16 bytes per I/O would be ≥ 320 KB

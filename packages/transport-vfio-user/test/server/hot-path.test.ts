@@ -4,35 +4,14 @@
  * V8's new space over a batch (smallest of several, a scavenge discards a batch), as
  * packages/nvmf/test/hotpath.test.ts does; a control loop shows the measure sees allocation.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
-
 import { describe, expect, it } from 'vitest';
 
 import { closeFd, eventfdCreate, eventfdRead, ftruncate, memfdCreate } from '@nvmu/native';
 import { Command, DmaMapFlags, IrqSetFlags, PciIrq, PciRegion } from '@nvmu/vfio-user-codec';
 
+import { allocatedBy } from '../../../../scripts/allocation.js';
 import { CapOffset, MsixControl } from '../../src/server/pci-config.js';
 import { harness } from './setup.js';
-
-function newSpaceUsed(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_used_size;
-  throw new Error('no new_space');
-}
-
-function grewBy(fn: () => void, batches: number): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let b = 0; b < batches; b++) {
-    const before = newSpaceUsed();
-    fn();
-    const grew = newSpaceUsed() - before;
-    if (grew >= 0 && grew < best) best = grew;
-  }
-  return best;
-}
-
-function allocatedBy(fn: () => void, batches = 7): number {
-  return grewBy(fn, batches) - grewBy(() => undefined, batches);
-}
 
 const BATCH = 20_000;
 
