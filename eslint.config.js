@@ -25,18 +25,6 @@ const literalOffsetExceptions = [
     why: 'the PCIe controller reads SQEs and writes CQEs (phase tag last) in guest memory by dword, and parses Create/Delete queue and Doorbell Buffer Config fields; written before the nvme-spec accessors landed, to move to them',
   },
   {
-    file: 'packages/transport-vfio-user/src/host/qpair.ts',
-    why: 'the host qpair writes PRP1/PRP2 and PRP lists into SQEs and reads the CQE phase/CID by dword per I/O; written before the nvme-spec accessors reached this branch, to move to them',
-  },
-  {
-    file: 'packages/transport-vfio-user/src/host/transport.ts',
-    why: 'the host transport builds its own Identify and Doorbell Buffer Config SQEs and reads OACS at bring-up; to move to nvme-spec accessors with qpair.ts',
-  },
-  {
-    file: 'packages/transport-vfio-user/src/host/connection.ts',
-    why: 'reads the vfio-user header size field (not NVMe) while framing; to move to the codec framer',
-  },
-  {
     file: 'packages/transport-vfio-user/src/nvme/core-link.ts',
     why: 'builds the fabrics commands the transport sends the core itself (Connect, Property Get/Set) and reads Identify Namespace FLBAS/LBAF; to move to nvme-spec accessors with controller.ts',
   },

@@ -20,6 +20,9 @@ export const SqeField = {
   MPTR: 16,
   /** Data pointer: PRP1 + PRP2, or SGL1 (16 bytes). */
   DPTR: 24,
+  /** PRP Entry 1 and 2 (in DPTR, 8 bytes each). */
+  PRP1: 24,
+  PRP2: 32,
   /** SGL1 (in DPTR): Address (8 bytes), Length (4 bytes), SGL Identifier (byte 15). */
   SGL1_ADDRESS: 24,
   SGL1_LENGTH: 32,
@@ -72,6 +75,28 @@ export function sqeSlba(dv: DataView, sqe: number): number {
 /** Number of Logical Blocks, 0's based (CDW12 bits 15:0), as `SqeView.nlb`. */
 export function sqeNlb(dv: DataView, sqe: number): number {
   return dv.getUint16(sqe + SqeField.CDW12, true);
+}
+
+/** A 64-bit little-endian value below 2^53 at byte `at`, as two dword stores (no BigInt). */
+function setU64(dv: DataView, at: number, v: number): void {
+  dv.setUint32(at, v % TWO_32, true);
+  dv.setUint32(at + 4, Math.floor(v / TWO_32), true);
+}
+/** Writes PRP Entry 1 (SQE bytes 31:24), an address below 2^53. */
+export function setSqePrp1(dv: DataView, sqe: number, v: number): void {
+  setU64(dv, sqe + SqeField.PRP1, v);
+}
+/** Writes PRP Entry 2 (SQE bytes 39:32): the second page, or the PRP list's address, or 0. */
+export function setSqePrp2(dv: DataView, sqe: number, v: number): void {
+  setU64(dv, sqe + SqeField.PRP2, v);
+}
+/** Writes Command Dword 10 (SQE bytes 43:40). */
+export function setSqeCdw10(dv: DataView, sqe: number, v: number): void {
+  dv.setUint32(sqe + SqeField.CDW10, v >>> 0, true);
+}
+/** Writes entry `index` of a PRP list starting at byte `list` of `dv` (NVMe Base 2.0 §4.1.1: 8-byte entries). */
+export function setPrpListEntry(dv: DataView, list: number, index: number, v: number): void {
+  setU64(dv, list + index * 8, v);
 }
 
 /** Writes CQE DW0 (command specific). */

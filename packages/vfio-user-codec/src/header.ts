@@ -48,6 +48,15 @@ export function decodeHeader(
   return out;
 }
 
+/**
+ * The message size field (u32 @4) of the header at `offset`, unchecked and allocation-free: what a
+ * framer reads to know how many bytes the whole message takes before decoding it. The caller
+ * guarantees 16 readable bytes.
+ */
+export function headerMessageSize(buf: Buffer, offset: number): number {
+  return buf.readUInt32LE(offset + 4);
+}
+
 /** Writes a header at `offset`; returns 16. The caller guarantees 16 bytes of room. */
 export function encodeHeader(header: MessageHeader, buf: Buffer, offset: number): number {
   buf.writeUInt16LE(header.msgId & 0xffff, offset);

@@ -26,7 +26,7 @@ export {
 export type { CommandName, CommandNumber, ErrnoName } from './constants.js';
 export { VfioUserProtocolError } from './errors.js';
 export type { ProtocolErrorCode } from './errors.js';
-export { createHeader, decodeHeader, encodeHeader, isReply, isNoReply, isErrorReply } from './header.js';
+export { createHeader, decodeHeader, encodeHeader, headerMessageSize, isReply, isNoReply, isErrorReply } from './header.js';
 export { decodeMessage } from './decode.js';
 export { encodeMessage, encodeMessageInto, encodedLength, bodyLength, regionInfoReply, regionIoFdsReply } from './encode.js';
 export { makeRequest, makeReply, makeErrorReply } from './messages.js';

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   Command,
   Errno,
+  decodeHeader,
+  headerMessageSize,
   commandName,
   encodeMessage,
   encodeMessageInto,
@@ -112,5 +114,15 @@ describe('encoder misuse', () => {
   it('raw bodies write any bytes, for tests and unknown commands', () => {
     const bytes = encodeMessage(makeRequest(1, Command.DMA_MAP, { kind: 'raw', data: new Uint8Array([1, 2]) }));
     expect(bytes.toString('hex')).toBe('0100020012000000000000000000000' + '00102');
+  });
+});
+
+describe('headerMessageSize', () => {
+  it('reads the size field (u32 @4 of the header) at the offset, as decodeHeader does', () => {
+    // Header at 8: msg_id 0x0102 @8, command 0x0003 @10, size 0x00001020 @12, flags 0 @16, error 0 @20.
+    const b = Buffer.alloc(32);
+    b.set([0x02, 0x01, 0x03, 0x00, 0x20, 0x10, 0x00, 0x00], 8);
+    expect(headerMessageSize(b, 8)).toBe(0x1020);
+    expect(decodeHeader(b, 8, 24).size).toBe(0x1020);
   });
 });

@@ -17,6 +17,7 @@ import {
   encodeMessage,
   errnoName,
   expectedFdCounts,
+  headerMessageSize,
   makeErrorReply,
   makeReply,
   makeRequest,
@@ -207,7 +208,7 @@ export class VfioUserClientConnection {
   #parse(): void {
     let pos = 0;
     while (this.#closed === undefined && this.#len - pos >= HEADER_SIZE) {
-      const size = this.#buf.readUInt32LE(pos + 4);
+      const size = headerMessageSize(this.#buf, pos);
       if (size < HEADER_SIZE || size > this.#opts.maxMessage) {
         this.#end(new VfioUserConnectionError(`vfio-user message of ${size} bytes from the server`), true);
         return;

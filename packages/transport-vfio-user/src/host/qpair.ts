@@ -11,13 +11,13 @@
  * CID: submit and completion allocate nothing.
  */
 import type { HostDataDirection, HostDmaMemory, HostQPair, HostQPairHandler } from '@nvmu/client';
+import { setPrpListEntry, setSqePrp1, setSqePrp2 } from '@nvmu/nvme-spec';
 import type { DmaRegion } from './memory.js';
 
 const PAGE = 4096;
 const DIR_NONE = 0;
 const DIR_H2C = 1;
 const DIR_C2H = 2;
-const TWO_32 = 0x1_0000_0000;
 /** Admin opcode Asynchronous Event Request: outstanding for long, so it does not keep a poller spinning. */
 const OPC_AER = 0x0c;
 
@@ -162,16 +162,16 @@ export class VfioUserHostQPair implements HostQPair {
       const slot = cid * this.#slot;
       if (dir === DIR_H2C) copyBytes(data, dataOffset, this.#bounce, slot, dataLength);
       const iova = this.#bounceIova + slot;
-      writeU64(dv, off + 24, iova);
+      setSqePrp1(dv, off, iova);
       const pages = Math.ceil(dataLength / PAGE);
-      if (pages <= 1) writeU64(dv, off + 32, 0);
-      else if (pages === 2) writeU64(dv, off + 32, iova + PAGE);
+      if (pages <= 1) setSqePrp2(dv, off, 0);
+      else if (pages === 2) setSqePrp2(dv, off, iova + PAGE);
       else {
         // PRP list (NVMe Base 2.0 §4.1.1.1): PRP2 points at entries for pages 1..n-1.
         const list = cid * PAGE;
         const prp = this.#prp;
-        for (let i = 1; i < pages; i++) writeU64(prp, list + (i - 1) * 8, iova + i * PAGE);
-        writeU64(dv, off + 32, this.#prpIova + list);
+        for (let i = 1; i < pages; i++) setPrpListEntry(prp, list, i - 1, iova + i * PAGE);
+        setSqePrp2(dv, off, this.#prpIova + list);
       }
       this.#data[cid] = data;
       this.#dataOffset[cid] = dataOffset;
@@ -298,11 +298,6 @@ export class VfioUserHostQPair implements HostQPair {
     this.stats.doorbellWrites++;
     this.#doorbells.ring(index, value);
   }
-}
-
-function writeU64(dv: DataView, at: number, v: number): void {
-  dv.setUint32(at, v % TWO_32, true);
-  dv.setUint32(at + 4, Math.floor(v / TWO_32), true);
 }
 
 const EMPTY = new Uint8Array(16);

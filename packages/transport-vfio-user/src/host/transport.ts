@@ -50,6 +50,7 @@ import {
   type DmaDataLayout,
   type MessageBody,
 } from '@nvmu/vfio-user-codec';
+import { Cns, setSqeCdw10, setSqePrp1, setSqePrp2 } from '@nvmu/nvme-spec';
 import { AdaptivePoller } from '../nvme/poller.js';
 import { VfioUserClientConnection, VfioUserConnectionError } from './connection.js';
 import { HostMemory, type DmaRegion, type HostDmaMode } from './memory.js';
@@ -322,12 +323,13 @@ export class VfioUserHostTransport implements HostTransport {
 
   private async readBar0(offset: number, size: 4 | 8): Promise<bigint> {
     const d = Buffer.from(await this.readRegion(PciRegion.BAR0, offset, size));
-    return size === 8 ? d.readBigUInt64LE(0) : BigInt(d.readUInt32LE(0));
+    // The register's value is the whole read (not a field at an offset in it).
+    return size === 8 ? d.readBigUInt64LE() : BigInt(d.readUInt32LE());
   }
 
   private async readConfig(offset: number, size: 1 | 2 | 4): Promise<number> {
     const d = Buffer.from(await this.readRegion(PciRegion.CONFIG, offset, size));
-    return size === 1 ? d.readUInt8(0) : size === 2 ? d.readUInt16LE(0) : d.readUInt32LE(0);
+    return d.readUIntLE(0, size);
   }
 
   private async writeConfig(offset: number, size: 1 | 2 | 4, value: number): Promise<void> {
@@ -346,13 +348,13 @@ export class VfioUserHostTransport implements HostTransport {
 
   async writeRegister32(offset: number, value: number): Promise<void> {
     const d = Buffer.alloc(4);
-    d.writeUInt32LE(value >>> 0, 0);
+    d.writeUInt32LE(value >>> 0);
     await this.writeRegion(PciRegion.BAR0, offset, d);
   }
 
   async writeRegister64(offset: number, value: bigint): Promise<void> {
     const d = Buffer.alloc(8);
-    d.writeBigUInt64LE(value, 0);
+    d.writeBigUInt64LE(value);
     await this.writeRegion(PciRegion.BAR0, offset, d);
   }
 
@@ -436,9 +438,8 @@ export class VfioUserHostTransport implements HostTransport {
     const sqe = new Uint8Array(64);
     const dv = new DataView(sqe.buffer);
     sqe[0] = 0x06; // Identify
-    dv.setUint32(24, (region.iova + 2 * PAGE) % 0x1_0000_0000, true);
-    dv.setUint32(28, Math.floor((region.iova + 2 * PAGE) / 0x1_0000_0000), true);
-    dv.setUint32(40, 1, true); // CNS 01h: Identify Controller
+    setSqePrp1(dv, 0, region.iova + 2 * PAGE);
+    setSqeCdw10(dv, 0, Cns.Controller);
     const id = await admin.privateCommand(sqe, PRIVATE_CID);
     const oacs = (region.bytes[2 * PAGE + 256] ?? 0) | ((region.bytes[2 * PAGE + 257] ?? 0) << 8);
     if (id.status !== 0 || (oacs & OACS_DBBUF) === 0) {
@@ -447,10 +448,9 @@ export class VfioUserHostTransport implements HostTransport {
     }
     sqe.fill(0);
     sqe[0] = 0x7c; // Doorbell Buffer Config
-    dv.setUint32(24, region.iova % 0x1_0000_0000, true);
-    dv.setUint32(28, Math.floor(region.iova / 0x1_0000_0000), true);
-    dv.setUint32(32, (region.iova + PAGE) % 0x1_0000_0000, true);
-    dv.setUint32(36, Math.floor((region.iova + PAGE) / 0x1_0000_0000), true);
+    // PRP1: the shadow doorbell page, PRP2: the event index page (NVMe Base 2.0 Figure 167).
+    setSqePrp1(dv, 0, region.iova);
+    setSqePrp2(dv, 0, region.iova + PAGE);
     const r = await admin.privateCommand(sqe, PRIVATE_CID);
     if (r.status !== 0) {
       await this.#memory.free(region);
@@ -539,7 +539,7 @@ export class VfioUserHostTransport implements HostTransport {
     this.#doorbellFlushQueued = false;
     for (const [index, value] of this.#pendingDoorbells) {
       const data = Buffer.alloc(4);
-      data.writeUInt32LE(value >>> 0, 0);
+      data.writeUInt32LE(value >>> 0);
       this.#conn.post(Command.REGION_WRITE, { kind: 'region-data', offset: BigInt(DOORBELL_BASE + index * 4 * this.#stride), region: PciRegion.BAR0, data });
     }
     this.#pendingDoorbells.clear();
