@@ -52,3 +52,15 @@ export async function startTarget(opts: TestTargetOptions = {}): Promise<TestTar
     close: () => target.close(),
   };
 }
+
+/** The randrw run with --verify the transport tests share: 60 % reads of 8 KiB, QD 16, two qpairs, 1000 I/O. */
+export const RANDRW_VERIFY = {
+  workload: 'randrw',
+  readPercent: 60,
+  ioSize: 8192,
+  queueDepth: 16,
+  qpairsPerNamespace: 2,
+  verify: true,
+  timeSeconds: 120,
+  ioCount: 1000,
+} as const;

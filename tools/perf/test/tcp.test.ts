@@ -2,35 +2,17 @@
 import { expect, it } from 'vitest';
 import '@nvmu/transport-tcp/host';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
-import { MallocBdev, Target } from '@nvmu/nvmf';
+import { startTarget } from '@nvmu/test-kit';
 import { runPerf } from '../src/run.js';
-import { freePort } from '@nvmu/test-kit';
-
+import { RANDRW_VERIFY } from './target.js';
 
 it('runs randrw with --verify over TCP and closes cleanly', async () => {
-  const port = String(await freePort());
   const nqn = 'nqn.2026-11.io.nvmu:perf-tcp';
-  const target = new Target();
-  await target.addTransport(new TcpTargetTransport());
-  const sub = target.createSubsystem({ nqn, allowAnyHost: true });
-  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 1024 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev, nsid: 1 });
-  const addr = { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: port } as const;
-  await target.listen(addr);
-  await sub.addListener(addr);
-  sub.start();
+  const { target, port } = await startTarget(new TcpTargetTransport(), '127.0.0.1', { nqn, blocks: 1024 });
   try {
     const r = await runPerf({
       trids: [`trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${port} subnqn:${nqn}`],
-      workload: 'randrw',
-      readPercent: 60,
-      ioSize: 8192,
-      queueDepth: 16,
-      qpairsPerNamespace: 2,
-      verify: true,
-      timeSeconds: 120,
-      ioCount: 1000,
+      ...RANDRW_VERIFY,
     });
     expect(r.firstErrors).toEqual([]);
     expect(r.ok).toBe(true);
@@ -45,18 +27,8 @@ it('runs randrw with --verify over TCP and closes cleanly', async () => {
 });
 
 it('stops early when aborted and still reports what ran', async () => {
-  const port = String(await freePort());
   const nqn = 'nqn.2026-11.io.nvmu:perf-abort';
-  const target = new Target();
-  await target.addTransport(new TcpTargetTransport());
-  const sub = target.createSubsystem({ nqn, allowAnyHost: true });
-  const bdev = new MallocBdev({ name: 'Malloc0', blockSize: 512, numBlocks: 1024 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev, nsid: 1 });
-  const addr = { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: port } as const;
-  await target.listen(addr);
-  await sub.addListener(addr);
-  sub.start();
+  const { target, port } = await startTarget(new TcpTargetTransport(), '127.0.0.1', { nqn, blocks: 1024 });
   try {
     const ac = new AbortController();
     let progress = 0;

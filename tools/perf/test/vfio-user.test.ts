@@ -8,6 +8,7 @@ import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 import { MallocBdev, Target, silentLogger } from '@nvmu/nvmf';
 import { parseTransportId } from '@nvmu/client';
 import { runPerf } from '../src/run.js';
+import { RANDRW_VERIFY } from './target.js';
 
 it("takes SPDK's vfio-user transport IDs and runs randrw with --verify over vfio-user", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nvmu-perf-vfu-'));
@@ -28,14 +29,7 @@ it("takes SPDK's vfio-user transport IDs and runs randrw with --verify over vfio
     for (const trid of [`trtype:vfiouser traddr:${ep}`, `trtype:vfio-user traddr:${ep} subnqn:${nqn} completions:interrupt`]) {
       const r = await runPerf({
         trids: [trid],
-        workload: 'randrw',
-        readPercent: 60,
-        ioSize: 8192,
-        queueDepth: 16,
-        qpairsPerNamespace: 2,
-        verify: true,
-        timeSeconds: 120,
-        ioCount: 1000,
+        ...RANDRW_VERIFY,
       });
       expect(r.firstErrors).toEqual([]);
       expect(r.ok).toBe(true);
