@@ -6,10 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Controller } from '@nvmu/client';
-import { MallocBdev, Target, silentLogger, type ListenAddress } from '@nvmu/nvmf';
 import '../../src/host.js';
 import { VfioUserTargetTransport } from '../../src/target.js';
-import { tempDir } from '../server/helpers.js';
+import { startVfioUserTarget } from '../target.js';
 import { NQN } from '../nvme/harness.js';
 import { hostStats, rwVerify } from './helpers.js';
 
@@ -19,18 +18,8 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ dir: string; transport: VfioUserTargetTransport }> {
-  const target = new Target({ logger: silentLogger });
   const transport = new VfioUserTargetTransport({ maxIoQueues: 8 });
-  await target.addTransport(transport);
-  const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true, serial: 'VFUHOST1', model: 'nvmu host test' });
-  const bdev = new MallocBdev({ name: 'm0', blockSize: 512, numBlocks: 65536 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev });
-  const { dir, cleanup } = tempDir();
-  const addr: ListenAddress = { trtype: 'vfio-user', adrfam: 'intra-host', traddr: dir, trsvcid: '' };
-  await sub.addListener(addr);
-  sub.start();
-  cleanups.push(cleanup, () => target.close());
+  const dir = await startVfioUserTarget(transport, { blocks: 65536, identity: { serial: 'VFUHOST1', model: 'nvmu host test' } }, cleanups);
   return { dir, transport };
 }
 

@@ -10,12 +10,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ftruncate, memfdCreate, mmap, munmap, closeFd } from '@nvmu/native';
-import { MallocBdev, Target, silentLogger, type ListenAddress } from '@nvmu/nvmf';
 import { Command, DmaMapFlags, HeaderFlags } from '@nvmu/vfio-user-codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VfioUserTargetTransport } from '../../src/target.js';
 import { TestClient, tempDir } from '../server/helpers.js';
-import { NQN } from './harness.js';
+import { startVfioUserTarget } from '../target.js';
 
 const RAM = 4 * 1024 * 1024;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -135,18 +134,8 @@ class SocketGuest {
 }
 
 async function start(): Promise<{ dir: string; transport: VfioUserTargetTransport }> {
-  const target = new Target({ logger: silentLogger });
   const transport = new VfioUserTargetTransport();
-  await target.addTransport(transport);
-  const sub = target.createSubsystem({ nqn: NQN, allowAnyHost: true });
-  const bdev = new MallocBdev({ name: 'm0', blockSize: 512, numBlocks: 4096 });
-  target.addBdev(bdev);
-  sub.addNamespace({ bdev });
-  const { dir, cleanup } = tempDir();
-  const addr: ListenAddress = { trtype: 'vfio-user', adrfam: 'intra-host', traddr: dir, trsvcid: '' };
-  await sub.addListener(addr);
-  sub.start();
-  cleanups.push(cleanup, () => target.close());
+  const dir = await startVfioUserTarget(transport, { blocks: 4096 }, cleanups);
   return { dir, transport };
 }
 
