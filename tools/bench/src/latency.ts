@@ -36,6 +36,7 @@ export interface LatencyRow {
 
 export interface IdleResult {
   readonly seconds: number;
+  /** The window, or 0 for the same measure with the mode off (the baseline). */
   readonly windowUs: number;
   /** CPU time per second of wall time (µs/s; 1e6 = one whole CPU) while connected and idle. */
   readonly targetCpuUsPerSec: number;
@@ -50,7 +51,8 @@ export interface LatencyResult {
   readonly machine: MachineInfo & { readonly pinned: boolean; readonly pinning: string; readonly loadAverage1mAtStart: number; readonly loadAverage1mAtEnd: number };
   readonly config: { readonly seconds: number; readonly warmupSeconds: number; readonly repetitions: number; readonly windowUs: number };
   readonly rows: readonly LatencyRow[];
-  readonly idle: IdleResult | null;
+  /** Idle CPU with the mode on, and the same with it off. */
+  readonly idle: { readonly on: IdleResult; readonly off: IdleResult } | null;
 }
 
 const QD1: WorkloadSpec = { id: 'randread-4k-qd1', label: '4 KiB random read, QD 1', rw: 'randread', ioSize: 4096, queueDepth: 1, metric: 'iops' };
@@ -79,7 +81,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * over `seconds` after a few I/Os (so both have spun and their windows passed).
  */
 async function measureIdle(target: BenchTarget, windowUs: number, seconds: number): Promise<IdleResult> {
-  const ctrl = await connect(`${benchTrid(target, QD1)} busypoll:${windowUs}`, { reconnect: false, ioQueues: 1 });
+  const ctrl = await connect(`${benchTrid(target, QD1)}${windowUs > 0 ? ` busypoll:${windowUs}` : ''}`, { reconnect: false, ioQueues: 1 });
   try {
     const ns = ctrl.namespaces[0];
     if (ns === undefined) throw new Error('idle: no namespace');
@@ -155,10 +157,10 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
         });
       }
     }
-    let idle: IdleResult | null = null;
+    let idle: LatencyResult['idle'] = null;
     if (o.idleSeconds > 0) {
-      o.log(`idle: a connected client and target with the mode on (${o.windowUs} µs), ${o.idleSeconds} s`);
-      idle = await measureIdle(targetOn, o.windowUs, o.idleSeconds);
+      o.log(`idle: a connected client and target with the mode on (${o.windowUs} µs), then off, ${o.idleSeconds} s each`);
+      idle = { on: await measureIdle(targetOn, o.windowUs, o.idleSeconds), off: await measureIdle(targetOff, 0, o.idleSeconds) };
     }
     return {
       tool: 'nvmu-bench-latency',
@@ -191,8 +193,12 @@ export function formatLatency(r: LatencyResult): string {
     lines.push(`| ${who} | ${POLL_LABEL[row.poll]} | ${m.iops.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.avg.toFixed(1)} | ${m.serverCpuUsPerIo.toFixed(1)} | ${m.clientCpuUsPerIo.toFixed(1)} | ${m.otherCpuCores.toFixed(2)} |`);
   }
   if (r.idle !== null) {
-    const i = r.idle;
-    lines.push('', `Idle, connected, mode on (${i.windowUs} µs) over ${i.seconds} s: target ${(i.targetCpuUsPerSec / 1e4).toFixed(3)} % of a CPU, client ${(i.clientCpuUsPerSec / 1e4).toFixed(3)} % of a CPU.`);
+    const pct = (usPerSec: number): string => `${(usPerSec / 1e4).toFixed(3)} %`;
+    const { on, off } = r.idle;
+    lines.push(
+      '',
+      `Idle, connected, over ${on.seconds} s each (CPU time / wall time): mode on (${on.windowUs} µs) target ${pct(on.targetCpuUsPerSec)}, client ${pct(on.clientCpuUsPerSec)}; mode off target ${pct(off.targetCpuUsPerSec)}, client ${pct(off.clientCpuUsPerSec)}.`,
+    );
   }
   lines.push('', `Command: \`${r.command}\``, '');
   return lines.join('\n');

@@ -15,10 +15,12 @@ describe('a tiny latency run (busy-poll off / server / client / both, nvmu and r
       expect(row.median.iops, `${row.pair} ${row.poll}`).toBeGreaterThan(0);
       expect(row.median.p99).toBeGreaterThanOrEqual(row.median.p50);
     }
-    expect(r.idle?.seconds).toBe(0.5);
-    expect(r.idle?.targetCpuUsPerSec).toBeGreaterThanOrEqual(0);
+    expect(r.idle?.on.seconds).toBe(0.5);
+    expect(r.idle?.on.windowUs).toBe(50);
+    expect(r.idle?.off.windowUs).toBe(0);
+    expect(r.idle?.on.targetCpuUsPerSec).toBeGreaterThanOrEqual(0);
     const md = formatLatency(r);
     expect(md).toContain('| raw TCP pair | both ends |');
-    expect(md).toContain('Idle, connected, mode on (50 µs)');
+    expect(md).toContain('mode on (50 µs) target');
   });
 });
