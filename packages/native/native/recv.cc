@@ -25,27 +25,11 @@ namespace nvmu {
 static Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
-  int64_t offset, length;
-  if (!ArgInt32(info, 0, "fd", &fd)) return env.Undefined();
-  bool isTyped = false;
-  napi_is_typedarray(env, info[1], &isTyped);
-  napi_typedarray_type type = napi_int8_array;
-  size_t bytes = 0;
-  void* data = nullptr;
-  if (isTyped) napi_get_typedarray_info(env, info[1], &type, &bytes, &data, nullptr, nullptr);
-  if (!isTyped || type != napi_uint8_array) {
-    Napi::TypeError::New(env, "buf must be a Uint8Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (!ArgSize(info, 2, "offset", &offset) || !ArgSize(info, 3, "length", &length)) return env.Undefined();
-  if (length == 0 || static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > bytes) {
-    // A zero-length read would return 0, which means the end of the stream.
-    Napi::RangeError::New(env, "buf[offset, offset + length) must be non-empty and inside buf")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  char* data;
+  size_t length;
+  if (!ArgInt32(info, 0, "fd", &fd) || !ArgReadRange(info, 1, &data, &length)) return env.Undefined();
   ssize_t r;
-  do r = recv(fd, static_cast<char*>(data) + offset, static_cast<size_t>(length), MSG_DONTWAIT);
+  do r = recv(fd, data, length, MSG_DONTWAIT);
   while (r < 0 && errno == EINTR);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);

@@ -38,12 +38,22 @@ async function tcpPair(): Promise<{ client: Socket; server: Socket; close: () =>
   return { client, server, close };
 }
 
+/** Runs `fn` with a fresh socketpair, closed after it. */
+function withPair(fn: (a: number, b: number) => void): void {
+  const [a, b] = socketpair();
+  try {
+    fn(a, b);
+  } finally {
+    closeFd(a);
+    closeFd(b);
+  }
+}
+
 describe('recvInto on a socketpair', () => {
   checkNoFdLeak();
 
   it('returns RECV_EMPTY (-1) when nothing is there, then the bytes, where asked', () => {
-    const [a, b] = socketpair();
-    try {
+    withPair((a, b) => {
       const buf = new Uint8Array(16).fill(0xee);
       expect(recvInto(b, buf, 0, buf.length)).toBe(RECV_EMPTY);
       expect(RECV_EMPTY).toBe(-1);
@@ -54,25 +64,18 @@ describe('recvInto on a socketpair', () => {
       expect(recvInto(b, buf, 0, 16)).toBe(2);
       expect([...buf.subarray(0, 2)]).toEqual([4, 5]);
       expect(recvInto(b, buf, 0, 16)).toBe(RECV_EMPTY);
-    } finally {
-      closeFd(a);
-      closeFd(b);
-    }
+    });
   });
 
   it('reads into a view at its own offset (byteOffset of a subarray is honoured)', () => {
-    const [a, b] = socketpair();
-    try {
+    withPair((a, b) => {
       const backing = new Uint8Array(32);
       const view = backing.subarray(10, 20);
       sendmsg(a, [new Uint8Array([7, 8])]);
       expect(recvInto(b, view, 1, 9)).toBe(2);
       expect(backing[11]).toBe(7);
       expect(backing[12]).toBe(8);
-    } finally {
-      closeFd(a);
-      closeFd(b);
-    }
+    });
   });
 
   it('returns 0 at the end of the stream, every time it is asked', () => {

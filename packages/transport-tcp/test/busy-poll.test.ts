@@ -60,6 +60,20 @@ function asTcp(t: unknown): TcpHostTransport {
   return t;
 }
 
+/**
+ * QD 1, 8, 32 and 128 of 4 KiB writes (in-capsule) and 16 KiB writes (R2T), each read back:
+ * the first 128 × 16 KiB of the namespace.
+ */
+async function sweepQueueDepths(c: Controller): Promise<void> {
+  const ns = c.namespaces[0];
+  if (ns === undefined) throw new Error('no namespace');
+  let seed = 1;
+  for (const qd of [1, 8, 32, 128]) {
+    await writeThenRead(ns, qd, 4096, 0, seed++);
+    await writeThenRead(ns, qd, 16384, 128 * 8, seed++);
+  }
+}
+
 /** Resolves after `ms` of the event loop running freely. */
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -78,13 +92,7 @@ describe.each([
     // and reads in two C2HData PDUs.
     t = await startTarget('127.0.0.1', { busyPollUs: targetUs, maxH2CData: 8192, c2hDataSize: 8192, blocks: 128 * 32 * 2 });
     const c = await open(t.port, `${digests} busypoll:${clientUs}`, { ioQueueSize: 129, ioQueues: 1 });
-    const ns = c.namespaces[0];
-    if (ns === undefined) throw new Error('no namespace');
-    let seed = 1;
-    for (const qd of [1, 8, 32, 128]) {
-      await writeThenRead(ns, qd, 4096, 0, seed++);
-      await writeThenRead(ns, qd, 16384, 128 * 8, seed++);
-    }
+    await sweepQueueDepths(c);
     // The target spun when its mode was on, and never when off. (In one process a spin of one
     // side holds the other off, so hits are the cross-process test's business.)
     if (targetUs > 0) expect(t.tcp.busyPollStats().spins).toBeGreaterThan(0);
@@ -115,13 +123,7 @@ describe('low-latency mode across processes (target in a child, both ends on)', 
     const port = child?.port ?? 0;
     for (const digests of ['', ' hdgst:1 ddgst:1']) {
       const c = await open(port, `${digests} busypoll:${WINDOW_US}`, { ioQueueSize: 129, ioQueues: 1 });
-      const ns = c.namespaces[0];
-      if (ns === undefined) throw new Error('no namespace');
-      let seed = 1;
-      for (const qd of [1, 8, 32, 128]) {
-        await writeThenRead(ns, qd, 4096, 0, seed++);
-        await writeThenRead(ns, qd, 16384, 128 * 8, seed++);
-      }
+      await sweepQueueDepths(c);
       await c.close();
     }
     // QD 1 through the client, its transports caught on their way out of the registry so
