@@ -55,3 +55,44 @@ export class BusyPoll {
     }
   }
 }
+
+/**
+ * The same bound without the native call, for comparison (what recvInto buys): keep the event
+ * loop turning (setImmediate, so libuv's epoll_wait is called with timeout 0) until data came
+ * through the socket's normal read path or the window passed. Node has no other way to poll a
+ * net.Socket from JavaScript.
+ */
+export class LoopPoll {
+  /**
+   * @param {number} windowUs
+   * @param {() => boolean} [wanted] as BusyPoll's
+   */
+  constructor(windowUs, wanted = () => true) {
+    this.windowMs = windowUs / 1000;
+    this.wanted = wanted;
+    this.deadline = 0;
+    this.armed = false;
+    this.got = false;
+    this.tick = () => {
+      this.armed = false;
+      if (this.got || !this.wanted() || performance.now() >= this.deadline) return;
+      this.armed = true;
+      setImmediate(this.tick);
+    };
+  }
+
+  /** The socket's read path delivered bytes: this window is over. */
+  hit() {
+    this.got = true;
+  }
+
+  spin() {
+    if (!this.wanted()) return;
+    this.got = false;
+    this.deadline = performance.now() + this.windowMs;
+    if (!this.armed) {
+      this.armed = true;
+      setImmediate(this.tick);
+    }
+  }
+}

@@ -6,7 +6,7 @@
 // the socket for the answers after sending (busy-poll.mjs), as nvmu's low-latency mode does.
 // Prints one JSON line:
 // {"ios","iops","mibps","elapsedSeconds","latencyUs":{"avg","p50","p99"},"cpu":{"perIoUs"}}.
-import { BusyPoll } from './busy-poll.mjs';
+import { BusyPoll, LoopPoll } from './busy-poll.mjs';
 import { printResult } from './report.mjs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
@@ -23,6 +23,7 @@ const { values: v } = parseArgs({
     warmup: { type: 'string', default: '1' },
     pattern: { type: 'string', default: 'rand' }, // rand | seq
     'busy-poll': { type: 'string', default: '0' }, // µs, 0 = off
+    'busy-poll-mode': { type: 'string', default: 'native' }, // native (recvInto) | loop (setImmediate)
   },
 });
 const port = Number(v.port);
@@ -105,6 +106,7 @@ sock = connect({
   onread: {
     buffer: Buffer.alloc(512 * 1024),
     callback: (n) => {
+      poller?.hit?.();
       onBytes(n);
       return true;
     },
@@ -115,7 +117,9 @@ sock.on('error', (e) => {
   process.exit(1);
 });
 await once(sock, 'connect');
-if (busyPollUs > 0) poller = new BusyPoll(sock, busyPollUs, (_buf, n) => onBytes(n), () => outstanding > 0);
+if (busyPollUs > 0) {
+  poller = v['busy-poll-mode'] === 'loop' ? new LoopPoll(busyPollUs, () => outstanding > 0) : new BusyPoll(sock, busyPollUs, (_buf, n) => onBytes(n), () => outstanding > 0);
+}
 
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 sock.cork();

@@ -10,14 +10,17 @@
 // stdin answers {"cpuUs","ios","mem"} (process.cpuUsage, requests answered, memoryUsage).
 // With a busy-poll window (µs, third argument; 0 = off) the server polls each socket after
 // answering, as nvmu's low-latency mode does (busy-poll.mjs): the raw floor of that technique.
-// argv: [host] [port] [busy-poll µs]
-import { BusyPoll } from './busy-poll.mjs';
+// A fourth argument 'loop' polls by keeping the event loop turning instead (LoopPoll: no native
+// call), for comparison.
+// argv: [host] [port] [busy-poll µs] [native|loop]
+import { BusyPoll, LoopPoll } from './busy-poll.mjs';
 import { serveStats } from './report.mjs';
 import { createServer } from 'node:net';
 
 const host = process.argv[2] ?? '127.0.0.1';
 const port = Number(process.argv[3] ?? 0);
 const busyPollUs = Number(process.argv[4] ?? 0);
+const loopPoll = process.argv[5] === 'loop';
 const REQ = 64;
 const RESP = 16;
 const MAX_PAYLOAD = 1024 * 1024;
@@ -93,8 +96,9 @@ function serve(sock) {
     sock.uncork();
   };
   // The answers are written (uncork wrote them): poll for the next request, or wait in epoll.
-  const poller = busyPollUs > 0 ? new BusyPoll(sock, busyPollUs, onBytes) : undefined;
+  const poller = busyPollUs > 0 ? (loopPoll ? new LoopPoll(busyPollUs) : new BusyPoll(sock, busyPollUs, onBytes)) : undefined;
   sock.on('data', (d) => {
+    poller?.hit?.();
     onBytes(d, d.length);
     poller?.spin();
   });

@@ -22,9 +22,15 @@ import { RAW_SERVER, type BenchTarget, type RunFigures, type WorkloadSpec, bench
 import { ServerChild, type Pinning, detectPinning } from './child.js';
 import { type MachineInfo, machineInfo, median } from './stats.js';
 
-/** Which ends poll: the server (nvmu target / raw server) and the client (nvmu-perf / raw client). */
-export type PollSetting = 'off' | 'server' | 'client' | 'both';
+/**
+ * Which ends poll: the server (nvmu target / raw server) and the client (nvmu-perf / raw
+ * client). 'both-loop' (the raw pair only): both ends poll without the native call, by keeping
+ * the event loop turning (setImmediate) for the window: what recvInto buys over pure JS.
+ */
+export type PollSetting = 'off' | 'server' | 'client' | 'both' | 'both-loop';
 export const POLL_SETTINGS: readonly PollSetting[] = ['off', 'server', 'client', 'both'];
+/** The raw pair's settings: the four, and the pure-JavaScript spin for comparison. */
+export const RAW_POLL_SETTINGS: readonly PollSetting[] = [...POLL_SETTINGS, 'both-loop'];
 
 export interface LatencyRow {
   readonly pair: 'nvmu' | 'raw';
@@ -69,8 +75,8 @@ async function withEnv<T>(name: string, value: string, start: () => Promise<T>):
   }
 }
 
-async function startRaw(pinning: Pinning, windowUs: number): Promise<{ child: ServerChild; port: number }> {
-  const { child, hello } = await ServerChild.start('raw-server', pinning, 0, [RAW_SERVER, '127.0.0.1', '0', String(windowUs)]);
+async function startRaw(pinning: Pinning, windowUs: number, mode: 'native' | 'loop' = 'native'): Promise<{ child: ServerChild; port: number }> {
+  const { child, hello } = await ServerChild.start('raw-server', pinning, 0, [RAW_SERVER, '127.0.0.1', '0', String(windowUs), mode]);
   return { child, port: Number(hello.port) };
 }
 
@@ -121,15 +127,17 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
   const targetOn = await withEnv('NVMU_BENCH_TARGET_BUSY_POLL_US', String(o.windowUs), () => startTarget(pinning));
   const rawOff = await startRaw(pinning, 0);
   const rawOn = await startRaw(pinning, o.windowUs);
-  const children = [targetOff.child, targetOn.child, rawOff.child, rawOn.child];
+  const rawLoop = await startRaw(pinning, o.windowUs, 'loop');
+  const children = [targetOff.child, targetOn.child, rawOff.child, rawOn.child, rawLoop.child];
   try {
     const runs = new Map<string, RunFigures[]>();
     for (let rep = 1; rep <= o.repetitions; rep++) {
-      for (const poll of POLL_SETTINGS) {
-        const server = poll === 'server' || poll === 'both';
-        const w: WorkloadSpec = { ...QD1, clientBusyPollUs: poll === 'client' || poll === 'both' ? o.windowUs : 0 };
-        for (const pair of ['nvmu', 'raw'] as const) {
-          const f = pair === 'nvmu' ? await runNvmu(pinning, server ? targetOn : targetOff, w, o.seconds, o.warmupSeconds) : await runRaw(pinning, server ? rawOn : rawOff, w, o.seconds, o.warmupSeconds);
+      for (const poll of RAW_POLL_SETTINGS) {
+        const loop = poll === 'both-loop';
+        const server = poll === 'server' || poll === 'both' || loop;
+        const w: WorkloadSpec = { ...QD1, clientBusyPollUs: poll === 'client' || poll === 'both' || loop ? o.windowUs : 0, clientBusyPollMode: loop ? 'loop' : 'native' };
+        for (const pair of loop ? (['raw'] as const) : (['nvmu', 'raw'] as const)) {
+          const f = pair === 'nvmu' ? await runNvmu(pinning, server ? targetOn : targetOff, w, o.seconds, o.warmupSeconds) : await runRaw(pinning, loop ? rawLoop : server ? rawOn : rawOff, w, o.seconds, o.warmupSeconds);
           const key = `${pair}|${poll}`;
           runs.set(key, [...(runs.get(key) ?? []), f]);
           o.log(`#${rep} ${pair} poll ${poll}: ${f.iops.toFixed(0)} IOPS, p50 ${f.latencyUs.p50.toFixed(1)} µs, p99 ${f.latencyUs.p99.toFixed(1)} µs (other load ${f.otherCpuCores.toFixed(2)} CPUs)`);
@@ -138,7 +146,7 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
     }
     const rows: LatencyRow[] = [];
     for (const pair of ['nvmu', 'raw'] as const) {
-      for (const poll of POLL_SETTINGS) {
+      for (const poll of pair === 'raw' ? RAW_POLL_SETTINGS : POLL_SETTINGS) {
         const r = runs.get(`${pair}|${poll}`) ?? [];
         const m = (f: (x: RunFigures) => number): number => median(r.map(f));
         rows.push({
@@ -177,7 +185,13 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
   }
 }
 
-const POLL_LABEL: Record<PollSetting, string> = { off: 'off (epoll both ends)', server: 'server only', client: 'client only', both: 'both ends' };
+const POLL_LABEL: Record<PollSetting, string> = {
+  off: 'off (epoll both ends)',
+  server: 'server only',
+  client: 'client only',
+  both: 'both ends',
+  'both-loop': 'both ends, no native call (event loop kept turning)',
+};
 
 /** The rows as a Markdown table for BENCHMARKS.md. */
 export function formatLatency(r: LatencyResult): string {
