@@ -133,6 +133,8 @@ export class SocketPoller {
   private fd = -1;
   /** A spin was put off to setImmediate (a used-up slice); none runs before it. */
   private yielded = false;
+  /** The socket has no descriptor to poll: this connection stays in epoll's hands. */
+  private off = false;
   /** A later spin is queued (spinLater). */
   private later = false;
   private readonly afterYield = (): void => {
@@ -175,7 +177,7 @@ export class SocketPoller {
   spin(): boolean {
     const owner = this.owner;
     const socket = owner.socket;
-    if (spinning || this.yielded || socket.destroyed || socket.readableLength > 0 || !owner.canPoll()) return false;
+    if (spinning || this.yielded || this.off || socket.destroyed || socket.readableLength > 0 || !owner.canPoll()) return false;
     const now = performance.now();
     if (chainStart >= 0 && now - chainStart > SLICE_MS) {
       // A long chain of hits without the event loop: let it run before the next spin.
@@ -184,7 +186,15 @@ export class SocketPoller {
       setImmediate(this.afterYield);
       return false;
     }
-    if (this.fd < 0) this.fd = this.native.socketFd(socket);
+    if (this.fd < 0) {
+      try {
+        this.fd = this.native.socketFd(socket);
+      } catch {
+        // A handle that does not expose one. Never thrown from here: spins run from ticks.
+        this.off = true;
+        return false;
+      }
+    }
     const fd = this.fd;
     const rx = owner.rx;
     const buf = this.buf;
