@@ -5,7 +5,7 @@
  * window passed (the poll counters stop growing).
  */
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -198,7 +198,10 @@ describe('low-latency mode: bounds', () => {
     expect(mini.transport.busyPollStats().spins).toBeGreaterThan(before.spins);
   });
 
-  it('a controller that resets during the host’s spin window fails the command, and the spin ends', async () => {
+  it.each([
+    ['resets', (s: Socket) => s.resetAndDestroy()],
+    ['closes', (s: Socket) => s.end()],
+  ])('a controller that %s during the host’s spin window fails the command, and the spin ends', async (_how, hangUp) => {
     // A raw "controller" that answers ICReq, then resets the connection on the first capsule.
     const srv = createServer((s) => {
       let got = 0;
@@ -213,7 +216,7 @@ describe('low-latency mode: bounds', () => {
           s.write(icresp);
         } else if (got > 128) {
           // The capsule arrived: the host is spinning for its answer now.
-          setTimeout(() => s.resetAndDestroy(), 1);
+          setTimeout(() => hangUp(s), 1);
         }
       });
     });
