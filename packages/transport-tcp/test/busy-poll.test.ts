@@ -12,7 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Controller, type HostTransportFactory, type Namespace, type QPair } from '@nvmu/client';
 
 import '../src/host.js';
-import type { BusyPollStats } from '../src/busy-poll.js';
+import { SocketPoller, newBusyPollStats, type BusyPollNative, type BusyPollStats } from '../src/busy-poll.js';
+import { PduType } from '../src/pdu.js';
+import { PduReceiver, RX_OK, type PduHandler } from '../src/receiver.js';
 import { TcpHostTransport, createTcpHostTransportFactory } from '../src/host/transport.js';
 import { startTargetChild, type TargetChild } from './helpers/child.js';
 import { pattern, sqeRw } from './helpers/raw.js';
@@ -162,6 +164,73 @@ describe('low-latency mode across processes (target in a child, both ends on)', 
     await sleep(300);
     expect(host.busyPollStats()).toEqual(host0);
     expect(await child?.ask('busypoll')).toEqual(target0);
+  });
+});
+
+describe('SocketPoller over a fake socket that always has a PDU', () => {
+  /** A CapsuleResp (NVMe/TCP 1.0 Figure 28: type 05h, HLEN 24, PLEN 24, then the CQE). */
+  const pdu = Buffer.alloc(24);
+  pdu.writeUInt8(PduType.CapsuleResp, 0);
+  pdu.writeUInt8(24, 2);
+  pdu.writeUInt32LE(24, 4);
+
+  function setUp(full: boolean): { poller: SocketPoller; stats: BusyPollStats; pdus: () => number } {
+    let pdus = 0;
+    const handler: PduHandler = {
+      onHeader: () => RX_OK,
+      onPdu: () => {
+        pdus++;
+      },
+      onFatal: () => {
+        throw new Error('unexpected fatal error');
+      },
+    };
+    const rx = new PduReceiver('host', handler, () => 0);
+    rx.connected = true;
+    const socket = { destroyed: false, readableLength: 0 } as unknown as Socket;
+    const native: BusyPollNative = {
+      socketFd: () => 1000,
+      recvInto: (_fd, buf) => {
+        if (!full) return -1;
+        pdu.copy(buf, 0);
+        return pdu.length;
+      },
+    };
+    const stats = newBusyPollStats();
+    const poller = new SocketPoller(native, { socket, rx, canPoll: () => true }, Buffer.alloc(4096), 50, stats);
+    return { poller, stats, pdus: () => pdus };
+  }
+
+  it('spins chained from ticks yield to the event loop after a slice: a timer still fires', async () => {
+    const { poller, stats, pdus } = setUp(true);
+    let timerRan = false;
+    setTimeout(() => {
+      timerRan = true;
+    }, 0);
+    // What a side does: each flush (a tick) starts a spin, each hit causes another flush. (The
+    // cap only keeps a broken build from hanging the test: it fails on the yields below.)
+    let chained = 0;
+    const again = (): void => {
+      if (poller.spin() && ++chained < 200_000) process.nextTick(again);
+    };
+    again();
+    // Without the slices this chain would not leave the ticks before the cap.
+    await sleep(20);
+    expect(timerRan).toBe(true);
+    expect(stats.yields).toBeGreaterThanOrEqual(1);
+    expect(chained).toBeLessThan(200_000);
+    expect(pdus()).toBe(stats.hits);
+    expect(stats.hits).toBeGreaterThan(1);
+  });
+
+  it('a spin that finds nothing ends after its window, and nothing polls afterwards', async () => {
+    const { poller, stats } = setUp(false);
+    expect(poller.spin()).toBe(false);
+    expect(stats.spins).toBe(1);
+    expect(stats.polls).toBeGreaterThan(0);
+    const polls = stats.polls;
+    await sleep(20);
+    expect(stats.polls).toBe(polls);
   });
 });
 
