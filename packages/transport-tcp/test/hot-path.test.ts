@@ -39,11 +39,13 @@ async function round(h: HostConn, bufs: Bufs): Promise<void> {
 
 describe('hot path', () => {
   it.each([
-    ['no digests', false, false],
-    ['header and data digests', true, true],
-  ])('allocates no Buffer per I/O once warm (%s)', async (_name, hdgst, ddgst) => {
-    target = await startMiniTarget('127.0.0.1', { maxH2CData: 16384, r2tSize: 32768, c2hDataSize: 16384 });
-    const h = await hostConnect(target.port, '127.0.0.1', { qid: 1, queueSize: 64, host: { hdgst, ddgst, maxr2t: 3 } });
+    ['no digests', false, false, 0],
+    ['header and data digests', true, true, 0],
+    // Spins read into preallocated buffers and feed the same receiver.
+    ['busy-poll on both ends', false, false, 20],
+  ])('allocates no Buffer per I/O once warm (%s)', async (_name, hdgst, ddgst, busyPollUs) => {
+    target = await startMiniTarget('127.0.0.1', { maxH2CData: 16384, r2tSize: 32768, c2hDataSize: 16384, busyPollUs });
+    const h = await hostConnect(target.port, '127.0.0.1', { qid: 1, queueSize: 64, host: { hdgst, ddgst, maxr2t: 3, busyPollUs } });
     const sizes = [512, 4096, 8192, 16384, 65536, 131072] as const;
     const bufs: Bufs = {
       w: sizes.map((s, i) => pattern(s, i)),
@@ -69,6 +71,7 @@ describe('hot path', () => {
     sizes.forEach((_s, i) => {
       expect(bufs.r[i]?.equals(bufs.w[i] ?? Buffer.alloc(0))).toBe(true);
     });
+    if (busyPollUs > 0) expect(target.transport.busyPollStats().spins).toBeGreaterThan(0);
     await h.transport.close();
   });
 

@@ -8,12 +8,19 @@
 // Nothing is allocated per request: response headers come from a preallocated ring, payloads are
 // views of one constant buffer. Prints {"port":N,"pid":N} when listening; a line "stats" on
 // stdin answers {"cpuUs","ios","mem"} (process.cpuUsage, requests answered, memoryUsage).
-// argv: [host] [port]
+// With a busy-poll window (µs, third argument; 0 = off) the server polls each socket after
+// answering, as nvmu's low-latency mode does (busy-poll.mjs): the raw floor of that technique.
+// A fourth argument 'loop' polls by keeping the event loop turning instead (LoopPoll: no native
+// call), for comparison.
+// argv: [host] [port] [busy-poll µs] [native|loop]
+import { BusyPoll, LoopPoll } from './busy-poll.mjs';
 import { serveStats } from './report.mjs';
 import { createServer } from 'node:net';
 
 const host = process.argv[2] ?? '127.0.0.1';
 const port = Number(process.argv[3] ?? 0);
+const busyPollUs = Number(process.argv[4] ?? 0);
+const loopPoll = process.argv[5] === 'loop';
 const REQ = 64;
 const RESP = 16;
 const MAX_PAYLOAD = 1024 * 1024;
@@ -62,9 +69,8 @@ function serve(sock) {
     ios++;
   };
 
-  sock.on('data', (d) => {
+  const onBytes = (d, n) => {
     let off = 0;
-    const n = d.length;
     sock.cork();
     while (off < n) {
       if (skip > 0) {
@@ -88,6 +94,13 @@ function serve(sock) {
       }
     }
     sock.uncork();
+  };
+  // The answers are written (uncork wrote them): poll for the next request, or wait in epoll.
+  const poller = busyPollUs > 0 ? (loopPoll ? new LoopPoll(busyPollUs) : new BusyPoll(sock, busyPollUs, onBytes)) : undefined;
+  sock.on('data', (d) => {
+    poller?.hit?.();
+    onBytes(d, d.length);
+    poller?.spin();
   });
   sock.on('error', () => undefined);
 }

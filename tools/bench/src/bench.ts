@@ -28,6 +28,10 @@ export interface WorkloadSpec {
   readonly queueDepth: number;
   /** The figure the ratio is taken on. */
   readonly metric: 'iops' | 'mibps';
+  /** The driver's busy-poll window, µs (nvmu-perf's --busy-poll, raw-client's --busy-poll); absent or 0: off. */
+  readonly clientBusyPollUs?: number;
+  /** raw-client's --busy-poll-mode: recvInto (native, the default) or an event loop kept turning (loop). */
+  readonly clientBusyPollMode?: 'native' | 'loop';
 }
 
 export const DEFAULT_WORKLOADS: readonly WorkloadSpec[] = [
@@ -243,6 +247,7 @@ export function perfArgs(trid: string, w: WorkloadSpec, seconds: number, warmupS
     String(warmupSeconds),
     '--json',
     '--no-progress',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs)] : []),
   ];
 }
 
@@ -321,6 +326,7 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
     String(warmupSeconds),
     '--pattern',
     w.rw === 'read' ? 'seq' : 'rand',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs), '--busy-poll-mode', w.clientBusyPollMode ?? 'native'] : []),
   ];
 }
 

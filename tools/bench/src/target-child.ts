@@ -24,7 +24,8 @@ const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
 const vfioUserDir = process.argv[4];
 const target = new Target();
-await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
+// NVMU_BENCH_TARGET_BUSY_POLL_US: the TCP low-latency mode's window (latency.ts starts a target with it).
+await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256, busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0) }));
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });

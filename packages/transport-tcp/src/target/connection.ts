@@ -72,6 +72,7 @@ import {
   at,
   type Crc32c,
 } from '../pdu.js';
+import { SocketPoller, type BusyPollNative, type BusyPollStats } from '../busy-poll.js';
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
@@ -148,6 +149,18 @@ export interface TcpTargetConnectionConfig {
   readonly onClosed: (conn: TcpTargetConnection) => void;
   /** Counters shared by every connection of the transport. */
   readonly stats: TcpTargetStats;
+  /** The low-latency mode (the transport's `busyPollUs`), or undefined when it is off. */
+  readonly busyPoll: TargetBusyPoll | undefined;
+}
+
+/** What a connection needs for the low-latency mode (see busy-poll.ts). */
+export interface TargetBusyPoll {
+  readonly native: BusyPollNative;
+  /** Microseconds to poll for the next PDU after writing a response. */
+  readonly windowUs: number;
+  /** The transport's spin read buffer (spins run one at a time on the event loop's thread). */
+  readonly buf: Buffer;
+  readonly stats: BusyPollStats;
 }
 
 type ConnState = 'ic' | 'live' | 'closing' | 'closed';
@@ -187,6 +200,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private readonly poolOwner: BufferOwner = { held: 0 };
   private readonly rx: PduReceiver;
   private readonly tx: TxBatch;
+  /** Busy-polls the socket after each flush of responses (low-latency mode), or undefined. */
+  private readonly poller: SocketPoller | undefined;
   private qp: QPair<TcpReqState> | undefined;
   private readonly reqs: Request<TcpReqState>[] = [];
   private hdgst = false;
@@ -220,8 +235,15 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.rx.ddgstErrorsFatal = false;
     // Headers are read where they arrived (no staging copy); see onCapsuleHeader.
     this.rx.inPlaceHeaders = true;
+    const bp = cfg.busyPoll;
+    this.poller =
+      bp === undefined
+        ? undefined
+        : new SocketPoller(bp.native, { socket, rx: this.rx, canPoll: () => this.canPoll() }, bp.buf, bp.windowUs, bp.stats);
     this.tx = new TxBatch(socket, () => {
       this.checkTxPressure();
+      // Low-latency mode: the responses just went out; the host's next PDU may be close.
+      this.poller?.spin();
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
@@ -900,6 +922,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       this.rx.pause();
       this.socket.pause();
     }
+  }
+
+  /** The low-latency mode may read the socket now: live, reading, holding no input. */
+  private canPoll(): boolean {
+    return this.state === 'live' && !this.stalledOnPool && !this.stalledOnTx && !this.rx.holding && !this.rx.dead;
   }
 
   private maybeResume(): void {
