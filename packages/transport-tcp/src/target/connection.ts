@@ -75,6 +75,7 @@ import {
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
+import { readInto } from './socket-read.js';
 
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
 const CONNECT_DATA_SIZE = 1024;
@@ -145,6 +146,12 @@ export interface TcpTargetConnectionConfig {
   readonly connectTimeoutMs: number;
   /** Transport-wide large data buffers (shared by every connection). */
   readonly pool: SharedBufferPool;
+  /**
+   * The transport's read buffer, shared by every connection (each read is consumed, or the
+   * unconsumed rest copied, before the next read of any socket reuses it); undefined: read
+   * with Node's per-read Buffers ('data' events).
+   */
+  readonly readBuffer: Buffer | undefined;
   readonly onClosed: (conn: TcpTargetConnection) => void;
   /** Counters shared by every connection of the transport. */
   readonly stats: TcpTargetStats;
@@ -179,9 +186,16 @@ export interface TcpTargetStats {
   refusedConnections: number;
   /** Bytes of request buffers (data buffers, PDU header slots) open connections hold now. */
   connectionBytes: number;
+  /** Socket reads (each a batch of bytes handed to a receiver) and the bytes they carried. */
+  socketReads: number;
+  bytesRead: number;
 }
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
+  /** The connection's socket (the accepted one, or the one its handle moved to: socket-read.ts). */
+  readonly socket: Socket;
+  /** True when the socket reads into the transport's read buffer (no Buffer per read). */
+  readonly userBufferReads: boolean;
   private state: ConnState = 'ic';
   /** Pool buffers this connection holds (capped by the pool). */
   private readonly poolOwner: BufferOwner = { held: 0 };
@@ -211,11 +225,34 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.maybeResume();
   };
 
+  /** @param accepted a socket accepted with `pauseOnConnect` (not reading yet). */
   constructor(
-    readonly socket: Socket,
+    accepted: Socket,
     private readonly cfg: TcpTargetConnectionConfig,
   ) {
-    this.rx = new PduReceiver('controller', this, cfg.crc32c);
+    const rx = new PduReceiver('controller', this, cfg.crc32c);
+    this.rx = rx;
+    const reader = readInto(
+      accepted,
+      cfg.readBuffer,
+      true,
+      (buf, n) => {
+        const st = cfg.stats;
+        st.socketReads++;
+        st.bytesRead += n;
+        // Once closing, input is read only to see the host's FIN, and dropped.
+        if (this.state !== 'closing') rx.pushFrom(buf, n);
+      },
+      (chunk) => {
+        const st = cfg.stats;
+        st.socketReads++;
+        st.bytesRead += chunk.length;
+        if (this.state !== 'closing') rx.push(chunk);
+      },
+    );
+    const socket = reader.socket;
+    this.socket = socket;
+    this.userBufferReads = reader.userBuffer;
     // A data digest error fails the command (Transient Transport Error), not the connection.
     this.rx.ddgstErrorsFatal = false;
     // Headers are read where they arrived (no staging copy); see onCapsuleHeader.
@@ -224,9 +261,6 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       this.checkTxPressure();
     });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.rx.push(chunk);
-    });
     socket.on('drain', this.onDrain);
     socket.on('end', () => {
       // The host closed its side. In the middle of a PDU that PDU is truncated: say so
@@ -913,9 +947,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.rx.pause();
-    // Keep reading (and dropping) so the host's FIN is seen and the socket closes promptly.
-    this.socket.removeAllListeners('data');
-    this.socket.on('data', () => undefined);
+    // Keep reading (and dropping: see the read callbacks) so the host's FIN is seen and the
+    // socket closes promptly.
     this.socket.resume();
     if (flush) {
       this.socket.end();
