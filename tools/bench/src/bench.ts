@@ -181,8 +181,12 @@ export interface BenchResult {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Built files, so this works from src/ (tests) and from dist/ alike. */
-export const TARGET_CHILD = join(here, '../dist/target-child.js');
+/**
+ * Built files, so this works from src/ (tests) and from dist/ alike. NVMU_BENCH_TARGET_CHILD
+ * names another build's target-child.js (e.g. main's, built in a scratch worktree), so two
+ * builds of the target can be compared under the same driver and ceiling.
+ */
+export const TARGET_CHILD = process.env.NVMU_BENCH_TARGET_CHILD ?? join(here, '../dist/target-child.js');
 export const RAW_SERVER = join(here, '../bench/raw-server.mjs');
 export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
 export const SHM_SERVER = join(here, '../bench/shm-ring-server.mjs');
