@@ -93,7 +93,7 @@ describe('hot path', () => {
       const contexts = [...writev.mock.contexts, ...write.mock.contexts];
       const hostWrites = contexts.filter((s) => !onTarget(s)).length;
       const targetWrites = contexts.filter(onTarget).length;
-      const targetReads = target!.transport.stats().socketReads - reads0;
+      const targetReads = target.transport.stats().socketReads - reads0;
       // The host submitted 32 capsules in one turn: one system call.
       expect(hostWrites).toBe(1);
       // The target answers each turn of input with at most one system call carrying all its

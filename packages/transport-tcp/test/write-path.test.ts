@@ -100,7 +100,7 @@ describe('write path: data verified', () => {
     const theirs = Array.from({ length: 64 }, (_v, i) => pattern(4096, 900 + i));
     raw.send(Buffer.concat(mine.map((d, i) => raw.capsule(setSgl(sqeRw(0x01, i, i * 8, 8), 4096, true), d))));
     const done = Promise.all(theirs.map((d, i) => other.cmd(sqeRw(0x01, i, 4096 + i * 8, 8), d, 'h2c')));
-    for (let i = 0; i < mine.length; i++) {
+    for (const _d of mine) {
       const r = await raw.readPdu();
       expect(r.type).toBe(PduType.CapsuleResp);
       expect(cqeStatus(r.bytes.subarray(8, 24))).toBe(0);
