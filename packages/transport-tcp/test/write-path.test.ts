@@ -7,7 +7,7 @@
  * closed: Linux nvmet's nvmet_tcp_handle_h2c_data_pdu closes for the same cases), and that a
  * connection dying in the middle of a write gives back every buffer it held.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { PduType, TermReqFes, TermReqView } from '@nvmu/nvme-spec';
 
@@ -124,6 +124,44 @@ async function connectedRaw(port: number, maxr2t = 0): Promise<RawConn> {
   expect((await raw.readPdu()).type).toBe(PduType.CapsuleResp);
   return raw;
 }
+
+describe('write path: responses', () => {
+  it.each([
+    ['no digests', false],
+    ['header digests', true],
+  ])('sends the CapsuleResps of a turn as one chunk, each with its own CQE (%s)', async (_n, hdgst) => {
+    target = await startMiniTarget('127.0.0.1');
+    const t = target;
+    const h = await hostConnect(t.port, '127.0.0.1', { qid: 1, queueSize: 65, host: { hdgst } });
+    const n = 64;
+    const datas = Array.from({ length: n }, (_v, i) => pattern(4096, 700 + i));
+    const sqes = datas.map((_d, i) => sqeRw(0x01, i, i * 8, 8));
+    await Promise.all(datas.map((d, i) => h.cmd(sqes[i] ?? Buffer.alloc(64), d, 'h2c'))); // warm
+    const { Socket } = await import('node:net');
+    const write = vi.spyOn(Socket.prototype, 'write');
+    const reads0 = t.transport.stats().socketReads;
+    try {
+      for (let round = 0; round < 5; round++) {
+        const cqes = await Promise.all(datas.map((d, i) => h.cmd(sqes[i] ?? Buffer.alloc(64), d, 'h2c')));
+        // Each CQE names its own command (the host matched them by CID) and says success.
+        cqes.forEach((c, i) => {
+          expect(c.readUInt16LE(12)).toBe(i);
+          expect(cqeStatus(c)).toBe(0);
+        });
+      }
+      const targetWrites = write.mock.contexts.filter((s) => (s as InstanceType<typeof Socket>).localPort === t.port).length;
+      const reads = t.transport.stats().socketReads - reads0;
+      // At most one socket.write per turn of input (a turn's run of responses), not one per
+      // command; plus one where a run is cut at the end of the ring (2 slots per request: 320
+      // responses over 132 slots wrap at most 3 times).
+      expect(targetWrites).toBeLessThanOrEqual(reads + 3);
+      expect(targetWrites).toBeLessThan(5 * n);
+    } finally {
+      write.mockRestore();
+    }
+    await h.transport.close();
+  });
+});
 
 describe('write path: bad H2CData', () => {
   it('an H2CData without data (DATAL 0, PLEN = HLEN): TermReq Invalid Header Field, closed', async () => {

@@ -75,6 +75,7 @@ import {
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
+import { ResponseBatch } from './resp-batch.js';
 import { readInto } from './socket-read.js';
 
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
@@ -220,6 +221,10 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private killTimer: NodeJS.Timeout | undefined;
   /** Bytes of request buffers this connection holds (counted in `stats.connectionBytes`). */
   private bytes = 0;
+  /** Lone CapsuleResps of a turn, written as one chunk (resp-batch.ts); made at Connect. */
+  private resp: ResponseBatch<Request<TcpReqState>> | undefined;
+  /** Each ring slot's first 24 bytes (what a header digest covers), with header digests on. */
+  private respHdr: Buffer[] = [];
   private readonly onDrain = (): void => {
     this.stalledOnTx = false;
     this.maybeResume();
@@ -257,9 +262,15 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     this.rx.ddgstErrorsFatal = false;
     // Headers are read where they arrived (no staging copy); see onCapsuleHeader.
     this.rx.inPlaceHeaders = true;
-    this.tx = new TxBatch(socket, () => {
-      this.checkTxPressure();
-    });
+    this.tx = new TxBatch(
+      socket,
+      () => {
+        this.checkTxPressure();
+      },
+      () => {
+        this.resp?.flush();
+      },
+    );
     socket.setNoDelay(true);
     socket.on('drain', this.onDrain);
     socket.on('end', () => {
@@ -796,6 +807,29 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       td.smallDv = new DataView(small.buf.buffer, small.buf.byteOffset, small.buf.length);
     }
     this.rx.maxCapsuleData = cap;
+    this.makeResponseBatch();
+  }
+
+  /** The CapsuleResp ring of this queue, every slot's common header written once. */
+  private makeResponseBatch(): void {
+    const hd = this.hdgst;
+    const stride = CAPSULE_RESP_HLEN + (hd ? DIGEST_LEN : 0);
+    const rb = new ResponseBatch<Request<TcpReqState>>(
+      this.reqs.length,
+      stride,
+      (run, cb) => {
+        this.socket.write(run, cb);
+      },
+      (req, err) => {
+        this.onResponseSent(req, err);
+      },
+    );
+    for (let i = 0; i < rb.capacity; i++) {
+      new CapsuleRespView(rb.ring, i * stride).init(hd);
+      if (hd) this.respHdr.push(rb.ring.subarray(i * stride, i * stride + CAPSULE_RESP_HLEN));
+    }
+    this.account(rb.ring.length);
+    this.resp = rb;
   }
 
   /** A request's own data buffer for `cap` bytes of data, its header slot's pad zeroed. */
@@ -874,8 +908,16 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
   }
 
-  /** TCP 1.0 §3.3.1: the CQE in a CapsuleResp. */
+  /** TCP 1.0 §3.3.1: the CQE in a CapsuleResp (once connected, into this turn's response run). */
   private sendCapsuleResp(req: Request<TcpReqState>): void {
+    const rb = this.resp;
+    if (rb !== undefined) {
+      this.tx.begin();
+      const off = rb.add(req);
+      req.cqeBytes.copy(rb.ring, off + 8, 0, 16);
+      if (this.hdgst) rb.ring.writeUInt32LE(this.cfg.crc32c(at(this.respHdr, off / rb.stride)) >>> 0, off + CAPSULE_RESP_HLEN);
+      return;
+    }
     const td = req.transportData;
     const slot = this.slotCount - 1;
     const h = at(td.slots, slot);
@@ -915,6 +957,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   }
 
   private sendTermReq(fes: TermReqFes, fei: number, rx: PduReceiver): void {
+    // Responses of this turn go before the TermReq (the last PDU of the connection).
+    if (!this.socket.destroyed) this.resp?.flush();
     const n = Math.min(rx.headerBytes, 128);
     const b = Buffer.alloc(TERM_REQ_HLEN + n);
     new TermReqView(b).init(PduType.C2HTermReq, fes, fei, n);
@@ -951,6 +995,7 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     // socket closes promptly.
     this.socket.resume();
     if (flush) {
+      this.resp?.flush();
       this.socket.end();
       // A peer that never closes its side does not keep the connection (and its memory) alive.
       this.killTimer = setTimeout(() => this.socket.destroy(), 2000);
