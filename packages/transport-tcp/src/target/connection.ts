@@ -24,8 +24,10 @@
  * write queue is above `txHighWater`.
  *
  * The data buffer is laid out as a whole response (`[C2HData header | data | DDGST |
- * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; every PDU written
- * in one event-loop turn goes out in one writev (tx.ts).
+ * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; the lone
+ * CapsuleResps of a turn (writes, errors) leave as one chunk (resp-batch.ts); every PDU written
+ * in one event-loop turn goes out in one writev (tx.ts). The socket reads into the transport's
+ * one read buffer (socket-read.ts), never into a Buffer allocated per read.
  */
 
 import type { Socket } from 'node:net';
