@@ -12,10 +12,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@nvmu/test-kit/ports';
 
 const CLK_TCK = 100; // Linux USER_HZ
 const seconds = Number(process.env.NVMU_IDLE_SECONDS ?? 30);
@@ -36,19 +36,6 @@ function contextSwitches(pid: number): number {
     for (const m of s.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
   }
   return n;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        res(typeof a === 'object' && a !== null ? a.port : 0);
-      });
-    });
-  });
 }
 
 interface Result {

@@ -205,7 +205,7 @@ describe('VFIOUSER by RPC, as SPDK users add it', () => {
       expect(d.stdout()).toContain(`vfio-user  ${join(vm, 'cntrl')}`);
       const ctrl = await connect(`trtype:vfiouser traddr:${vm}`);
       try {
-        // The transport's options came back too: 4 I/O queues, MDTS for 256 KiB.
+        // The transport's options came back with save_config's equality above; the namespace and its data:
         expect(ctrl.namespaces[0]?.blockSize).toBe(512);
         expect(Buffer.from(await ctrl.namespaces[0]!.read(9, 8)).equals(data)).toBe(true);
       } finally {
