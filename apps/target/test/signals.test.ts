@@ -53,7 +53,7 @@ interface Daemon {
 async function startDaemonProcess(env: Record<string, string>, size = '16M'): Promise<Daemon> {
   const port = await freePort();
   // A run folder of its own: the RPC socket and the vfio-user endpoint stay out of the user's.
-  const base = { ...process.env, NVMU_RUN_DIR: tempDir() };
+  const base: NodeJS.ProcessEnv = { ...process.env, NVMU_RUN_DIR: tempDir() };
   delete base.NVMU_DATA_DIR;
   delete base.XDG_DATA_HOME;
   const proc = spawn(process.execPath, [MAIN, '--listen', `127.0.0.1:${port}`, '--size', size, '--log-level', 'warn'], {
