@@ -5,8 +5,8 @@
  * is up, so a bad NQN, a busy port or a wrong size leaves nothing behind. With `--json FILE`: the
  * file's configuration instead. Either way the JSON-RPC socket opens once the configuration ran.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 
 import { FileBdev, type Target, type TransportLogger } from '@nvmu/nvmf';
 
@@ -122,8 +122,26 @@ export function qemuLine(dir: string, memory = '1G'): string {
   return `qemu-system-x86_64 -machine q35,memory-backend=mem -m ${memory} -object memory-backend-memfd,id=mem,size=${memory},share=on -device '${device}' -nographic`;
 }
 
+/**
+ * How a user runs the workspace's scripts from another shell: `pnpm` when their PATH has one,
+ * else `npx -y pnpm@10`, as the README's quick start does. PATH entries that only the process
+ * running the daemon sees (npx's cache, node_modules/.bin) do not count.
+ */
+export function pnpmCommand(env: NodeJS.ProcessEnv = process.env): string {
+  for (const d of (env.PATH ?? '').split(delimiter)) {
+    if (d === '' || d.includes('/_npx/') || d.includes('node_modules')) continue;
+    try {
+      accessSync(join(d, 'pnpm'), constants.X_OK);
+      return 'pnpm';
+    } catch {
+      // not here
+    }
+  }
+  return 'npx -y pnpm@10';
+}
+
 /** What the daemon prints on stdout once serving: what it serves and the lines to copy. */
-export function connectHelp(o: DaemonOptions, target?: Target): string {
+export function connectHelp(o: DaemonOptions, target?: Target, pnpm = pnpmCommand()): string {
   const lines: string[] = [];
   const tcp = target === undefined ? [{ traddr: o.traddr, trsvcid: o.trsvcid }] : target.listeners().filter((l) => l.trtype === 'tcp');
   const defaultVfu = vfioUserDir(o);
@@ -165,20 +183,20 @@ export function connectHelp(o: DaemonOptions, target?: Target): string {
     );
   }
   if ((first !== undefined && sub !== undefined) || firstVfu !== undefined) {
-    lines.push("With nvmu's own tools (from the workspace):");
+    lines.push('', "With nvmu's own tools (from the workspace):");
     if (first !== undefined && sub !== undefined) {
       const trid = `trtype:tcp traddr:${first.traddr} trsvcid:${first.trsvcid} subnqn:${sub}`;
-      lines.push(`  pnpm nvmu identify -r '${trid}'`, `  pnpm perf -r '${trid}' -q 32 -o 4096 -w randread -t 5`);
+      lines.push(`  ${pnpm} nvmu identify -r '${trid}'`, `  ${pnpm} perf -r '${trid}' -q 32 -o 4096 -w randread -t 5`);
     }
     if (firstVfu !== undefined) {
       const trid = `trtype:vfiouser traddr:${firstVfu}`;
-      lines.push(`  pnpm nvmu identify -r '${trid}'`, `  pnpm perf -r '${trid}' -q 32 -o 4096 -w randread -t 5`);
+      lines.push(`  ${pnpm} nvmu identify -r '${trid}'`, `  ${pnpm} perf -r '${trid}' -q 32 -o 4096 -w randread -t 5`);
     }
   }
   lines.push(
     '',
     `Manage it with SPDK's JSON-RPC methods on ${o.rpcSocket} (SPDK's scripts/rpc.py -s works too):`,
-    `  pnpm nvmu rpc -s ${o.rpcSocket} nvmf_get_subsystems`,
+    `  ${pnpm} nvmu rpc -s ${o.rpcSocket} nvmf_get_subsystems`,
     '',
     'Ctrl-C stops it cleanly.',
   );

@@ -85,7 +85,7 @@ describe('the default vfio-user endpoint', () => {
       expect(d.stdout()).toContain(`vfio-user  ${join(run, 'vfu0', 'cntrl')}`);
       await writeVerify(vfu, 40, data);
       // One subsystem on both transports: the same namespace.
-      const tcp = /pnpm nvmu identify -r '(trtype:tcp [^']*)'/.exec(d.stdout())?.[1] ?? '';
+      const tcp = /nvmu identify -r '(trtype:tcp [^']*)'/.exec(d.stdout())?.[1] ?? '';
       expect(Buffer.from(await readBack(tcp, 40, data.length)).equals(data)).toBe(true);
     } finally {
       expect(await d.stop('SIGTERM')).toBe(0);
@@ -119,7 +119,11 @@ describe('the default vfio-user endpoint', () => {
       expect(out).toContain(`-object memory-backend-memfd,id=mem,size=1G,share=on`);
       expect(out).toContain(`-device '{"driver":"vfio-user-pci","socket":{"path":"${sock}","type":"unix"}}'`);
       expect(out).toMatch(/nvme connect {2}-t tcp -a 127\.0\.0\.1 -s \d+ -n nqn\.2026-01\.io\.nvmu:cnode1/);
-      const tools = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('pnpm nvmu ') || l.startsWith('pnpm perf '));
+      // `pnpm` when the user's PATH has it, else `npx -y pnpm@10` (what the README uses).
+      const tools = out
+        .split('\n')
+        .map((l) => l.trim().replace(/^(?:npx -y pnpm@10|pnpm) (?=nvmu |perf )/, 'pnpm '))
+        .filter((l) => l.startsWith('pnpm nvmu ') || l.startsWith('pnpm perf '));
       expect(tools.filter((l) => l.includes('trtype:vfiouser'))).toHaveLength(2);
       expect(tools.filter((l) => l.includes('trtype:tcp'))).toHaveLength(2);
       expect(tools.filter((l) => l.startsWith('pnpm nvmu rpc '))).toHaveLength(1);
