@@ -103,8 +103,8 @@ image); a second signal exits at once.
 
 Exit status:
   0  stopped cleanly by SIGINT/SIGTERM (or --help)
-  1  runtime failure: could not start (port in use, image unreadable, a --json config that
-     fails) or failed while serving,
+  1  runtime failure: could not start (port in use, a live vfio-user server at the socket,
+     image unreadable, a --json config that fails) or failed while serving,
      or a second signal cut the shutdown short
   2  usage error: unknown option, malformed value, invalid NQN, or a --size that disagrees
      with the existing image; nothing was created

@@ -142,6 +142,23 @@ describe('the default vfio-user endpoint', () => {
   }, 120_000);
 });
 
+describe('a vfio-user socket a live daemon serves', () => {
+  it('fails a second daemon with exit status 1, naming it, before anything reaches the disk', async () => {
+    const vfu = join(dir, 'shared-vfu');
+    const a = await startDaemonProcess(['--data-dir', join(dir, 'a-data'), '-r', join(dir, 'a.sock'), '--listen', `127.0.0.1:${await freePort()}`, '--size', '1M', '--vfio-user', vfu]);
+    try {
+      await expect(
+        startDaemonProcess(['--data-dir', join(dir, 'b-data'), '-r', join(dir, 'b.sock'), '--listen', `127.0.0.1:${await freePort()}`, '--size', '1M', '--vfio-user', vfu]),
+      ).rejects.toThrow(/exited \(1\)[\s\S]*cannot listen on .*shared-vfu: another server is listening there/);
+      expect(existsSync(join(dir, 'b-data'))).toBe(false);
+      // The first one still serves.
+      expect(existsSync(join(vfu, 'cntrl'))).toBe(true);
+    } finally {
+      expect(await a.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe('VFIOUSER by RPC, as SPDK users add it', () => {
   it('creates a listener from rpc.py\'s listen address (socket directory, no trsvcid); remove_listener tears it down', async () => {
     const run = join(dir, 'rpc');
