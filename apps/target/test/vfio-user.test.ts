@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect } from '@nvmu/client';
+import { connect, discover } from '@nvmu/client';
 import '@nvmu/transport-tcp/host';
 import '@nvmu/transport-vfio-user/host';
 import { call, freePort, rpc, startDaemonProcess } from './process.js';
@@ -87,6 +87,10 @@ describe('the default vfio-user endpoint', () => {
       // One subsystem on both transports: the same namespace.
       const tcp = /nvmu identify -r '(trtype:tcp [^']*)'/.exec(d.stdout())?.[1] ?? '';
       expect(Buffer.from(await readBack(tcp, 40, data.length)).equals(data)).toBe(true);
+      // A host discovering over TCP is shown TCP entries only: a socket on this host is no
+      // address for it (Linux nvmet lists only the port a host came through).
+      const log = await discover(tcp.replace(/ subnqn:\S+/, ''));
+      expect(log.map((e) => e.trid.trtype)).toEqual(['tcp', 'tcp']);
     } finally {
       expect(await d.stop('SIGTERM')).toBe(0);
     }
