@@ -23,6 +23,8 @@ export interface NvmfTransportParams {
   numSharedBuffers?: number;
   /** TCP only. */
   c2hSuccess?: boolean;
+  /** TCP only: the low-latency (busy-poll) window in µs; see @nvmu/transport-tcp's README. */
+  busyPollUs?: number;
 }
 
 export type TransportFactory = (params: NvmfTransportParams) => TargetTransport;
@@ -144,6 +146,7 @@ export function defaultTransports(): TransportRegistry {
       maxH2CData: p.ioUnitSize,
       numSharedBuffers: p.numSharedBuffers,
       c2hSuccess: p.c2hSuccess,
+      busyPollUs: p.busyPollUs,
     });
   });
   r.register(

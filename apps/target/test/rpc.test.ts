@@ -83,6 +83,7 @@ describe('errors say what was wrong, with SPDK codes', () => {
     ['nvmf_create_transport', { trtype: 'vfio-user' }, -32603, /Transport type 'VFIOUSER' already exists/],
     ['nvmf_create_transport', { trtype: 'TCP' }, -32603, /Transport type 'TCP' already exists/],
     ['nvmf_create_transport', { trtype: 'CARRIER_PIGEON' }, -32602, /Invalid transport type 'CARRIER_PIGEON'/],
+    ['nvmf_create_transport', { trtype: 'TCP', busy_poll_us: 20000 }, -32602, /busy_poll_us/],
     ['nvmf_subsystem_add_ns', { nqn: NQN, namespace: { bdev_name: 'ghost' } }, -32602, /no bdev named ghost/],
     ['nvmf_subsystem_add_ns', { nqn: NQN, namespace: {} }, -32602, /missing required parameter 'namespace.bdev_name'/],
     ['nvmf_delete_subsystem', { nqn: 'nqn.2026-01.io.nvmu:none' }, -32602, /Subsystem with NQN 'nqn.2026-01.io.nvmu:none' not found/],

@@ -25,6 +25,8 @@ const CREATE_TRANSPORT = {
   max_aq_depth: { type: 'uint' },
   num_shared_buffers: { type: 'uint' },
   c2h_success: { type: 'boolean' },
+  /** nvmu's own (TCP): the low-latency mode's poll window in µs, 0 (off) to 10000. */
+  busy_poll_us: { type: 'uint', max: 10000 },
   buf_cache_size: { type: 'uint' },
   iobuf_small_cache_size: { type: 'uint' },
   iobuf_large_cache_size: { type: 'uint' },
@@ -179,6 +181,9 @@ function dumpTransport(ctx: RpcContext, t: TargetTransport): JsonObject {
   };
   if (given.num_shared_buffers !== undefined) out.num_shared_buffers = given.num_shared_buffers;
   if (given.c2h_success !== undefined) out.c2h_success = given.c2h_success;
+  // Read back from the transport itself, so a config only shows a window the transport runs.
+  const busyPollUs = (t as { readonly busyPollWindowUs?: unknown }).busyPollWindowUs;
+  if (typeof busyPollUs === 'number' && busyPollUs > 0) out.busy_poll_us = busyPollUs;
   return out;
 }
 
@@ -279,6 +284,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
         maxAqDepth: p.max_aq_depth,
         numSharedBuffers: p.num_shared_buffers,
         c2hSuccess: p.c2h_success,
+        busyPollUs: p.busy_poll_us,
       });
       await target.addTransport(t);
     } catch (e) {

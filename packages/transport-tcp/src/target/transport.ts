@@ -314,6 +314,11 @@ export class TcpTargetTransport implements TargetTransport {
     return { ...this.busyPollCounters };
   }
 
+  /** The low-latency mode's window in microseconds (0: off), as given in `busyPollUs`. */
+  get busyPollWindowUs(): number {
+    return this.busyPollUs;
+  }
+
   /** Number of open connections (for tests and stats). */
   get connectionCount(): number {
     return this.conns.size;
