@@ -60,6 +60,8 @@ export interface BenchOptions {
   readonly command: string;
   /** When set, the warm target is profiled over one more run of the goal workload; profiles go here. */
   readonly profileDir: string | undefined;
+  /** The workload (id) profiled instead of the goal workload, e.g. `vfu-randread-4k-qd128`. */
+  readonly profileWorkload?: string | undefined;
   /** Progress lines (default: stderr). */
   readonly log: (line: string) => void;
 }
@@ -475,9 +477,11 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
     }
     const g = results.find((r) => r.transport !== 'vfio-user' && r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
     let profile: ProfileResult | null = null;
-    if (o.profileDir !== undefined && g !== undefined) {
-      o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${g.id} run`);
-      profile = await profileTarget(pinning, target, o.profileDir, g, o.seconds, o.warmupSeconds);
+    const pw = o.profileWorkload === undefined ? g : workloads.find((w) => w.id === o.profileWorkload);
+    if (o.profileWorkload !== undefined && pw === undefined) throw new Error(`profile workload ${o.profileWorkload}: not among this run's workloads`);
+    if (o.profileDir !== undefined && pw !== undefined) {
+      o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${pw.id} run`);
+      profile = await profileTarget(pinning, target, o.profileDir, pw, o.seconds, o.warmupSeconds);
     }
     const result: BenchResult = {
       version: 1,

@@ -9,8 +9,9 @@ import { DEFAULT_BENCH_OPTIONS, runBench } from './bench.js';
 import { formatMarkdown, formatProfile, formatTable } from './format.js';
 
 const USAGE = `usage: node dist/main.js [--seconds S] [--warmup S] [--reps N] [--soak-seconds S] [--qd N] [--out FILE] [--no-profile]
+       [--workloads ID,ID...] [--profile-workload ID]
   env: NVMU_BENCH_SECONDS, NVMU_BENCH_WARMUP_SECONDS, NVMU_BENCH_REPS, NVMU_BENCH_SOAK_SECONDS,
-       NVMU_BENCH_QD, NVMU_BENCH_OUT, NVMU_BENCH_PROFILE=0
+       NVMU_BENCH_QD, NVMU_BENCH_OUT, NVMU_BENCH_PROFILE=0, NVMU_BENCH_WORKLOADS, NVMU_BENCH_PROFILE_WORKLOAD
 `;
 
 const pkgDir = join(import.meta.dirname, '..');
@@ -23,6 +24,8 @@ const { values: v } = parseArgs({
     qd: { type: 'string' },
     out: { type: 'string' },
     'no-profile': { type: 'boolean' },
+    workloads: { type: 'string' },
+    'profile-workload': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -63,7 +66,15 @@ const command =
     : `${envPart}node ${relative(process.cwd(), process.argv[1] ?? 'dist/main.js')}${argPart === '' ? '' : ` ${argPart}`}`;
 
 const profileDir = profile ? join(pkgDir, 'results/profiles') : undefined;
-const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, queueDepth, outFile, profileDir, command });
+const only = (v.workloads ?? env.NVMU_BENCH_WORKLOADS ?? '').split(',').filter((id) => id !== '');
+const unknown = only.filter((id) => !d.workloads.some((w) => w.id === id));
+if (unknown.length > 0) {
+  process.stderr.write(`--workloads: unknown ${unknown.join(', ')} (known: ${d.workloads.map((w) => w.id).join(', ')})\n`);
+  process.exit(2);
+}
+const workloads = only.length === 0 ? d.workloads : d.workloads.filter((w) => only.includes(w.id));
+const profileWorkload = v['profile-workload'] ?? env.NVMU_BENCH_PROFILE_WORKLOAD;
+const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, queueDepth, outFile, profileDir, command, workloads, profileWorkload });
 process.stdout.write(`\n${formatTable(result)}`);
 if (result.profile !== null) process.stdout.write(`\n${formatProfile(result.profile)}(profile: ${relative(process.cwd(), result.profile.profileFile)})\n`);
 process.stdout.write(`\nJSON: ${relative(process.cwd(), outFile)}\n\n----- Markdown for BENCHMARKS.md -----\n\n${formatMarkdown(result)}`);

@@ -10,12 +10,17 @@
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
  * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
  * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
- * .cpuprofile there and answers {"profileFile"}. Exits when stdin ends.
+ * .cpuprofile there and answers {"profileFile"}. "eld start" starts perf_hooks'
+ * monitorEventLoopDelay (1 ms resolution) and answers {"eld":true}; "eld stop" answers
+ * {"eldMs":{"p50","p99","max","mean","count"}} (the event loop's delay over the window, ms).
+ * Exits when stdin ends.
  */
+import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { NullBdev, Target } from '@nvmu/nvmf';
+import { NullBdev, Target, type TransportLogger } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
 import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 import { BENCH_NQN, type ChildStats } from './protocol.js';
@@ -23,7 +28,13 @@ import { BENCH_NQN, type ChildStats } from './protocol.js';
 const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
 const vfioUserDir = process.argv[4];
-const target = new Target();
+/** NVMU_BENCH_TARGET_LOG=<file>: the target's info/warn/error lines appended there (e.g. the vfio-user controller's counters at detach). */
+const logFile = process.env.NVMU_BENCH_TARGET_LOG;
+const line = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
+  if (logFile !== undefined && logFile !== '') appendFileSync(logFile, `${JSON.stringify({ level, msg, ...fields })}\n`);
+};
+const logger: TransportLogger = { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error') };
+const target = new Target({ logger });
 await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
@@ -67,8 +78,31 @@ async function profile(cmd: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ profileFile: file })}\n`);
 }
 
+let eld: ReturnType<typeof monitorEventLoopDelay> | undefined;
+
+/** Event-loop delay over a window the bench chooses (bench:responsiveness). */
+function eventLoopDelay(cmd: string): void {
+  if (cmd === 'eld start') {
+    eld?.disable();
+    eld = monitorEventLoopDelay({ resolution: 1 });
+    eld.enable();
+    process.stdout.write(`${JSON.stringify({ eld: true })}\n`);
+    return;
+  }
+  const h = eld;
+  eld = undefined;
+  h?.disable();
+  const ms = (ns: number): number => ns / 1e6;
+  const eldMs = h === undefined ? null : { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), count: h.count };
+  process.stdout.write(`${JSON.stringify({ eldMs })}\n`);
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
+  if (cmd === 'eld start' || cmd === 'eld stop') {
+    eventLoopDelay(cmd);
+    return;
+  }
   if (cmd.startsWith('profile ')) {
     void profile(cmd);
     return;
