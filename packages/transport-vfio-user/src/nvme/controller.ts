@@ -677,12 +677,10 @@ export class NvmeController {
       qp.fail(req, STATUS_DATA_TRANSFER_ERROR);
       return;
     }
-    const prp1 = readU64(sqe, 24);
-    const prp2 = readU64(sqe, 32);
     const c2h = req.xfer === 'controller-to-host';
-    const n = collectPrps(mem, prp1, prp2, length, td.segs);
+    const n = collectPrps(mem, sqe, length, td.segs);
     if (n === PrpOutcome.slow) {
-      this.startSlow(sq, req, prp1, prp2, length, c2h);
+      this.startSlow(sq, req, readU64(sqe, 24), readU64(sqe, 32), length, c2h);
       return;
     }
     if (n < 0) {
@@ -691,7 +689,7 @@ export class NvmeController {
     }
     const k = segmentsToIov(mem, td.segs, req.iov, req.iov.length, c2h);
     if (k === 0) {
-      this.startSlow(sq, req, prp1, prp2, length, c2h);
+      this.startSlow(sq, req, readU64(sqe, 24), readU64(sqe, 32), length, c2h);
       return;
     }
     if (k < 0) {

@@ -101,11 +101,16 @@ function prpsBeforeList(prp1: number, prp2: number, length: number, out: PrpSegm
 }
 
 /**
- * Walk PRP1/PRP2 for `length` bytes into `out` through shared memory. Returns the number of
- * segments, `PrpOutcome.slow` when a list page is only reachable by DMA_READ, or a negative
- * status (`-status`) for a PRP with a bad offset or outside every mapping.
+ * Walk the SQE's PRP1/PRP2 (bytes 24-39) for `length` bytes into `out` through shared memory.
+ * Returns the number of segments, `PrpOutcome.slow` when a list page is only reachable by
+ * DMA_READ, or a negative status (`-status`) for a PRP with a bad offset or outside every
+ * mapping. The PRPs are read here, not passed in: a guest address at or above 2^31 (every
+ * address of a client whose IOVAs start at 4 GiB, as nvmu's host does) is a double, and
+ * passing one to a function V8 does not inline boxes it (16 bytes of heap per command).
  */
-export function collectPrps(mem: GuestMemory, prp1: number, prp2: number, length: number, out: PrpSegments): number {
+export function collectPrps(mem: GuestMemory, sqe: DataView, length: number, out: PrpSegments): number {
+  const prp1 = sqe.getUint32(24, true) + sqe.getUint32(28, true) * 0x1_0000_0000;
+  const prp2 = sqe.getUint32(32, true) + sqe.getUint32(36, true) * 0x1_0000_0000;
   const head = prpsBeforeList(prp1, prp2, length, out);
   if (head !== NEEDS_LIST) return head;
   let remaining = length - out.len(0);
