@@ -13,13 +13,16 @@
  * .cpuprofile there and answers {"profileFile"}. "eld start" starts perf_hooks'
  * monitorEventLoopDelay (1 ms resolution) and answers {"eld":true}; "eld stop" answers
  * {"eldMs":{"p50","p99","max","mean","count"}} (the event loop's delay over the window, ms).
- * Exits when stdin ends.
+ * "alloc start" / "alloc stop" bracket a window whose allocated bytes (heap used at the end
+ * minus at the start plus what every GC freed, v8.GCProfiler) and GC count the second answers
+ * as {"allocated","gcs"}. Exits when stdin ends.
  */
 import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { GCProfiler } from 'node:v8';
 import { NullBdev, Target, type TransportLogger } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
 import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
@@ -97,8 +100,60 @@ function eventLoopDelay(cmd: string): void {
   process.stdout.write(`${JSON.stringify({ eldMs })}\n`);
 }
 
+let alloc: { profiler: GCProfiler; heapUsed: number } | undefined;
+
+/** Bytes allocated over a window (bench:heap): heap growth plus what the GCs in it freed. */
+function allocation(cmd: string): void {
+  if (cmd === 'alloc start') {
+    const profiler = new GCProfiler();
+    profiler.start();
+    alloc = { profiler, heapUsed: process.memoryUsage().heapUsed };
+    process.stdout.write(`${JSON.stringify({ alloc: true })}\n`);
+    return;
+  }
+  const a = alloc;
+  alloc = undefined;
+  const end = process.memoryUsage().heapUsed;
+  const stats = a?.profiler.stop().statistics ?? [];
+  let allocated = a === undefined ? 0 : end - a.heapUsed;
+  for (const g of stats) allocated += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+  process.stdout.write(`${JSON.stringify({ allocated, gcs: stats.length })}\n`);
+}
+
+let heapSession: Session | undefined;
+
+/**
+ * "heapprofile start" / "heapprofile stop <file>": V8's sampling heap profiler over a window,
+ * garbage included (what was allocated, not only what survived), written as a .heapprofile.
+ */
+async function heapProfile(cmd: string): Promise<void> {
+  if (cmd === 'heapprofile start') {
+    heapSession = new Session();
+    heapSession.connect();
+    await heapSession.post('HeapProfiler.enable');
+    await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    process.stdout.write(`${JSON.stringify({ heapProfiling: true })}\n`);
+    return;
+  }
+  const file = cmd.slice('heapprofile stop '.length);
+  if (heapSession === undefined) throw new Error('heapprofile stop without heapprofile start');
+  const { profile: p } = await heapSession.post('HeapProfiler.stopSampling');
+  heapSession.disconnect();
+  heapSession = undefined;
+  await writeFile(file, JSON.stringify(p));
+  process.stdout.write(`${JSON.stringify({ heapProfileFile: file })}\n`);
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
+  if (cmd.startsWith('heapprofile ')) {
+    void heapProfile(cmd);
+    return;
+  }
+  if (cmd === 'alloc start' || cmd === 'alloc stop') {
+    allocation(cmd);
+    return;
+  }
   if (cmd === 'eld start' || cmd === 'eld stop') {
     eventLoopDelay(cmd);
     return;
