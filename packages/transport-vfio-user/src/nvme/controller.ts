@@ -67,6 +67,14 @@ export const PASS_BUDGET = 256;
  * turn (setImmediate, epoll_wait) per handful of commands.
  */
 const PASS_SWEEPS = 4;
+/**
+ * Completions posted before an interrupt goes out within a pass. One interrupt at the end of a
+ * 128-command pass makes a ping-pong: the host sits idle while the target works through the
+ * batch, then the target spins while the host takes all 128 completions and submits again.
+ * Firing every 32 lets the host (on the other core) consume and resubmit while the target is
+ * still working, and the next sweep picks those commands up.
+ */
+const IRQ_BATCH = 32;
 /** Requests of the admin qpair kept for the transport's own commands (Property Get/Set, Identify). */
 const ADMIN_RESERVED = 2;
 
@@ -574,6 +582,7 @@ export class NvmeController {
       n++;
       this.stats.commands++;
       this.start(sq, req);
+      if (n % IRQ_BATCH === 0) this.flushIrqs();
     }
     return n;
   }

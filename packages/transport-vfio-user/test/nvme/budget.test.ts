@@ -45,3 +45,17 @@ it('one pass fetches at most PASS_BUDGET commands from full SQs, and the next pa
   }
   expect(done).toBe(queued);
 });
+
+it('a pass raises an interrupt every 32 completions, so the host consumes while the target works', async () => {
+  env = await setup();
+  const { guest, dev, ctx } = env;
+  expect(guest.enable() & 1).toBe(1);
+  expect((await guest.setNumQueues(1)).status).toBe(0);
+  expect(await guest.createIoQueue(1, 256, 1)).toEqual([0, 0]);
+  const buf = guest.alloc(4096);
+  for (let i = 0; i < 128; i++) guest.rw(1, false, i, 1, buf);
+  const before = ctx.irqs.filter((v) => v === 1).length;
+  dev.pollOnce();
+  // 128 synchronous completions (malloc bdev) in one pass: 4 interrupts on vector 1, not 1.
+  expect(ctx.irqs.filter((v) => v === 1).length - before).toBe(4);
+});
