@@ -488,12 +488,14 @@ export class NvmeController {
     this.stats.passes++;
     this.flushIrqs();
     let fetched = 0;
+    // Interrupts go out every IRQ_BATCH commands (consume) and at the end of the pass, not after
+    // each sweep: a sweep that finds a handful of commands must not cost the host a wake-up each.
     for (let sweep = 0; sweep < PASS_SWEEPS && fetched < PASS_BUDGET; sweep++) {
       const n = this.sweep(PASS_BUDGET - fetched);
-      this.flushIrqs();
       if (n === 0) break;
       fetched += n;
     }
+    this.flushIrqs();
     return fetched > 0 || this.active > 0;
   }
 
