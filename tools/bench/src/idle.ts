@@ -13,15 +13,13 @@
  * Prints a Markdown table and one JSON line.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 
 import { connect } from '@nvmu/client';
 import '@nvmu/transport-vfio-user/host';
 
 import { detectPinning } from './child.js';
-import { startTarget } from './bench.js';
+import { withVfioUserTarget } from './bench.js';
 
 const SECONDS = Number(process.env.NVMU_IDLE_SECONDS ?? 60);
 /** USER_HZ: the unit of /proc/<pid>/stat's utime and stime (100 on every Linux architecture nvmu runs on). */
@@ -65,39 +63,36 @@ async function measure(pid: number, stats: () => Promise<number>, host: boolean)
 
 const pinning = detectPinning();
 const load = loadavg()[0] ?? 0;
-const tmp = await mkdtemp(join(tmpdir(), 'nvmu-idle-'));
-const dir = join(tmp, 'vfu0');
-const target = await startTarget(pinning, [], dir);
-const pid = target.child.proc.pid;
-if (pid === undefined) throw new Error('target child has no pid');
-const stats = async (): Promise<number> => (await target.child.stats()).cpuUs;
-try {
+await withVfioUserTarget(pinning, [], async (target, dir) => {
+  const pid = target.child.proc.pid;
+  if (pid === undefined) throw new Error('target child has no pid');
+  const stats = async (): Promise<number> => (await target.child.stats()).cpuUs;
   process.stderr.write(`idle: target (pid ${pid}) with no client, ${SECONDS} s\n`);
   const alone = await measure(pid, stats, false);
   const ctrl = await connect(`trtype:vfiouser traddr:${dir} subnqn:${target.nqn}`, { reconnect: false });
+  let attached: IdleFigures;
   try {
     await ctrl.namespaces[0]?.read(0, 8);
     await sleep(1000); // the target's poller backs off after the last command
     process.stderr.write(`idle: nvmu host attached over vfio-user, no I/O, ${SECONDS} s\n`);
-    const attached = await measure(pid, stats, true);
-    const pct = (v: number | null): string => (v === null ? '–' : `${v.toFixed(3)} %`);
-    process.stdout.write(
-      [
-        `load average at start: ${load.toFixed(2)}; ${pinning.note}`,
-        '',
-        '| state | seconds | target CPU (/proc stat) | target CPU (cpuUsage) | host CPU |',
-        '| --- | ---: | ---: | ---: | ---: |',
-        `| target alone, no client | ${alone.seconds.toFixed(1)} | ${pct(alone.targetProcPercent)} | ${pct(alone.targetCpuUsagePercent)} | – |`,
-        `| nvmu host attached over vfio-user, idle | ${attached.seconds.toFixed(1)} | ${pct(attached.targetProcPercent)} | ${pct(attached.targetCpuUsagePercent)} | ${pct(attached.hostPercent)} |`,
-        '',
-        JSON.stringify({ tool: 'nvmu-bench-idle', loadAverage1m: load, alone, attached }),
-        '',
-      ].join('\n'),
-    );
+    attached = await measure(pid, stats, true);
   } finally {
     await ctrl.close();
   }
-} finally {
-  await target.child.stop();
-  await rm(tmp, { recursive: true, force: true });
-}
+  const pct = (v: number | null): string => (v === null ? '–' : `${v.toFixed(3)} %`);
+  const row = (state: string, f: IdleFigures): string =>
+    `| ${state} | ${f.seconds.toFixed(1)} | ${pct(f.targetProcPercent)} | ${pct(f.targetCpuUsagePercent)} | ${pct(f.hostPercent)} |`;
+  process.stdout.write(
+    [
+      `load average at start: ${load.toFixed(2)}; ${pinning.note}`,
+      '',
+      '| state | seconds | target CPU (/proc stat) | target CPU (cpuUsage) | host CPU |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      row('target alone, no client', alone),
+      row('nvmu host attached over vfio-user, idle', attached),
+      '',
+      JSON.stringify({ tool: 'nvmu-bench-idle', loadAverage1m: load, alone, attached }),
+      '',
+    ].join('\n'),
+  );
+});

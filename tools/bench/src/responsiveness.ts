@@ -14,14 +14,12 @@
  * Run: `node dist/responsiveness.js` in tools/bench after `pnpm build` (`pnpm run
  * bench:responsiveness`). Prints a Markdown table and one JSON line.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 
 import { connect, type Controller } from '@nvmu/client';
 import '@nvmu/transport-tcp/host';
 
-import { PERF_MAIN, benchTrid, perfArgs, startTarget, type BenchTarget, type WorkloadSpec } from './bench.js';
+import { PERF_MAIN, benchTrid, perfArgs, withVfioUserTarget, type BenchTarget, type WorkloadSpec } from './bench.js';
 import { detectPinning, pinnedCommand, runToEnd } from './child.js';
 import { median } from './stats.js';
 
@@ -87,9 +85,7 @@ async function phase(name: string, target: BenchTarget, ctrl: Controller, load: 
 
 const pinning = detectPinning();
 const load = loadavg()[0] ?? 0;
-const tmp = await mkdtemp(join(tmpdir(), 'nvmu-resp-'));
-const target = await startTarget(pinning, [], join(tmp, 'vfu0'));
-try {
+await withVfioUserTarget(pinning, [], async (target) => {
   const ctrl = await connect(`trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:${target.port} subnqn:${target.nqn}`, { reconnect: false });
   try {
     process.stderr.write(`responsiveness: idle, ${SECONDS} s\n`);
@@ -117,7 +113,4 @@ try {
   } finally {
     await ctrl.close();
   }
-} finally {
-  await target.child.stop();
-  await rm(tmp, { recursive: true, force: true });
-}
+});

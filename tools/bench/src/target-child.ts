@@ -10,7 +10,9 @@
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
  * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
  * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
- * .cpuprofile there and answers {"profileFile"}. "eld start" starts perf_hooks'
+ * .cpuprofile there and answers {"profileFile"}; "heapprofile start" / "heapprofile stop <file>"
+ * do the same with the sampling heap profiler (garbage included) and answer {"heapProfileFile"}.
+ * "eld start" starts perf_hooks'
  * monitorEventLoopDelay (1 ms resolution) and answers {"eld":true}; "eld stop" answers
  * {"eldMs":{"p50","p99","max","mean","count"}} (the event loop's delay over the window, ms).
  * "alloc start" / "alloc stop" bracket a window whose allocated bytes (heap used at the end
@@ -22,11 +24,11 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { GCProfiler } from 'node:v8';
 import { NullBdev, Target, type TransportLogger } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
 import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 import { BENCH_NQN, type ChildStats } from './protocol.js';
+import { AllocationWindow } from './stats.js';
 
 const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
@@ -60,25 +62,36 @@ function commands(): number {
 const gc = (globalThis as { gc?: (opts?: { type: string; execution: string; flavor: string }) => void }).gc;
 let session: Session | undefined;
 
+/**
+ * "profile start" / "profile stop <file>": V8's sampling CPU profiler over a window (a
+ * .cpuprofile); "heapprofile start" / "heapprofile stop <file>": its sampling heap profiler,
+ * garbage included (what was allocated, not only what survived; a .heapprofile). One at a time.
+ */
 async function profile(cmd: string): Promise<void> {
-  if (cmd === 'profile start') {
+  const heap = cmd.startsWith('heapprofile ');
+  if (cmd.endsWith(' start')) {
     session = new Session();
     session.connect();
-    await session.post('Profiler.enable');
-    // 1 ms, --cpu-prof's default: a few thousand samples over a run is plenty for a top 10, and a
-    // finer interval visibly slows the target down (100 µs cost about a third of its throughput).
-    await session.post('Profiler.setSamplingInterval', { interval: 1000 });
-    await session.post('Profiler.start');
-    process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+    if (heap) {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    } else {
+      await session.post('Profiler.enable');
+      // 1 ms, --cpu-prof's default: a few thousand samples over a run is plenty for a top 10, and a
+      // finer interval visibly slows the target down (100 µs cost about a third of its throughput).
+      await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+      await session.post('Profiler.start');
+    }
+    process.stdout.write(`${JSON.stringify(heap ? { heapProfiling: true } : { profiling: true })}\n`);
     return;
   }
-  const file = cmd.slice('profile stop '.length);
-  if (session === undefined) throw new Error('profile stop without profile start');
-  const { profile: p } = await session.post('Profiler.stop');
+  const file = cmd.slice(cmd.indexOf(' stop ') + ' stop '.length);
+  if (session === undefined) throw new Error(`${cmd}: no profile started`);
+  const p = heap ? (await session.post('HeapProfiler.stopSampling')).profile : (await session.post('Profiler.stop')).profile;
   session.disconnect();
   session = undefined;
   await writeFile(file, JSON.stringify(p));
-  process.stdout.write(`${JSON.stringify({ profileFile: file })}\n`);
+  process.stdout.write(`${JSON.stringify(heap ? { heapProfileFile: file } : { profileFile: file })}\n`);
 }
 
 let eld: ReturnType<typeof monitorEventLoopDelay> | undefined;
@@ -100,56 +113,22 @@ function eventLoopDelay(cmd: string): void {
   process.stdout.write(`${JSON.stringify({ eldMs })}\n`);
 }
 
-let alloc: { profiler: GCProfiler; heapUsed: number } | undefined;
+let alloc: AllocationWindow | undefined;
 
-/** Bytes allocated over a window (bench:heap): heap growth plus what the GCs in it freed. */
+/** "alloc start" / "alloc stop": bytes allocated and GCs over a window (bench:heap). */
 function allocation(cmd: string): void {
   if (cmd === 'alloc start') {
-    const profiler = new GCProfiler();
-    profiler.start();
-    alloc = { profiler, heapUsed: process.memoryUsage().heapUsed };
+    alloc = new AllocationWindow();
     process.stdout.write(`${JSON.stringify({ alloc: true })}\n`);
     return;
   }
-  const a = alloc;
+  const result = alloc?.stop() ?? { allocated: 0, gcs: 0 };
   alloc = undefined;
-  const end = process.memoryUsage().heapUsed;
-  const stats = a?.profiler.stop().statistics ?? [];
-  let allocated = a === undefined ? 0 : end - a.heapUsed;
-  for (const g of stats) allocated += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
-  process.stdout.write(`${JSON.stringify({ allocated, gcs: stats.length })}\n`);
-}
-
-let heapSession: Session | undefined;
-
-/**
- * "heapprofile start" / "heapprofile stop <file>": V8's sampling heap profiler over a window,
- * garbage included (what was allocated, not only what survived), written as a .heapprofile.
- */
-async function heapProfile(cmd: string): Promise<void> {
-  if (cmd === 'heapprofile start') {
-    heapSession = new Session();
-    heapSession.connect();
-    await heapSession.post('HeapProfiler.enable');
-    await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-    process.stdout.write(`${JSON.stringify({ heapProfiling: true })}\n`);
-    return;
-  }
-  const file = cmd.slice('heapprofile stop '.length);
-  if (heapSession === undefined) throw new Error('heapprofile stop without heapprofile start');
-  const { profile: p } = await heapSession.post('HeapProfiler.stopSampling');
-  heapSession.disconnect();
-  heapSession = undefined;
-  await writeFile(file, JSON.stringify(p));
-  process.stdout.write(`${JSON.stringify({ heapProfileFile: file })}\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
-  if (cmd.startsWith('heapprofile ')) {
-    void heapProfile(cmd);
-    return;
-  }
   if (cmd === 'alloc start' || cmd === 'alloc stop') {
     allocation(cmd);
     return;
@@ -158,7 +137,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     eventLoopDelay(cmd);
     return;
   }
-  if (cmd.startsWith('profile ')) {
+  if (cmd.startsWith('profile ') || cmd.startsWith('heapprofile ')) {
     void profile(cmd);
     return;
   }
