@@ -28,6 +28,10 @@ export interface WorkloadSpec {
   readonly queueDepth: number;
   /** The figure the ratio is taken on. */
   readonly metric: 'iops' | 'mibps';
+  /** The driver's busy-poll window, µs (nvmu-perf's --busy-poll, raw-client's --busy-poll); absent or 0: off. */
+  readonly clientBusyPollUs?: number;
+  /** raw-client's --busy-poll-mode: recvInto (native, the default) or an event loop kept turning (loop). */
+  readonly clientBusyPollMode?: 'native' | 'loop';
 }
 
 export const DEFAULT_WORKLOADS: readonly WorkloadSpec[] = [
@@ -60,8 +64,10 @@ export interface BenchOptions {
   readonly command: string;
   /** When set, the warm target is profiled over one more run of the goal workload; profiles go here. */
   readonly profileDir: string | undefined;
-  /** The workload (id) profiled instead of the goal workload, e.g. `vfu-randread-4k-qd128`. */
-  readonly profileWorkload?: string | undefined;
+  /** The workload profiled (an id of `workloads`); default the goal workload (4 KiB random read, QD > 1). */
+  readonly profileWorkload: string | undefined;
+  /** The soak's I/O: 4 KiB random reads (default) or random writes. */
+  readonly soakRw: 'randread' | 'randwrite';
   /** Progress lines (default: stderr). */
   readonly log: (line: string) => void;
 }
@@ -75,6 +81,8 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   workloads: DEFAULT_WORKLOADS,
   outFile: undefined,
   profileDir: undefined,
+  profileWorkload: undefined,
+  soakRw: 'randread',
   command: 'pnpm bench',
   log: (line) => process.stderr.write(`${line}\n`),
 };
@@ -177,8 +185,12 @@ export interface BenchResult {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Built files, so this works from src/ (tests) and from dist/ alike. */
-export const TARGET_CHILD = join(here, '../dist/target-child.js');
+/**
+ * Built files, so this works from src/ (tests) and from dist/ alike. NVMU_BENCH_TARGET_CHILD
+ * names another build's target-child.js (e.g. main's, built in a scratch worktree), so two
+ * builds of the target can be compared under the same driver and ceiling.
+ */
+export const TARGET_CHILD = process.env.NVMU_BENCH_TARGET_CHILD ?? join(here, '../dist/target-child.js');
 export const RAW_SERVER = join(here, '../bench/raw-server.mjs');
 export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
 export const SHM_SERVER = join(here, '../bench/shm-ring-server.mjs');
@@ -264,6 +276,7 @@ export function perfArgs(trid: string, w: WorkloadSpec, seconds: number, warmupS
     String(warmupSeconds),
     '--json',
     '--no-progress',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs)] : []),
   ];
 }
 
@@ -342,6 +355,7 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
     String(warmupSeconds),
     '--pattern',
     w.rw === 'read' ? 'seq' : 'rand',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs), '--busy-poll-mode', w.clientBusyPollMode ?? 'native'] : []),
   ];
 }
 
@@ -389,9 +403,9 @@ function minMax(values: readonly number[]): MinMax {
   return { start: values[0] ?? 0, end: values.at(-1) ?? 0, max: Math.max(...values) };
 }
 
-/** nvmu-perf 4 KiB randread QD 128 for `seconds` while the target's memory is sampled once a second. */
-export async function runSoak(pinning: Pinning, target: BenchTarget, seconds: number, queueDepth = 128): Promise<SoakResult> {
-  const w: WorkloadSpec = { id: `randread-4k-qd${queueDepth}`, label: '', rw: 'randread', ioSize: 4096, queueDepth, metric: 'iops' };
+/** nvmu-perf 4 KiB random reads (or writes) at QD 128 for `seconds` while the target's memory is sampled once a second. */
+export async function runSoak(pinning: Pinning, target: BenchTarget, seconds: number, queueDepth = 128, rw: 'randread' | 'randwrite' = 'randread'): Promise<SoakResult> {
+  const w: WorkloadSpec = { id: `${rw}-4k-qd${queueDepth}`, label: '', rw, ioSize: 4096, queueDepth, metric: 'iops' };
   const before = await target.child.stats(true);
   const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(benchTrid(target, w), w, seconds, 0)]);
   const t0 = performance.now();
@@ -491,13 +505,12 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
     let soak: SoakResult | null = null;
     if (o.soakSeconds > 0) {
       const qd = o.queueDepth ?? 128;
-      o.log(`soak: ${o.soakSeconds} s of 4 KiB randread QD ${qd}, target memory sampled once a second`);
-      soak = await runSoak(pinning, target, o.soakSeconds, qd);
+      o.log(`soak: ${o.soakSeconds} s of 4 KiB ${o.soakRw} QD ${qd}, target memory sampled once a second`);
+      soak = await runSoak(pinning, target, o.soakSeconds, qd, o.soakRw);
     }
     const g = results.find((r) => r.transport !== 'vfio-user' && r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
-    let profile: ProfileResult | null = null;
     const pw = o.profileWorkload === undefined ? g : workloads.find((w) => w.id === o.profileWorkload);
-    if (o.profileWorkload !== undefined && pw === undefined) throw new Error(`profile workload ${o.profileWorkload}: not among this run's workloads`);
+    let profile: ProfileResult | null = null;
     if (o.profileDir !== undefined && pw !== undefined) {
       o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${pw.id} run`);
       profile = await profileTarget(pinning, target, o.profileDir, pw, o.seconds, o.warmupSeconds);

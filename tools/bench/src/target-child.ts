@@ -40,7 +40,8 @@ const line = (level: string) => (msg: string, fields?: Record<string, unknown>):
 };
 const logger: TransportLogger = { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error') };
 const target = new Target({ logger });
-await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
+// NVMU_BENCH_TARGET_BUSY_POLL_US: the TCP low-latency mode's window (latency.ts starts a target with it).
+await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256, busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0) }));
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
