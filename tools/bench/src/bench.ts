@@ -218,6 +218,25 @@ export async function startTarget(pinning: Pinning, nodeFlags: readonly string[]
   return { child, port, nqn: String(hello.nqn), vfioUserDir };
 }
 
+/**
+ * Runs `fn` with a target child (pinned to CPU 0) listening on vfio-user in a fresh temporary
+ * directory (`dir`, the socket directory), then stops the target and removes the directory.
+ */
+export async function withVfioUserTarget<T>(pinning: Pinning, nodeFlags: readonly string[], fn: (target: BenchTarget, dir: string) => Promise<T>): Promise<T> {
+  const tmp = await mkdtemp(join(tmpdir(), 'nvmu-vfu-'));
+  const dir = join(tmp, 'vfu0');
+  try {
+    const target = await startTarget(pinning, nodeFlags, dir);
+    try {
+      return await fn(target, dir);
+    } finally {
+      await target.child.stop();
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 /** The shared-memory ring ceiling's server in its child process (pinned to CPU 0), on a socket at `path`. */
 export async function startShmServer(pinning: Pinning, path: string): Promise<{ child: ServerChild; path: string }> {
   const { child } = await ServerChild.start('shm-ring-server', pinning, 0, [SHM_SERVER, path]);
