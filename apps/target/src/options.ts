@@ -5,7 +5,7 @@
  * failure (exit status 1). See `HELP`.
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { nqnProblem } from '@nvmu/nvme-spec';
@@ -32,6 +32,12 @@ export interface DaemonOptions {
   logLevel: LogLevel;
   /** JSON-RPC socket path (`-r`); default `nvmu.sock` in the run folder (see paths.ts). */
   rpcSocket: string;
+  /**
+   * Socket directory of the default setup's vfio-user endpoint (`--vfio-user DIR`; QEMU and
+   * nvmu's host connect to `<DIR>/cntrl`). Undefined: `vfu0` beside the RPC socket, so the run
+   * folder by default. False (`--no-vfio-user`): no vfio-user endpoint. Not used with `--json`.
+   */
+  vfioUser?: string | false | undefined;
   /** An SPDK JSON config to start from (`--json`) instead of the default setup. */
   json?: string | undefined;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (`--metrics HOST:PORT`). */
@@ -50,17 +56,28 @@ export const DEFAULTS: DaemonOptions = {
   blockSize: 512,
   logLevel: 'info',
   rpcSocket: defaultRpcSocket(),
+  vfioUser: undefined,
   json: undefined,
   metrics: undefined,
 };
+
+/** Name of the default vfio-user endpoint's directory beside the RPC socket. */
+export const VFIO_USER_DIR_NAME = 'vfu0';
+
+/** The vfio-user socket directory the default setup serves, or undefined for none (see `DaemonOptions.vfioUser`). */
+export function vfioUserDir(o: Pick<DaemonOptions, 'vfioUser' | 'rpcSocket'>): string | undefined {
+  if (o.vfioUser === false) return undefined;
+  return o.vfioUser ?? join(dirname(o.rpcSocket), VFIO_USER_DIR_NAME);
+}
 
 /** Exit statuses of `nvmu-target` (also in `HELP`). */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export const HELP = `Usage: nvmu-target [options]
 
-Serves one subsystem with a file-backed namespace over NVMe/TCP (with discovery), managed
-over a JSON-RPC socket with SPDK's methods (nvmu rpc, or SPDK's scripts/rpc.py -s PATH).
+Serves one subsystem with a file-backed namespace over NVMe/TCP (with discovery) and as a
+vfio-user PCI NVMe controller (for QEMU's vfio-user-pci), managed over a JSON-RPC socket with
+SPDK's methods (nvmu rpc, or SPDK's scripts/rpc.py -s PATH).
 
 Options:
   -l, --listen ADDRESS:PORT   listen address (default 127.0.0.1:4420; [::1]:4420 for IPv6)
@@ -73,6 +90,9 @@ Options:
       --log-level LEVEL       debug, info, warn or error (default info)
   -r, --rpc-socket PATH       JSON-RPC socket (default nvmu.sock in $NVMU_RUN_DIR, else
                               $XDG_RUNTIME_DIR/nvmu, else <tmpdir>/nvmu-<uid>)
+      --vfio-user DIR         socket directory of the vfio-user endpoint; QEMU connects to
+                              DIR/cntrl (default vfu0 beside the RPC socket)
+      --no-vfio-user          no vfio-user endpoint
   -c, --json FILE             start from an SPDK JSON config (save_config's output) instead
                               of the default setup; an unknown method fails the start
       --metrics HOST:PORT     serve Prometheus metrics at http://HOST:PORT/metrics
@@ -83,8 +103,8 @@ image); a second signal exits at once.
 
 Exit status:
   0  stopped cleanly by SIGINT/SIGTERM (or --help)
-  1  runtime failure: could not start (port in use, image unreadable, a --json config that
-     fails) or failed while serving,
+  1  runtime failure: could not start (port in use, a live vfio-user server at the socket,
+     image unreadable, a --json config that fails) or failed while serving,
      or a second signal cut the shutdown short
   2  usage error: unknown option, malformed value, invalid NQN, or a --size that disagrees
      with the existing image; nothing was created
@@ -133,6 +153,8 @@ export function parseCommand(argv: readonly string[]): Command {
         'block-size': { type: 'string' },
         'log-level': { type: 'string' },
         'rpc-socket': { type: 'string', short: 'r' },
+        'vfio-user': { type: 'string' },
+        'no-vfio-user': { type: 'boolean' },
         json: { type: 'string', short: 'c' },
         metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -165,6 +187,9 @@ export function parseCommand(argv: readonly string[]): Command {
     opts.logLevel = l as LogLevel;
   }
   if (values['rpc-socket'] !== undefined) opts.rpcSocket = values['rpc-socket'];
+  if (values['vfio-user'] !== undefined && values['no-vfio-user'] === true) throw new UsageError('--vfio-user and --no-vfio-user: give one of them');
+  if (values['vfio-user'] !== undefined) opts.vfioUser = values['vfio-user'];
+  if (values['no-vfio-user'] === true) opts.vfioUser = false;
   if (values.json !== undefined) opts.json = values.json;
   if (values.metrics !== undefined) {
     const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(values.metrics);
@@ -209,4 +234,9 @@ export function checkOptions(o: DaemonOptions): void {
   // A UNIX socket path fits in sun_path (108 bytes with its NUL on Linux).
   if (Buffer.byteLength(o.rpcSocket) > 107) throw new UsageError(`-r ${o.rpcSocket}: longer than a UNIX socket path may be (107 bytes)`);
   if (o.json === '') throw new UsageError('--json: the file name is empty');
+  if (o.vfioUser === '') throw new UsageError('--vfio-user: the directory is empty');
+  const vfu = vfioUserDir(o);
+  if (vfu !== undefined && Buffer.byteLength(join(vfu, 'cntrl')) > 107) {
+    throw new UsageError(`--vfio-user ${vfu}: ${join(vfu, 'cntrl')} is longer than a UNIX socket path may be (107 bytes)`);
+  }
 }

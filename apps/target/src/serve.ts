@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { DISCOVERY_NQN, Target, type TransportLogger } from '@nvmu/nvmf';
 import { applyConfig, loadConfigFile } from './config.js';
-import { createContext, createRpcMethods, RpcServer, type RpcContext, type RpcMethods, type SpdkConfig } from './rpc/index.js';
+import { createContext, createRpcMethods, RpcServer, type ConfigEntry, type RpcContext, type RpcMethods, type SpdkConfig } from './rpc/index.js';
 import { createMetricsRegistry, serveMetrics, startLatencySampler } from './stats.js';
 import { defaultTransports, type TransportRegistry } from './transports.js';
 
@@ -21,16 +21,28 @@ export interface DefaultSetup {
   nqn: string;
   traddr: string;
   trsvcid: string;
+  /** Socket directory of a vfio-user listener of the same subsystem; undefined: none. */
+  vfioUser?: string | undefined;
 }
 
 /**
  * The default configuration as SPDK JSON configs, in two parts so nothing touches the disk before
- * the listener is up: `network` (TCP, the subsystem, its listener and discovery's) then `storage`
- * (the image as an AIO bdev, its namespace).
+ * the listeners are up: `network` (TCP, the subsystem, its listener and discovery's, then the
+ * VFIOUSER transport and the subsystem's vfio-user listener, as SPDK users add one: the socket
+ * directory as traddr, no trsvcid) then `storage` (the image as an AIO bdev, its namespace).
+ * One subsystem on both transports: the file is one namespace (a bdev belongs to one
+ * subsystem, as in SPDK), which a VM sees as a PCI NVMe controller and hosts reach over TCP.
  */
 export function defaultConfig(d: DefaultSetup): { network: SpdkConfig; storage: SpdkConfig } {
   const adrfam = d.traddr.includes(':') ? 'IPv6' : 'IPv4';
   const listen_address = { trtype: 'TCP', adrfam, traddr: d.traddr, trsvcid: d.trsvcid };
+  const vfioUser: ConfigEntry[] =
+    d.vfioUser === undefined
+      ? []
+      : [
+          { method: 'nvmf_create_transport', params: { trtype: 'VFIOUSER' } },
+          { method: 'nvmf_subsystem_add_listener', params: { nqn: d.nqn, listen_address: { trtype: 'VFIOUSER', traddr: d.vfioUser } } },
+        ];
   return {
     network: {
       subsystems: [
@@ -41,6 +53,7 @@ export function defaultConfig(d: DefaultSetup): { network: SpdkConfig; storage: 
             { method: 'nvmf_create_subsystem', params: { nqn: d.nqn, allow_any_host: true, serial_number: 'NVMU0001', model_number: 'nvmu' } },
             { method: 'nvmf_subsystem_add_listener', params: { nqn: DISCOVERY_NQN, listen_address } },
             { method: 'nvmf_subsystem_add_listener', params: { nqn: d.nqn, listen_address } },
+            ...vfioUser,
           ],
         },
       ],

@@ -158,20 +158,44 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
   return server;
 }
 
+/** What the latency sampler needs of the target (a `Target`; tests pass a stand-in). */
+export type InflightSource = Pick<Target, 'sampleInflight' | 'onNextIo'>;
+
 /**
  * Sample the commands in flight every `periodMs` into the latency sums (Little's law), until the
- * returned function is called. The timer is unref'd: it never keeps the process alive, and it
- * costs one walk over the qpairs per period, nothing per I/O.
+ * returned function is called. The timer runs only while I/O does: a pass that finds no I/O in
+ * flight and none since the previous pass stops it, and the target's `onNextIo` starts it again
+ * at the next I/O command, so an idle daemon is never woken (nothing is in flight while it
+ * sleeps, so the integral loses nothing). The timer is unref'd: it never keeps the process
+ * alive; it costs one walk over the qpairs per period, nothing per I/O.
  */
-export function startLatencySampler(target: Target, periodMs = 10): () => void {
-  let last = performance.now();
-  const timer = setInterval(() => {
+export function startLatencySampler(target: InflightSource, periodMs = 10): () => void {
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = (): void => {
     const now = performance.now();
-    target.sampleInflight((now - last) * 1000);
+    const busy = target.sampleInflight((now - last) * 1000);
     last = now;
-  }, periodMs);
-  timer.unref();
-  return () => {
+    if (!busy) sleep();
+  };
+  const wake = (): void => {
+    if (stopped || timer !== undefined) return;
+    last = performance.now();
+    timer = setInterval(tick, periodMs);
+    timer.unref();
+  };
+  const sleep = (): void => {
     clearInterval(timer);
+    timer = undefined;
+    if (!stopped) target.onNextIo(wake);
+  };
+  sleep();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    timer = undefined;
+    // Leave nothing waiting on the target.
+    target.onNextIo(() => undefined);
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { connect } from '@nvmu/client';
 import '@nvmu/transport-tcp/host';
 import { silentLogger } from '@nvmu/nvmf';
 import { DEFAULTS, connectHelp, parseDaemonArgs, startDaemon } from '../src/index.js';
+import { pnpmCommand } from '../src/daemon.js';
 import { freePort as freeTcpPort } from '@nvmu/test-kit';
 
 async function freePort(): Promise<string> {
@@ -68,4 +69,21 @@ describe('the default daemon', () => {
       await daemon.stop();
     }
   }, 30_000);
+});
+
+describe('the banner names the pnpm a user has', () => {
+  it('prints `pnpm` when the PATH has one outside npx and node_modules, else `npx -y pnpm@10`', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'nvmu-path-'));
+    dirs.push(bin);
+    const npx = join(bin, '_npx', 'x', 'node_modules', '.bin');
+    mkdirSync(npx, { recursive: true });
+    writeFileSync(join(npx, 'pnpm'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(pnpmCommand({ PATH: `${npx}:/nonexistent` })).toBe('npx -y pnpm@10');
+    writeFileSync(join(bin, 'pnpm'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(pnpmCommand({ PATH: `${npx}:${bin}` })).toBe('pnpm');
+    const o = { ...DEFAULTS, rpcSocket: '/run/x/nvmu.sock' };
+    expect(connectHelp(o, undefined, 'npx -y pnpm@10')).toContain("  npx -y pnpm@10 nvmu identify -r 'trtype:vfiouser traddr:/run/x/vfu0'");
+    expect(connectHelp(o, undefined, 'npx -y pnpm@10')).toContain('  npx -y pnpm@10 nvmu rpc -s /run/x/nvmu.sock nvmf_get_subsystems');
+    expect(connectHelp({ ...o, vfioUser: false }, undefined, 'pnpm')).not.toContain('vfio');
+  });
 });

@@ -37,7 +37,7 @@ describe('README', () => {
     const d = await startDaemonProcess(['--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${await freePort()}`, '--size', '1M'], { NVMU_RUN_DIR: runDir });
     try {
       for (const line of lines) {
-        const cmd = line.replace(/^pnpm (-s )?nvmu /, `'${process.execPath}' '${CLI}' `).replaceAll('4421', port);
+        const cmd = line.replace(/^pnpm (-s )?nvmu /, `'${process.execPath}' '${CLI}' `).replaceAll('4421', port).replaceAll('/tmp/nvmu-vm1', join(dir, 'vm1'));
         const r = spawnSync('sh', ['-c', cmd], { cwd: dir, env, encoding: 'utf8' });
         expect(r.status, `${line}\n${r.stderr}`).toBe(0);
       }
@@ -51,6 +51,7 @@ describe('README', () => {
     try {
       const subs = await call<{ nqn: string; namespaces?: { bdev_name: string }[] }[]>(sock, 'nvmf_get_subsystems', { nqn: 'nqn.2016-06.io.spdk:cnode1' });
       expect(subs[0]?.namespaces?.map((n) => n.bdev_name)).toEqual(['Malloc0']);
+      expect(existsSync(join(dir, 'vm1', 'cntrl'))).toBe(true);
     } finally {
       await again.stop();
     }

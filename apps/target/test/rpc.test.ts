@@ -79,9 +79,11 @@ describe('errors say what was wrong, with SPDK codes', () => {
     ['bdev_malloc_create', { block_size: 512, num_blocks: 8, colour: 'red' }, -32603, /unknown parameter 'colour'/],
     ['bdev_get_bdevs', { name: 'missing' }, -19, /No such device: no bdev named missing/],
     ['bdev_aio_create', { name: 'f', filename: '/nonexistent/nvmu.img' }, -2, /No such file or directory/],
-    ['nvmf_create_transport', { trtype: 'VFIOUSER' }, -32603, /transport VFIOUSER is not available in this build/],
+    ['nvmf_create_transport', { trtype: 'VFIOUSER' }, -32603, /Transport type 'VFIOUSER' already exists/],
+    ['nvmf_create_transport', { trtype: 'vfio-user' }, -32603, /Transport type 'VFIOUSER' already exists/],
     ['nvmf_create_transport', { trtype: 'TCP' }, -32603, /Transport type 'TCP' already exists/],
     ['nvmf_create_transport', { trtype: 'CARRIER_PIGEON' }, -32602, /Invalid transport type 'CARRIER_PIGEON'/],
+    ['nvmf_create_transport', { trtype: 'TCP', busy_poll_us: 20000 }, -32602, /busy_poll_us/],
     ['nvmf_subsystem_add_ns', { nqn: NQN, namespace: { bdev_name: 'ghost' } }, -32602, /no bdev named ghost/],
     ['nvmf_subsystem_add_ns', { nqn: NQN, namespace: {} }, -32602, /missing required parameter 'namespace.bdev_name'/],
     ['nvmf_delete_subsystem', { nqn: 'nqn.2026-01.io.nvmu:none' }, -32602, /Subsystem with NQN 'nqn.2026-01.io.nvmu:none' not found/],
@@ -181,6 +183,7 @@ describe('building a setup by RPC while hosts are connected', () => {
     }
     expect(await call(sock, 'nvmf_get_transports')).toEqual([
       { trtype: 'TCP', max_queue_depth: 128, max_io_qpairs_per_ctrlr: 64, in_capsule_data_size: 8192, max_io_size: 131072, io_unit_size: 131072, max_aq_depth: 32 },
+      { trtype: 'VFIOUSER', max_queue_depth: 256, max_io_qpairs_per_ctrlr: 127, in_capsule_data_size: 0, max_io_size: 131072, io_unit_size: 131072, max_aq_depth: 32 },
     ]);
   });
 });

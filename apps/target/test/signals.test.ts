@@ -52,7 +52,8 @@ interface Daemon {
 /** Starts dist/main.js with `env` (nothing of the data-folder variables inherited) and waits until it serves. */
 async function startDaemonProcess(env: Record<string, string>, size = '16M'): Promise<Daemon> {
   const port = await freePort();
-  const base = { ...process.env };
+  // A run folder of its own: the RPC socket and the vfio-user endpoint stay out of the user's.
+  const base: NodeJS.ProcessEnv = { ...process.env, NVMU_RUN_DIR: tempDir() };
   delete base.NVMU_DATA_DIR;
   delete base.XDG_DATA_HOME;
   const proc = spawn(process.execPath, [MAIN, '--listen', `127.0.0.1:${port}`, '--size', size, '--log-level', 'warn'], {

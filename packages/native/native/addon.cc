@@ -93,6 +93,30 @@ bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, char*
   return true;
 }
 
+bool ArgReadRange(const Napi::CallbackInfo& info, size_t i, char** out, size_t* outLen) {
+  Napi::Env env = info.Env();
+  bool isTyped = false;
+  napi_is_typedarray(env, info[i], &isTyped);
+  napi_typedarray_type type = napi_int8_array;
+  size_t bytes = 0;
+  void* data = nullptr;
+  if (isTyped) napi_get_typedarray_info(env, info[i], &type, &bytes, &data, nullptr, nullptr);
+  if (!isTyped || type != napi_uint8_array) {
+    Napi::TypeError::New(env, "buf must be a Uint8Array").ThrowAsJavaScriptException();
+    return false;
+  }
+  int64_t offset, length;
+  if (!ArgSize(info, i + 1, "offset", &offset) || !ArgSize(info, i + 2, "length", &length)) return false;
+  if (length == 0 || static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > bytes) {
+    Napi::RangeError::New(env, "buf[offset, offset + length) must be non-empty and inside buf")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<char*>(data) + offset;
+  *outLen = static_cast<size_t>(length);
+  return true;
+}
+
 // setup(NativeError): the TypeScript side's error class, constructed for every errno failure.
 static Napi::Value Setup(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) {
@@ -111,6 +135,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEventfd(env, exports);
   InitSocket(env, exports);
   InitPoll(env, exports);
+  InitRecv(env, exports);
   return exports;
 }
 

@@ -40,11 +40,17 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool fa
 // A string (UTF-8) no longer than max bytes (without the NUL); out gets it NUL-terminated.
 bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* name, char* out, size_t max);
 
+// Where a read goes: info[i] a Uint8Array (a Buffer), info[i + 1] an offset and info[i + 2] a
+// length, [offset, offset + length) non-empty (a zero-byte read would look like the end of a
+// stream) and inside the array. out / outLen get that range's memory.
+bool ArgReadRange(const Napi::CallbackInfo& info, size_t i, char** out, size_t* outLen);
+
 // Registration of each concern's functions on the exports object.
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitMmap(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
+void InitRecv(Napi::Env env, Napi::Object exports);
 
 }  // namespace nvmu

@@ -271,21 +271,10 @@ static void CloseAll(const int* fds, size_t n) {
 static Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
-  int64_t offset, length;
-  if (!ArgInt32(info, 0, "fd", &fd)) return env.Undefined();
-  void* data;
-  size_t bytes;
+  char* data;
+  size_t length;
+  if (!ArgInt32(info, 0, "fd", &fd) || !ArgReadRange(info, 1, &data, &length)) return env.Undefined();
   napi_typedarray_type type;
-  if (!TypedArrayBytes(env, info[1], &data, &bytes, &type)) {
-    Napi::TypeError::New(env, "buf must be a Uint8Array").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (!ArgSize(info, 2, "offset", &offset) || !ArgSize(info, 3, "length", &length)) return env.Undefined();
-  if (length == 0 || static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > bytes) {
-    Napi::RangeError::New(env, "buf[offset, offset + length) must be non-empty and inside buf")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
   void* outData;
   size_t outBytes;
   if (!TypedArrayBytes(env, info[4], &outData, &outBytes, &type) || type != napi_int32_array) {
@@ -295,7 +284,7 @@ static Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   int* fdsOut = static_cast<int*>(outData);
   size_t fdsCap = outBytes / sizeof(int);
 
-  iovec iov{static_cast<char*>(data) + offset, static_cast<size_t>(length)};
+  iovec iov{data, length};
   ControlBuffer control;
   msghdr msg{};
   msg.msg_iov = &iov;

@@ -7,7 +7,7 @@
  * measure sees allocation at all.
  */
 import { describe, expect, it } from 'vitest';
-import { closeFd, eventfdCreate, eventfdRead, eventfdWrite, recvmsg, sendmsg, socketpair } from '../src/index.js';
+import { closeFd, eventfdCreate, eventfdRead, eventfdWrite, RECV_EMPTY, recvInto, recvmsg, sendmsg, socketpair } from '../src/index.js';
 import { allocatedBy } from '../../../scripts/allocation.js';
 import { checkNoFdLeak } from './helpers.js';
 
@@ -43,6 +43,23 @@ describe('hot path allocation', () => {
       const perCall = bytesPerCall(() => {
         if (sendmsg(a, chunks) !== 64) throw new Error('short send');
         if (recvmsg(b, buf, 0, buf.length, fdsOut) !== 64) throw new Error('short receive');
+      });
+      expect(perCall).toBeLessThan(1);
+    } finally {
+      closeFd(a);
+      closeFd(b);
+    }
+  });
+
+  it('recvInto allocates nothing, with data and when empty (the busy-poll loop)', () => {
+    const [a, b] = socketpair();
+    const chunks = [new Uint8Array(64).fill(3)];
+    const buf = new Uint8Array(4096);
+    try {
+      const perCall = bytesPerCall(() => {
+        if (sendmsg(a, chunks) !== 64) throw new Error('short send');
+        if (recvInto(b, buf, 0, buf.length) !== 64) throw new Error('short receive');
+        if (recvInto(b, buf, 0, buf.length) !== RECV_EMPTY) throw new Error('not empty');
       });
       expect(perCall).toBeLessThan(1);
     } finally {

@@ -16,6 +16,7 @@ import type { Controller } from './controller.js';
 import type { CommandEnv } from './command-env.js';
 import { DISCOVERY_NQN } from './nqn.js';
 import type { ListenAddress } from './request.js';
+import { sameAddress } from './subsystem.js';
 
 
 /** The admin submission queue size a host should use, reported in ASQSZ (as nvmet: 32). */
@@ -30,9 +31,7 @@ export function buildDiscoveryLog(env: CommandEnv, ctrlr: Controller): Buffer {
   const records: { subtype: number; nqn: string; addr: ListenAddress; portid: number }[] = [];
   const listeners = env.listeners();
   const portOf = (addr: ListenAddress): number => {
-    const i = listeners.findIndex(
-      (l) => l.trtype === addr.trtype && l.adrfam === addr.adrfam && l.traddr === addr.traddr && l.trsvcid === addr.trsvcid,
-    );
+    const i = listeners.findIndex((l) => sameAddress(l, addr));
     return i < 0 ? 0 : i + 1;
   };
   // The discovery subsystem on the listener the host came through.

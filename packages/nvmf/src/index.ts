@@ -22,7 +22,7 @@ export type { DataDirection, RequestState } from './request.js';
 // The target model.
 export { Target, silentLogger } from './target.js';
 export type { TargetOptions, TargetStats } from './target.js';
-export { Subsystem, NvmfConfigError, sameAddress } from './subsystem.js';
+export { Subsystem, NvmfConfigError, sameAddress, trtypeKey } from './subsystem.js';
 export type { SubsystemOptions, SubsystemState, AnaState, SubsystemDescription } from './subsystem.js';
 export { Namespace } from './namespace.js';
 export type { NamespaceOptions, NamespaceState } from './namespace.js';

@@ -51,8 +51,20 @@ export class CoreRequest<TData = unknown> extends Request<TData> {
   }
 }
 
+/**
+ * Shared by a target's qpairs: lets a management timer that sleeps while no I/O runs (the
+ * latency sampler) learn that I/O started. `waiting` is what the I/O path tests; `started` runs
+ * only on the first I/O command after a quiet spell, and only while something waits.
+ */
+export interface IoActivity {
+  waiting: boolean;
+  started(): void;
+}
+
 export interface CoreQPairInit<TData> {
   ops: QPairTransportOps<TData>;
+  /** Told when an I/O command arrives at an idle qpair while `waiting` (see `Target.onNextIo`). Default: nobody. */
+  activity?: IoActivity | undefined;
   transport: TargetTransport;
   depth: number;
   /** Requests made before Connect; the pool grows to SQSIZE + 1 (at most `depth`) at Connect. Default `depth`. */
@@ -92,6 +104,9 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   private sqhd = 0;
   private readonly dispatch: Dispatch;
   private readonly onClosed: (qp: CoreQPair) => void;
+  private readonly activity: IoActivity | undefined;
+  /** `submitted` when `sampleInflight` last ran: were there commands since? */
+  private submittedAtSample = 0;
 
   constructor(init: CoreQPairInit<TData>) {
     if (!Number.isInteger(init.depth) || init.depth < 1 || init.depth > 65536) throw new RangeError(`qpair depth ${init.depth} out of range`);
@@ -102,6 +117,7 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     this.localAddress = init.localAddress;
     this.dispatch = init.dispatch;
     this.onClosed = init.onClosed;
+    this.activity = init.activity;
     this.ops = init.ops;
     const first = Math.min(init.depth, Math.max(1, init.preConnectDepth ?? init.depth));
     this.pool = [];
@@ -164,6 +180,8 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
     r.dataLength = 0;
     // The SQ head moves past this entry as soon as the core consumes it (NVMe Base 2.0 §4.6 SQHD).
     this.sqhd = this.sqsize < 0 ? (this.sqhd + 1) & 0xffff : this.sqhd >= this.sqsize ? 0 : this.sqhd + 1;
+    // The first I/O after a quiet spell wakes a sleeping sampler: one test per I/O, nothing more.
+    if (this.outstanding === 0 && this.qid > 0 && this.activity?.waiting === true) this.activity.started();
     this.outstanding++;
     this.submitted++;
     // Latency is sampled, one I/O in LATENCY_SAMPLE_EVERY: the clock read costs more than the counting.
@@ -242,10 +260,15 @@ export class CoreQPair<TData = unknown> implements QPair<TData> {
   /**
    * Add `dtUs` microseconds of the commands in flight now to the latency sum (Little's law: the
    * integral of the commands in flight over time is the sum of their latencies). Called by a
-   * management timer, never per I/O: the I/O path reads no clock.
+   * management timer, never per I/O: the I/O path reads no clock. Returns true when this is an
+   * I/O qpair with commands in flight or submitted since the previous call.
    */
-  sampleInflight(dtUs: number): void {
-    if (this.qid > 0 && this.outstanding > 0) this.io.latencyUs += this.outstanding * dtUs;
+  sampleInflight(dtUs: number): boolean {
+    if (this.qid <= 0) return false;
+    if (this.outstanding > 0) this.io.latencyUs += this.outstanding * dtUs;
+    const busy = this.outstanding > 0 || this.submitted !== this.submittedAtSample;
+    this.submittedAtSample = this.submitted;
+    return busy;
   }
 
   /** Statistics of one completed I/O command (NVM Command Set 1.0 opcodes 02h Read, 01h Write). */

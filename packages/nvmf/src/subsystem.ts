@@ -85,9 +85,18 @@ export interface SubsystemDescription {
   controllers: number;
 }
 
-/** True when two listen addresses are the same (all four fields). */
+/**
+ * The one spelling of a transport type the core compares: lower case, without '-' and '_'. Users
+ * type SPDK's names (`VFIOUSER`, `TCP`, case-insensitive in SPDK) as well as nvmu's
+ * (`vfio-user`, `tcp`); all name one transport. Management paths only, never per I/O.
+ */
+export function trtypeKey(trtype: string): string {
+  return trtype.toLowerCase().replace(/[-_]/g, '');
+}
+
+/** True when two listen addresses are the same (all four fields; the trtype by `trtypeKey`). */
 export function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
-  return a.trtype === b.trtype && a.adrfam === b.adrfam && a.traddr === b.traddr && a.trsvcid === b.trsvcid;
+  return a.adrfam === b.adrfam && a.traddr === b.traddr && a.trsvcid === b.trsvcid && trtypeKey(a.trtype) === trtypeKey(b.trtype);
 }
 
 /** Thrown by management calls given bad arguments (for JSON-RPC: code and message). */

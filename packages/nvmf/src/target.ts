@@ -13,13 +13,14 @@ import { fabricsCommand } from './fabrics/index.js';
 import { ioCommand } from './io/index.js';
 import { DISCOVERY_NQN } from './nqn.js';
 import { PollGroup, type PollGroupStats } from './poll-group.js';
-import { CoreQPair, type CoreRequest, type Dispatch } from './qpair.js';
+import { CoreQPair, type CoreRequest, type Dispatch, type IoActivity } from './qpair.js';
 import type { ListenAddress } from './request.js';
 import { PENDING, CommandStatus } from './status.js';
 import {
   NvmfConfigError,
   Subsystem,
   sameAddress,
+  trtypeKey,
   type SubsystemDescription,
   type SubsystemHost,
   type SubsystemOptions,
@@ -83,6 +84,17 @@ export class Target implements CommandEnv, SubsystemHost {
   private readonly groups: PollGroup[];
   private nextGroup = 0;
   private closed = false;
+  /** What the qpairs tell when I/O starts while a sampler sleeps (`onNextIo`). */
+  private readonly activity: IoActivity & { next: (() => void) | undefined } = {
+    waiting: false,
+    next: undefined,
+    started() {
+      const cb = this.next;
+      this.waiting = false;
+      this.next = undefined;
+      cb?.();
+    },
+  };
 
   constructor(opts: TargetOptions = {}) {
     this.logger = opts.logger ?? silentLogger;
@@ -101,24 +113,25 @@ export class Target implements CommandEnv, SubsystemHost {
 
   /** Add a transport; it gets its `TransportCore` through `attach`. One per trtype. */
   async addTransport(transport: TargetTransport): Promise<void> {
-    if (this._transports.has(transport.trtype)) throw new NvmfConfigError(`a ${transport.trtype} transport is already added`);
+    const key = trtypeKey(transport.trtype);
+    if (this._transports.has(key)) throw new NvmfConfigError(`a ${transport.trtype} transport is already added`);
     checkOptions(transport);
     const core: TransportCore = {
       createQPair: <T>(ops: QPairTransportOps<T>, opts: QPairCreateOptions) => this.createQPair(transport, ops, opts),
       logger: this.logger,
     };
-    this._transports.set(transport.trtype, transport);
+    this._transports.set(key, transport);
     try {
       await transport.attach(core);
     } catch (e) {
-      this._transports.delete(transport.trtype);
+      this._transports.delete(key);
       throw e;
     }
   }
 
-  /** The transport serving `trtype`. */
+  /** The transport serving `trtype` (any spelling `trtypeKey` equates: 'VFIOUSER' finds 'vfio-user'). */
   getTransport(trtype: string): TargetTransport | undefined {
-    return this._transports.get(trtype);
+    return this._transports.get(trtypeKey(trtype));
   }
 
   get transports(): readonly TargetTransport[] {
@@ -131,10 +144,12 @@ export class Target implements CommandEnv, SubsystemHost {
    */
   async listen(addr: ListenAddress): Promise<void> {
     if (this._listeners.some((l) => sameAddress(l, addr))) return;
-    const t = this._transports.get(addr.trtype);
+    const t = this.getTransport(addr.trtype);
     if (t === undefined) throw new NvmfConfigError(`no ${addr.trtype} transport; add it with addTransport first`);
-    await t.listen(addr);
-    this._listeners.push({ trtype: addr.trtype, adrfam: addr.adrfam, traddr: addr.traddr, trsvcid: addr.trsvcid });
+    // The transport and the listener list see the transport's own trtype, whatever the spelling.
+    const canonical = { trtype: t.trtype, adrfam: addr.adrfam, traddr: addr.traddr, trsvcid: addr.trsvcid };
+    await t.listen(canonical);
+    this._listeners.push(canonical);
     this.discoveryChanged();
   }
 
@@ -144,7 +159,8 @@ export class Target implements CommandEnv, SubsystemHost {
     if (i < 0) return;
     for (const s of this._subsystems.values()) s.removeListener(addr);
     this._listeners.splice(i, 1);
-    await this._transports.get(addr.trtype)?.stopListen(addr);
+    const t = this.getTransport(addr.trtype);
+    await t?.stopListen({ trtype: t.trtype, adrfam: addr.adrfam, traddr: addr.traddr, trsvcid: addr.trsvcid });
     this.discoveryChanged();
   }
 
@@ -214,7 +230,7 @@ export class Target implements CommandEnv, SubsystemHost {
   }
 
   discoveryEntry(addr: ListenAddress, via: CoreQPair | undefined): DiscoveryEntryFields | undefined {
-    return this._transports.get(addr.trtype)?.discoveryEntry(addr, via);
+    return this.getTransport(addr.trtype)?.discoveryEntry(addr, via);
   }
 
   /** Bump GENCTR and raise Discovery Log Page Change notices (NVMe-oF 1.1 §5.3). */
@@ -277,6 +293,7 @@ export class Target implements CommandEnv, SubsystemHost {
       peerAddress: opts.peerAddress,
       localAddress: opts.localAddress,
       dispatch: this.dispatch,
+      activity: this.activity,
       onClosed: (q) => {
         group.remove(q);
       },
@@ -290,9 +307,24 @@ export class Target implements CommandEnv, SubsystemHost {
   /**
    * Integrate the I/O commands in flight over the last `dtUs` microseconds into each qpair's
    * latency sum (see `IoCounters.latencyUs`). A management timer calls it; nothing on the I/O path.
+   * Returns true when some I/O qpair has commands in flight or had any since the previous call:
+   * false means the timer may sleep until `onNextIo` wakes it.
    */
-  sampleInflight(dtUs: number): void {
-    for (const g of this.groups) for (const qp of g.qpairs) qp.sampleInflight(dtUs);
+  sampleInflight(dtUs: number): boolean {
+    let busy = false;
+    for (const g of this.groups) for (const qp of g.qpairs) if (qp.sampleInflight(dtUs)) busy = true;
+    return busy;
+  }
+
+  /**
+   * Run `cb` once, when the next I/O command reaches an I/O qpair that has none in flight (the
+   * first I/O after a quiet spell), so a management timer can sleep while the target is idle.
+   * One callback waits at a time: a second call replaces the first. The I/O path pays one flag
+   * test per command.
+   */
+  onNextIo(cb: () => void): void {
+    this.activity.next = cb;
+    this.activity.waiting = true;
   }
 
   /** Every subsystem, the discovery one first, as SPDK's `nvmf_get_subsystems` lists them. */

@@ -196,9 +196,10 @@ export interface TargetTransport {
   /**
    * Discovery Log Page entry fields for listener `addr`, as seen by a host connected through
    * `via` (the discovery controller's admin qpair): replace a wildcard `traddr` with the local
-   * address of `via` where the transport knows it.
+   * address of `via` where the transport knows it. Undefined: no entry, as the host that came
+   * through `via` cannot reach `addr` (a socket on this host seen from the network).
    */
-  discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields;
+  discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields | undefined;
   /** Stop listening everywhere and close every qpair (each ends with `qpair.disconnected()`). */
   close(): Promise<void>;
 }

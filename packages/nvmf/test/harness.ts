@@ -37,7 +37,7 @@ interface Slot {
 export const LOOP_ADDR: ListenAddress = { trtype: 'test', adrfam: 'intra-host', traddr: 'loop0', trsvcid: '' };
 
 export class TestTransport implements TargetTransport {
-  readonly trtype = 'test';
+  readonly trtype: string = 'test';
   readonly options: TransportOptions;
   core: TransportCore | undefined;
   readonly listening: ListenAddress[] = [];

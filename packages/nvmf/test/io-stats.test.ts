@@ -67,3 +67,29 @@ describe('I/O statistics', () => {
     expect([b.readOps, b.ops, b.latencyUs, b.meanLatencyUs]).toEqual([4, 4, 20, 5]);
   });
 });
+
+describe('the sampler\'s idle signal', () => {
+  it('reports busy only while I/O runs, and wakes a waiting callback once on the next I/O', async () => {
+    f = await fixture();
+    const { host, target } = f;
+    await host.bringUp(1);
+    target.sampleInflight(0); // the I/O queue's Connect counts as a command once
+    let woken = 0;
+    target.onNextIo(() => woken++);
+    // Admin commands are not I/O: no wake-up, and the target reads as idle.
+    expect((await host.identify(1)).status).toBe(0);
+    expect(woken).toBe(0);
+    expect(target.sampleInflight(10_000)).toBe(false);
+    await host.read(1, 1, 0, 1, 512);
+    expect(woken).toBe(1);
+    // I/O since the last sample: still busy once, then idle.
+    expect(target.sampleInflight(10_000)).toBe(true);
+    expect(target.sampleInflight(10_000)).toBe(false);
+    // One wake-up per onNextIo.
+    await host.read(1, 1, 0, 1, 512);
+    expect(woken).toBe(1);
+    target.onNextIo(() => woken++);
+    await host.write(1, 1, 0, Buffer.alloc(512), 512);
+    expect(woken).toBe(2);
+  });
+});

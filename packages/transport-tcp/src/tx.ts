@@ -17,25 +17,34 @@ export class TxBatch {
   /**
    * @param afterFlush called after each uncork, e.g. to apply backpressure when the socket's
    *   write queue has grown past a limit.
+   * @param beforeFlush called just before each uncork, to add what was gathered over the turn
+   *   (target/resp-batch.ts) as the turn's last writes.
    */
   constructor(
     private readonly socket: Socket,
     afterFlush?: () => void,
+    beforeFlush?: () => void,
   ) {
     this.flush = () => {
       this.corked = false;
+      beforeFlush?.();
       this.socket.uncork();
       afterFlush?.();
     };
   }
 
-  /** Queue `buf` for this turn's writev; `cb` runs once the kernel took it (or on error). */
-  write(buf: Uint8Array, cb?: WriteCallback): void {
+  /** Start this turn's batch if it is not started (cork; uncork on the next tick). */
+  begin(): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(this.flush);
     }
+  }
+
+  /** Queue `buf` for this turn's writev; `cb` runs once the kernel took it (or on error). */
+  write(buf: Uint8Array, cb?: WriteCallback): void {
+    this.begin();
     this.socket.write(buf, cb);
   }
 }

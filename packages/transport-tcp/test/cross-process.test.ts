@@ -2,58 +2,25 @@
  * The target in a child process (this package's sources compiled into a private folder, +
  * @nvmu/nvmf), the client here: nothing is shared but the TCP connection.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { connect } from '@nvmu/client';
 
 import '../src/host.js';
+import { startTargetChild, type TargetChild } from './helpers/child.js';
 import { pattern } from './helpers/raw.js';
-import { freePort } from './helpers/setup.js';
 import { NQN } from './helpers/target.js';
 
-const pkg = join(import.meta.dirname, '..');
-let child: ChildProcess;
+let target: TargetChild;
 let port: number;
 
-// Inside the package, so the compiled files resolve this package's dependencies.
-const outDir = join(pkg, `.test-build-${process.pid}`);
-
 beforeAll(async () => {
-  // The child runs the compiled sources. They are compiled into a folder of this test's own,
-  // never into dist/: other test files (and the README example) import dist/ while this runs.
-  const b = spawnSync(
-    process.execPath,
-    [join(pkg, '../../node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir, '--tsBuildInfoFile', join(outDir, '.tsbuildinfo'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'],
-    { cwd: pkg, encoding: 'utf8' },
-  );
-  if (b.status !== 0) throw new Error(`build failed: ${b.stdout}${b.stderr}`);
-  port = await freePort();
-  child = spawn(process.execPath, [join(pkg, 'test/fixtures/target-child.mjs'), '127.0.0.1', String(port), 'malloc', NQN], {
-    cwd: pkg,
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, NVMU_TCP_DIST: join(outDir, 'target.js') },
-  });
-  const rl = createInterface({ input: child.stdout! });
-  // Fail at once (not at the hook timeout) if the child dies before it listens.
-  const line = await Promise.race([
-    once(rl, 'line').then(([l]) => l as string),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`target child exited with ${String(code)} before listening`);
-    }),
-  ]);
-  expect(JSON.parse(line)).toMatchObject({ port });
+  target = await startTargetChild();
+  port = target.port;
 }, 60_000);
 
 afterAll(async () => {
-  child.stdin?.end();
-  if (child.exitCode === null) await once(child, 'exit');
-  rmSync(outDir, { recursive: true, force: true });
+  await target.stop();
 });
 
 describe('target in another process', () => {

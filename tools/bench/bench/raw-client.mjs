@@ -2,8 +2,11 @@
 // `--qd` requests outstanding, a new request sent as each answer arrives, for `--warmup` +
 // `--seconds`; only the last `--seconds` are measured. Request buffers are preallocated per
 // slot (answers come back in order, so slot = FIFO position) and answers are read into one
-// reused buffer (`onread`), as nvmu's host transport does. Prints one JSON line:
+// reused buffer (`onread`), as nvmu's host transport does. With `--busy-poll <µs>` it polls
+// the socket for the answers after sending (busy-poll.mjs), as nvmu's low-latency mode does.
+// Prints one JSON line:
 // {"ios","iops","mibps","elapsedSeconds","latencyUs":{"avg","p50","p99"},"cpu":{"perIoUs"}}.
+import { BusyPoll, LoopPoll } from './busy-poll.mjs';
 import { printResult } from './report.mjs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
@@ -19,6 +22,8 @@ const { values: v } = parseArgs({
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     pattern: { type: 'string', default: 'rand' }, // rand | seq
+    'busy-poll': { type: 'string', default: '0' }, // µs, 0 = off
+    'busy-poll-mode': { type: 'string', default: 'native' }, // native (recvInto) | loop (setImmediate)
   },
 });
 const port = Number(v.port);
@@ -28,6 +33,7 @@ const qd = Number(v.qd);
 const seconds = Number(v.seconds);
 const warmup = Number(v.warmup);
 const random = v.pattern !== 'seq';
+const busyPollUs = Number(v['busy-poll']);
 if (!(port > 0) || !(size > 0) || !(qd > 0) || !(seconds > 0) || !(warmup >= 0)) {
   process.stderr.write('usage: raw-client.mjs --port N [--mode read|write] [--size B] [--qd N] [--seconds S] [--warmup S] [--pattern rand|seq]\n');
   process.exit(2);
@@ -89,8 +95,10 @@ const onBytes = (n) => {
     sock.cork();
     for (let i = 0; i < completed; i++) send();
     sock.uncork();
+    poller?.spin();
   } else if (outstanding === 0) finish();
 };
+let poller;
 sock = connect({
   host: v.host,
   port,
@@ -98,6 +106,7 @@ sock = connect({
   onread: {
     buffer: Buffer.alloc(512 * 1024),
     callback: (n) => {
+      poller?.hit?.();
       onBytes(n);
       return true;
     },
@@ -108,11 +117,15 @@ sock.on('error', (e) => {
   process.exit(1);
 });
 await once(sock, 'connect');
+if (busyPollUs > 0) {
+  poller = v['busy-poll-mode'] === 'loop' ? new LoopPoll(busyPollUs, () => outstanding > 0) : new BusyPoll(sock, busyPollUs, (_buf, n) => onBytes(n), () => outstanding > 0);
+}
 
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 sock.cork();
 for (let i = 0; i < qd; i++) send();
 sock.uncork();
+poller?.spin();
 if (warmup > 0) await sleep(warmup);
 const cpu0 = process.cpuUsage();
 measuring = true;

@@ -28,6 +28,10 @@ export interface WorkloadSpec {
   readonly queueDepth: number;
   /** The figure the ratio is taken on. */
   readonly metric: 'iops' | 'mibps';
+  /** The driver's busy-poll window, µs (nvmu-perf's --busy-poll, raw-client's --busy-poll); absent or 0: off. */
+  readonly clientBusyPollUs?: number;
+  /** raw-client's --busy-poll-mode: recvInto (native, the default) or an event loop kept turning (loop). */
+  readonly clientBusyPollMode?: 'native' | 'loop';
 }
 
 export const DEFAULT_WORKLOADS: readonly WorkloadSpec[] = [
@@ -60,6 +64,10 @@ export interface BenchOptions {
   readonly command: string;
   /** When set, the warm target is profiled over one more run of the goal workload; profiles go here. */
   readonly profileDir: string | undefined;
+  /** The workload profiled (an id of `workloads`); default the goal workload (4 KiB random read, QD > 1). */
+  readonly profileWorkload: string | undefined;
+  /** The soak's I/O: 4 KiB random reads (default) or random writes. */
+  readonly soakRw: 'randread' | 'randwrite';
   /** Progress lines (default: stderr). */
   readonly log: (line: string) => void;
 }
@@ -73,6 +81,8 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   workloads: DEFAULT_WORKLOADS,
   outFile: undefined,
   profileDir: undefined,
+  profileWorkload: undefined,
+  soakRw: 'randread',
   command: 'pnpm bench',
   log: (line) => process.stderr.write(`${line}\n`),
 };
@@ -175,8 +185,12 @@ export interface BenchResult {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Built files, so this works from src/ (tests) and from dist/ alike. */
-export const TARGET_CHILD = join(here, '../dist/target-child.js');
+/**
+ * Built files, so this works from src/ (tests) and from dist/ alike. NVMU_BENCH_TARGET_CHILD
+ * names another build's target-child.js (e.g. main's, built in a scratch worktree), so two
+ * builds of the target can be compared under the same driver and ceiling.
+ */
+export const TARGET_CHILD = process.env.NVMU_BENCH_TARGET_CHILD ?? join(here, '../dist/target-child.js');
 export const RAW_SERVER = join(here, '../bench/raw-server.mjs');
 export const RAW_CLIENT = join(here, '../bench/raw-client.mjs');
 export const SHM_SERVER = join(here, '../bench/shm-ring-server.mjs');
@@ -202,6 +216,25 @@ export async function startTarget(pinning: Pinning, nodeFlags: readonly string[]
   const port = await freePort();
   const { child, hello } = await ServerChild.start('target', pinning, 0, ['--expose-gc', ...nodeFlags, TARGET_CHILD, String(port), BENCH_NQN, ...(vfioUserDir === undefined ? [] : [vfioUserDir])]);
   return { child, port, nqn: String(hello.nqn), vfioUserDir };
+}
+
+/**
+ * Runs `fn` with a target child (pinned to CPU 0) listening on vfio-user in a fresh temporary
+ * directory (`dir`, the socket directory), then stops the target and removes the directory.
+ */
+export async function withVfioUserTarget<T>(pinning: Pinning, nodeFlags: readonly string[], fn: (target: BenchTarget, dir: string) => Promise<T>): Promise<T> {
+  const tmp = await mkdtemp(join(tmpdir(), 'nvmu-vfu-'));
+  const dir = join(tmp, 'vfu0');
+  try {
+    const target = await startTarget(pinning, nodeFlags, dir);
+    try {
+      return await fn(target, dir);
+    } finally {
+      await target.child.stop();
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /** The shared-memory ring ceiling's server in its child process (pinned to CPU 0), on a socket at `path`. */
@@ -243,6 +276,7 @@ export function perfArgs(trid: string, w: WorkloadSpec, seconds: number, warmupS
     String(warmupSeconds),
     '--json',
     '--no-progress',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs)] : []),
   ];
 }
 
@@ -321,6 +355,7 @@ export function rawClientArgs(port: number, w: WorkloadSpec, seconds: number, wa
     String(warmupSeconds),
     '--pattern',
     w.rw === 'read' ? 'seq' : 'rand',
+    ...((w.clientBusyPollUs ?? 0) > 0 ? ['--busy-poll', String(w.clientBusyPollUs), '--busy-poll-mode', w.clientBusyPollMode ?? 'native'] : []),
   ];
 }
 
@@ -368,9 +403,9 @@ function minMax(values: readonly number[]): MinMax {
   return { start: values[0] ?? 0, end: values.at(-1) ?? 0, max: Math.max(...values) };
 }
 
-/** nvmu-perf 4 KiB randread QD 128 for `seconds` while the target's memory is sampled once a second. */
-export async function runSoak(pinning: Pinning, target: BenchTarget, seconds: number, queueDepth = 128): Promise<SoakResult> {
-  const w: WorkloadSpec = { id: `randread-4k-qd${queueDepth}`, label: '', rw: 'randread', ioSize: 4096, queueDepth, metric: 'iops' };
+/** nvmu-perf 4 KiB random reads (or writes) at QD 128 for `seconds` while the target's memory is sampled once a second. */
+export async function runSoak(pinning: Pinning, target: BenchTarget, seconds: number, queueDepth = 128, rw: 'randread' | 'randwrite' = 'randread'): Promise<SoakResult> {
+  const w: WorkloadSpec = { id: `${rw}-4k-qd${queueDepth}`, label: '', rw, ioSize: 4096, queueDepth, metric: 'iops' };
   const before = await target.child.stats(true);
   const [cmd, args] = pinnedCommand(pinning, 1, [PERF_MAIN, ...perfArgs(benchTrid(target, w), w, seconds, 0)]);
   const t0 = performance.now();
@@ -470,14 +505,15 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<Bench
     let soak: SoakResult | null = null;
     if (o.soakSeconds > 0) {
       const qd = o.queueDepth ?? 128;
-      o.log(`soak: ${o.soakSeconds} s of 4 KiB randread QD ${qd}, target memory sampled once a second`);
-      soak = await runSoak(pinning, target, o.soakSeconds, qd);
+      o.log(`soak: ${o.soakSeconds} s of 4 KiB ${o.soakRw} QD ${qd}, target memory sampled once a second`);
+      soak = await runSoak(pinning, target, o.soakSeconds, qd, o.soakRw);
     }
     const g = results.find((r) => r.transport !== 'vfio-user' && r.rw === 'randread' && r.ioSize === 4096 && r.queueDepth > 1);
+    const pw = o.profileWorkload === undefined ? g : workloads.find((w) => w.id === o.profileWorkload);
     let profile: ProfileResult | null = null;
-    if (o.profileDir !== undefined && g !== undefined) {
-      o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${g.id} run`);
-      profile = await profileTarget(pinning, target, o.profileDir, g, o.seconds, o.warmupSeconds);
+    if (o.profileDir !== undefined && pw !== undefined) {
+      o.log(`profile: the target under V8's CPU profiler over one ${o.seconds} s ${pw.id} run`);
+      profile = await profileTarget(pinning, target, o.profileDir, pw, o.seconds, o.warmupSeconds);
     }
     const result: BenchResult = {
       version: 1,

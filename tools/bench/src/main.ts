@@ -5,12 +5,14 @@
  */
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BENCH_OPTIONS, runBench } from './bench.js';
+import { DEFAULT_BENCH_OPTIONS, DEFAULT_WORKLOADS, runBench } from './bench.js';
 import { formatMarkdown, formatProfile, formatTable } from './format.js';
 
-const USAGE = `usage: node dist/main.js [--seconds S] [--warmup S] [--reps N] [--soak-seconds S] [--qd N] [--out FILE] [--no-profile]
-  env: NVMU_BENCH_SECONDS, NVMU_BENCH_WARMUP_SECONDS, NVMU_BENCH_REPS, NVMU_BENCH_SOAK_SECONDS,
-       NVMU_BENCH_QD, NVMU_BENCH_OUT, NVMU_BENCH_PROFILE=0
+const USAGE = `usage: node dist/main.js [--seconds S] [--warmup S] [--reps N] [--soak-seconds S] [--soak-rw randread|randwrite]
+         [--qd N] [--workloads ID,ID...] [--profile-workload ID] [--out FILE] [--no-profile]
+  env: NVMU_BENCH_SECONDS, NVMU_BENCH_WARMUP_SECONDS, NVMU_BENCH_REPS, NVMU_BENCH_SOAK_SECONDS, NVMU_BENCH_SOAK_RW,
+       NVMU_BENCH_QD, NVMU_BENCH_WORKLOADS, NVMU_BENCH_PROFILE_WORKLOAD, NVMU_BENCH_OUT, NVMU_BENCH_PROFILE=0
+  workload ids: ${DEFAULT_WORKLOADS.map((w) => w.id).join(', ')}
 `;
 
 const pkgDir = join(import.meta.dirname, '..');
@@ -20,7 +22,10 @@ const { values: v } = parseArgs({
     warmup: { type: 'string' },
     reps: { type: 'string' },
     'soak-seconds': { type: 'string' },
+    'soak-rw': { type: 'string' },
     qd: { type: 'string' },
+    workloads: { type: 'string' },
+    'profile-workload': { type: 'string' },
     out: { type: 'string' },
     'no-profile': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -52,6 +57,24 @@ const queueDepth = qdText === undefined || qdText === '' ? undefined : Math.roun
 const outFile = v.out ?? env.NVMU_BENCH_OUT ?? join(pkgDir, 'results/latest.json');
 const profile = v['no-profile'] !== true && env.NVMU_BENCH_PROFILE !== '0';
 
+/** Only the named workloads (ids of DEFAULT_WORKLOADS), in their default order; all when unset. */
+const ids = (v.workloads ?? env.NVMU_BENCH_WORKLOADS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const unknown = ids.filter((id) => !DEFAULT_WORKLOADS.some((w) => w.id === id));
+const profileText = v['profile-workload'] ?? env.NVMU_BENCH_PROFILE_WORKLOAD;
+const profileWorkload = profileText === undefined || profileText === '' ? undefined : profileText;
+if (profileWorkload !== undefined && !DEFAULT_WORKLOADS.some((w) => w.id === profileWorkload)) unknown.push(profileWorkload);
+if (unknown.length > 0) {
+  process.stderr.write(`unknown workload id ${unknown.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+const workloads = ids.length === 0 ? DEFAULT_WORKLOADS : DEFAULT_WORKLOADS.filter((w) => ids.includes(w.id) || w.id === profileWorkload);
+const soakRwText = v['soak-rw'] ?? env.NVMU_BENCH_SOAK_RW ?? 'randread';
+if (soakRwText !== 'randread' && soakRwText !== 'randwrite') {
+  process.stderr.write(`--soak-rw ${soakRwText}: expected randread or randwrite\n${USAGE}`);
+  process.exit(2);
+}
+const soakRw: 'randread' | 'randwrite' = soakRwText;
+
 const envPart = Object.entries(env)
   .filter(([k]) => k.startsWith('NVMU_BENCH_'))
   .map(([k, val]) => `${k}=${val ?? ''} `)
@@ -63,7 +86,7 @@ const command =
     : `${envPart}node ${relative(process.cwd(), process.argv[1] ?? 'dist/main.js')}${argPart === '' ? '' : ` ${argPart}`}`;
 
 const profileDir = profile ? join(pkgDir, 'results/profiles') : undefined;
-const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, queueDepth, outFile, profileDir, command });
+const result = await runBench({ seconds, warmupSeconds, repetitions, soakSeconds, soakRw, queueDepth, workloads, outFile, profileDir, profileWorkload, command });
 process.stdout.write(`\n${formatTable(result)}`);
 if (result.profile !== null) process.stdout.write(`\n${formatProfile(result.profile)}(profile: ${relative(process.cwd(), result.profile.profileFile)})\n`);
 process.stdout.write(`\nJSON: ${relative(process.cwd(), outFile)}\n\n----- Markdown for BENCHMARKS.md -----\n\n${formatMarkdown(result)}`);

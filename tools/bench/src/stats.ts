@@ -1,6 +1,7 @@
 /** Small statistics and machine facts for the bench report. */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
+import { GCProfiler } from 'node:v8';
 
 /** Median of the values (mean of the middle two for an even count); NaN for none. */
 export function median(values: readonly number[]): number {
@@ -70,5 +71,27 @@ export function systemCpu(): SystemCpu | undefined {
     return { busy: (user + nice + system + irq + softirq) / 100, steal: steal / 100, at: performance.now() };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Bytes this process allocates over a window: heap used at the end minus at the start, plus what
+ * every GC in between freed (v8.GCProfiler), and how many GCs ran.
+ */
+export class AllocationWindow {
+  private readonly profiler = new GCProfiler();
+  private readonly startHeap: number;
+
+  constructor() {
+    this.profiler.start();
+    this.startHeap = process.memoryUsage().heapUsed;
+  }
+
+  stop(): { allocated: number; gcs: number } {
+    const end = process.memoryUsage().heapUsed;
+    const stats = this.profiler.stop().statistics;
+    let allocated = end - this.startHeap;
+    for (const g of stats) allocated += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+    return { allocated, gcs: stats.length };
   }
 }

@@ -10,21 +10,38 @@
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
  * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
  * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
- * .cpuprofile there and answers {"profileFile"}. Exits when stdin ends.
+ * .cpuprofile there and answers {"profileFile"}; "heapprofile start" / "heapprofile stop <file>"
+ * do the same with the sampling heap profiler (garbage included) and answer {"heapProfileFile"}.
+ * "eld start" starts perf_hooks'
+ * monitorEventLoopDelay (1 ms resolution) and answers {"eld":true}; "eld stop" answers
+ * {"eldMs":{"p50","p99","max","mean","count"}} (the event loop's delay over the window, ms).
+ * "alloc start" / "alloc stop" bracket a window whose allocated bytes (heap used at the end
+ * minus at the start plus what every GC freed, v8.GCProfiler) and GC count the second answers
+ * as {"allocated","gcs"}. Exits when stdin ends.
  */
+import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { NullBdev, Target } from '@nvmu/nvmf';
+import { NullBdev, Target, type TransportLogger } from '@nvmu/nvmf';
 import { TcpTargetTransport } from '@nvmu/transport-tcp/target';
 import { VfioUserTargetTransport } from '@nvmu/transport-vfio-user/target';
 import { BENCH_NQN, type ChildStats } from './protocol.js';
+import { AllocationWindow } from './stats.js';
 
 const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
 const vfioUserDir = process.argv[4];
-const target = new Target();
-await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
+/** NVMU_BENCH_TARGET_LOG=<file>: the target's info/warn/error lines appended there (e.g. the vfio-user controller's counters at detach). */
+const logFile = process.env.NVMU_BENCH_TARGET_LOG;
+const line = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
+  if (logFile !== undefined && logFile !== '') appendFileSync(logFile, `${JSON.stringify({ level, msg, ...fields })}\n`);
+};
+const logger: TransportLogger = { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error') };
+const target = new Target({ logger });
+// NVMU_BENCH_TARGET_BUSY_POLL_US: the TCP low-latency mode's window (latency.ts starts a target with it).
+await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256, busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0) }));
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
@@ -46,30 +63,82 @@ function commands(): number {
 const gc = (globalThis as { gc?: (opts?: { type: string; execution: string; flavor: string }) => void }).gc;
 let session: Session | undefined;
 
+/**
+ * "profile start" / "profile stop <file>": V8's sampling CPU profiler over a window (a
+ * .cpuprofile); "heapprofile start" / "heapprofile stop <file>": its sampling heap profiler,
+ * garbage included (what was allocated, not only what survived; a .heapprofile). One at a time.
+ */
 async function profile(cmd: string): Promise<void> {
-  if (cmd === 'profile start') {
+  const heap = cmd.startsWith('heapprofile ');
+  if (cmd.endsWith(' start')) {
     session = new Session();
     session.connect();
-    await session.post('Profiler.enable');
-    // 1 ms, --cpu-prof's default: a few thousand samples over a run is plenty for a top 10, and a
-    // finer interval visibly slows the target down (100 µs cost about a third of its throughput).
-    await session.post('Profiler.setSamplingInterval', { interval: 1000 });
-    await session.post('Profiler.start');
-    process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+    if (heap) {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    } else {
+      await session.post('Profiler.enable');
+      // 1 ms, --cpu-prof's default: a few thousand samples over a run is plenty for a top 10, and a
+      // finer interval visibly slows the target down (100 µs cost about a third of its throughput).
+      await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+      await session.post('Profiler.start');
+    }
+    process.stdout.write(`${JSON.stringify(heap ? { heapProfiling: true } : { profiling: true })}\n`);
     return;
   }
-  const file = cmd.slice('profile stop '.length);
-  if (session === undefined) throw new Error('profile stop without profile start');
-  const { profile: p } = await session.post('Profiler.stop');
+  const file = cmd.slice(cmd.indexOf(' stop ') + ' stop '.length);
+  if (session === undefined) throw new Error(`${cmd}: no profile started`);
+  const p = heap ? (await session.post('HeapProfiler.stopSampling')).profile : (await session.post('Profiler.stop')).profile;
   session.disconnect();
   session = undefined;
   await writeFile(file, JSON.stringify(p));
-  process.stdout.write(`${JSON.stringify({ profileFile: file })}\n`);
+  process.stdout.write(`${JSON.stringify(heap ? { heapProfileFile: file } : { profileFile: file })}\n`);
+}
+
+let eld: ReturnType<typeof monitorEventLoopDelay> | undefined;
+
+/** Event-loop delay over a window the bench chooses (bench:responsiveness). */
+function eventLoopDelay(cmd: string): void {
+  if (cmd === 'eld start') {
+    eld?.disable();
+    eld = monitorEventLoopDelay({ resolution: 1 });
+    eld.enable();
+    process.stdout.write(`${JSON.stringify({ eld: true })}\n`);
+    return;
+  }
+  const h = eld;
+  eld = undefined;
+  h?.disable();
+  const ms = (ns: number): number => ns / 1e6;
+  const eldMs = h === undefined ? null : { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean), count: h.count };
+  process.stdout.write(`${JSON.stringify({ eldMs })}\n`);
+}
+
+let alloc: AllocationWindow | undefined;
+
+/** "alloc start" / "alloc stop": bytes allocated and GCs over a window (bench:heap). */
+function allocation(cmd: string): void {
+  if (cmd === 'alloc start') {
+    alloc = new AllocationWindow();
+    process.stdout.write(`${JSON.stringify({ alloc: true })}\n`);
+    return;
+  }
+  const result = alloc?.stop() ?? { allocated: 0, gcs: 0 };
+  alloc = undefined;
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
-  if (cmd.startsWith('profile ')) {
+  if (cmd === 'alloc start' || cmd === 'alloc stop') {
+    allocation(cmd);
+    return;
+  }
+  if (cmd === 'eld start' || cmd === 'eld stop') {
+    eventLoopDelay(cmd);
+    return;
+  }
+  if (cmd.startsWith('profile ') || cmd.startsWith('heapprofile ')) {
     void profile(cmd);
     return;
   }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pinning, RAW_CLIENT, ServerChild, runToEnd, startRawServer } from '../src/index.js';
+import { type Pinning, RAW_CLIENT, RAW_SERVER, ServerChild, runToEnd, startRawServer } from '../src/index.js';
 
 const unpinned: Pinning = { enabled: false, note: 'test' };
 
@@ -101,6 +101,49 @@ describe('raw request/response pair', () => {
       expect(r.iops).toBeGreaterThan(0);
       expect(r.mibps).toBeCloseTo((r.iops * 4096) / 1048576, 6);
       expect(r.latencyUs.p99).toBeGreaterThanOrEqual(r.latencyUs.p50);
+    }
+  });
+});
+
+describe('raw request/response pair, busy-polling (the low-latency floor)', () => {
+  let server: { child: ServerChild; port: number };
+
+  beforeAll(async () => {
+    // A 10 ms window: requests sent soon after an answer are read by the server's spin.
+    const { child, hello } = await ServerChild.start('raw-server', unpinned, 0, [RAW_SERVER, '127.0.0.1', '0', '10000']);
+    server = { child, port: Number(hello.port) };
+  });
+  afterAll(async () => {
+    await server.child.stop();
+  });
+
+  it('answers requests that arrive during its spin, headers in pieces included', async () => {
+    const sock = connect({ host: '127.0.0.1', port: server.port, noDelay: true });
+    await once(sock, 'connect');
+    const inbox = new Inbox(sock);
+    try {
+      sock.write(request(0x02, 1, 4096));
+      expect((await inbox.take(16 + 4096)).readUInt16LE(12)).toBe(1);
+      // The server spins for 10 ms after each answer (Inbox.take waited 50 ms: send two at once).
+      for (let cid = 2; cid < 6; cid++) {
+        const req = cid % 2 === 0 ? request(0x02, cid, 4096) : request(0x01, cid, 4096, 4096);
+        sock.write(Buffer.concat([request(0x02, 100 + cid, 512), req.subarray(0, 10)]));
+        await new Promise((r) => setTimeout(r, 1));
+        sock.write(req.subarray(10));
+        const ans = await inbox.take(16 + 512 + 16 + (cid % 2 === 0 ? 4096 : 0));
+        expect(ans.readUInt16LE(12)).toBe(100 + cid);
+        expect(ans.readUInt16LE(16 + 512 + 12)).toBe(cid);
+      }
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  it('the busy-polling client keeps QD requests going against it', async () => {
+    for (const [mode, qd] of [['read', '1'], ['write', '4']] as const) {
+      const out = await runToEnd(process.execPath, [RAW_CLIENT, '--port', String(server.port), '--mode', mode, '--qd', qd, '--seconds', '0.3', '--warmup', '0', '--busy-poll', '100'], 'raw-client');
+      const r = JSON.parse(out) as { ios: number; iops: number };
+      expect(r.ios).toBeGreaterThan(0);
     }
   });
 });

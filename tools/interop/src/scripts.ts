@@ -89,7 +89,7 @@ export interface FioVerifyOptions {
    * `size` region (--offset_increment), so jobs never overwrite each other's verified blocks.
    */
   readonly numjobs?: number | string;
-  /** Verify after this many blocks written (default 64; fewer for large blocks and short runs). */
+  /** Verify after this many blocks written (default 16; fewer for large blocks and short runs). */
   readonly verifyBacklog?: number;
   /** Name of the fio job (default nvmu-verify); also names its log /tmp/<name>.log. */
   readonly name?: string;
@@ -288,7 +288,7 @@ export const guestScripts = {
 
   /**
    * A short fio run with `--verify=crc32c` (libaio, O_DIRECT): writes for up to `runtimeS`,
-   * reading back and checking every 64 blocks written (`--verify_backlog`). Fails unless fio
+   * reading back and checking every 16 blocks written (`--verify_backlog`). Fails unless fio
    * succeeded and actually read data back. Prints fio's summary.
    */
   fioVerify(o: FioVerifyOptions): string {
@@ -310,7 +310,9 @@ export const guestScripts = {
       '--do_verify=1',
       // Verify as it goes: when --runtime cuts the write phase short, fio skips the final
       // verify pass, so without a backlog a slow target would be "verified" with no reads.
-      `--verify_backlog=${o.verifyBacklog ?? 64}`,
+      // 16 blocks (2 MiB at 128 KiB) so that even a target slowed by a loaded machine has read
+      // back some of what it wrote before the runtime ends (64 x 128 KiB was the whole 8 MiB).
+      `--verify_backlog=${o.verifyBacklog ?? 16}`,
       '--verify_fatal=1',
       '--group_reporting',
       '--eta=never',

@@ -36,6 +36,17 @@ describe('guest script blocks', () => {
     expect(text).toContain('buffered_io');
   });
 
+  it('makes fio read back well before a short runtime can end the write phase', () => {
+    // A loaded CI machine once ran out of --runtime before fio's first backlog verify of a
+    // 128 KiB job (64 x 128 KiB = the whole 8 MiB), and the run "verified" nothing.
+    for (const bs of ['4k', '128k']) {
+      const text = g.fioVerify({ dev: '"$dev"', bs, size: '8M' });
+      const backlog = Number(/--verify_backlog=(\d+)/.exec(text)?.[1]);
+      const blockBytes = bs === '4k' ? 4096 : 131072;
+      expect(backlog * blockBytes).toBeLessThanOrEqual((8 << 20) / 4);
+    }
+  });
+
   it('rejects a bad device variable name', () => {
     expect(() => g.nvmeConnect({ addr: 'a', nqn: 'n', devVar: 'a b' })).toThrow(/bad shell variable/);
   });

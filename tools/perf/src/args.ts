@@ -48,6 +48,12 @@ export interface PerfOptions {
   readonly json: boolean;
   /** The once-a-second progress line on stderr (off with --no-progress). */
   readonly progress: boolean;
+  /**
+   * NVMe/TCP low-latency mode (--busy-poll): each TCP controller's connections poll their
+   * socket for up to this many microseconds after submitting (its trid's `busypoll:<us>`,
+   * which an explicit `busypoll:` in the trid overrides). Undefined or 0: off.
+   */
+  readonly busyPollUs: number | undefined;
 }
 
 /** Defaults of everything but `trids`. */
@@ -67,6 +73,7 @@ export const DEFAULT_PERF_OPTIONS: Omit<PerfOptions, 'trids'> = {
   nsids: undefined,
   json: false,
   progress: true,
+  busyPollUs: undefined,
 };
 
 /** A bad command line; the message says which flag and why. */
@@ -94,6 +101,8 @@ export const USAGE = `usage: nvmu-perf -r <transport ID> [-r ...] [options]
   --io-count <n> stop each namespace after n I/Os
   --json         print the results as JSON on stdout
   --no-progress  no progress line on stderr
+  --busy-poll <us>  NVMe/TCP low-latency mode: poll the socket for up to <us> microseconds
+                 after submitting (the trid's busypoll:<us>); 0 = off (default)
   -h, --help     this text
 
 Exit status: 0 on success, 1 when I/O failed or --verify found a mismatch, 2 on bad arguments.
@@ -144,18 +153,22 @@ function parseNsids(values: readonly string[]): number[] {
 export function resolvePerfOptions(input: Partial<PerfOptions> & Pick<PerfOptions, 'trids'>): PerfOptions {
   const o: PerfOptions = { ...DEFAULT_PERF_OPTIONS, ...input };
   if (o.trids.length === 0) throw new PerfArgsError('no controller given: pass -r <transport ID>');
+  const check = (flag: string, v: number, min: number, max: number): void => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new PerfArgsError(`${flag} ${v}: expected an integer from ${min} to ${max}`);
+  };
+  if (o.busyPollUs !== undefined) check('--busy-poll', o.busyPollUs, 0, 10_000);
+  const busyPoll = o.busyPollUs === undefined ? undefined : String(o.busyPollUs);
   const trids = o.trids.map((t) => {
     try {
-      return parseTransportId(t);
+      const trid = parseTransportId(t);
+      if (busyPoll === undefined || trid.trtype !== 'tcp' || trid.params?.busypoll !== undefined) return trid;
+      return { ...trid, params: { ...trid.params, busypoll: busyPoll } };
     } catch (e) {
       if (e instanceof TransportIdError) throw new PerfArgsError(`-r ${typeof t === 'string' ? `'${t}'` : JSON.stringify(t)}: ${e.message}`);
       throw e;
     }
   });
   if (!WORKLOADS.includes(o.workload)) throw new PerfArgsError(`-w ${o.workload}: expected one of ${WORKLOADS.join(', ')}`);
-  const check = (flag: string, v: number, min: number, max: number): void => {
-    if (!Number.isSafeInteger(v) || v < min || v > max) throw new PerfArgsError(`${flag} ${v}: expected an integer from ${min} to ${max}`);
-  };
   check('-q', o.queueDepth, 1, 65535);
   check('-o', o.ioSize, 1, 2 ** 30);
   check('-P', o.qpairsPerNamespace, 1, 65535);
@@ -196,6 +209,7 @@ export function parsePerfArgs(argv: readonly string[]): ParsedPerfArgs {
         'io-count': { type: 'string' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
+        'busy-poll': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -232,6 +246,7 @@ export function parsePerfArgs(argv: readonly string[]): ParsedPerfArgs {
     ...(v['io-count'] !== undefined && { ioCount: integer('--io-count', v['io-count'], 1, Number.MAX_SAFE_INTEGER) }),
     json: v.json === true,
     progress: v['no-progress'] !== true,
+    ...(v['busy-poll'] !== undefined && { busyPollUs: integer('--busy-poll', v['busy-poll'], 0, 10_000) }),
   });
   return { kind: 'run', options };
 }

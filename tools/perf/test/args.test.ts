@@ -71,6 +71,15 @@ describe('parsePerfArgs', () => {
     expect(run([...R, '-w', 'RW', '-M', '0']).readPercent).toBe(0);
   });
 
+  it('--busy-poll puts busypoll:<us> on TCP trids, unless the trid says otherwise', () => {
+    const o = run([...R, '-r', 'trtype:tcp traddr:127.0.0.2 subnqn:nqn.x:y busypoll:20', '-r', 'trtype:loopback traddr:t1 subnqn:nqn.x:y', '--busy-poll', '50']);
+    expect(o.busyPollUs).toBe(50);
+    expect(o.trids.map((t) => (typeof t === 'string' ? t : t.params?.busypoll))).toEqual(['50', '20', undefined]);
+    expect(run(R).trids.map((t) => (typeof t === 'string' ? t : t.params))).toEqual([undefined]);
+    expect(fails([...R, '--busy-poll', '10001'])).toMatch(/--busy-poll/);
+    expect(fails([...R, '--busy-poll', 'x'])).toMatch(/--busy-poll/);
+  });
+
   it('answers --help', () => {
     expect(parsePerfArgs(['-h']).kind).toBe('help');
     expect(parsePerfArgs(['--help', '-q', 'x']).kind).toBe('help');

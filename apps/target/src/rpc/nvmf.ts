@@ -4,7 +4,7 @@
  * keeps the codes and says what was wrong after the text.
  */
 import { DISCOVERY_NQN, NvmfConfigError, sameAddress, type ListenAddress, type Subsystem, type TargetTransport } from '@nvmu/nvmf';
-import { TransportUnavailableError } from '../transports.js';
+import { TransportUnavailableError, pathListener } from '../transports.js';
 import type { ConfigEntry, RpcContext } from './context.js';
 import { Errno, RpcCode, RpcError } from './errors.js';
 import { decodeParams, type JsonObject, type JsonValue, type RpcMethods } from './methods.js';
@@ -17,12 +17,16 @@ const CREATE_TRANSPORT = {
   ...TGT,
   max_queue_depth: { type: 'uint', max: 0xffff },
   max_io_qpairs_per_ctrlr: { type: 'uint', max: 0xffff },
+  /** SPDK's older name, admin queue included: max_io_qpairs_per_ctrlr + 1. */
+  max_qpairs_per_ctrlr: { type: 'uint', max: 0xffff },
   in_capsule_data_size: { type: 'uint' },
   max_io_size: { type: 'uint' },
   io_unit_size: { type: 'uint' },
   max_aq_depth: { type: 'uint' },
   num_shared_buffers: { type: 'uint' },
   c2h_success: { type: 'boolean' },
+  /** nvmu's own (TCP): the low-latency mode's poll window in µs, 0 (off) to 10000. */
+  busy_poll_us: { type: 'uint', max: 10000 },
   buf_cache_size: { type: 'uint' },
   iobuf_small_cache_size: { type: 'uint' },
   iobuf_large_cache_size: { type: 'uint' },
@@ -124,10 +128,19 @@ function parseAddress(ctx: RpcContext, raw: JsonObject): ListenAddress {
   const a = decodeParams(raw, LISTEN_ADDRESS, RpcCode.InvalidParams, 'listen_address.');
   const trtype = ctx.transports.trtypeOf(a.trtype);
   if (trtype === undefined) throw RpcError.invalidParams(`listen_address.trtype '${a.trtype}' is not a transport type nvmu knows (${ctx.transports.names().join(', ')})`);
+  if (ctx.transports.addressKind(a.trtype) === 'path') {
+    if (a.traddr === '') throw RpcError.invalidParams(`listen_address.traddr: the socket directory of the ${ctx.transports.spdkName(trtype)} listener is empty`);
+    return pathListener(trtype, a.traddr);
+  }
   const adrfam = a.adrfam === undefined ? ctx.transports.defaultAdrfam(a.trtype, a.traddr) : ADRFAM_IN[a.adrfam.toLowerCase()];
   if (adrfam === undefined) throw RpcError.invalidParams(`listen_address.adrfam '${a.adrfam ?? ''}' is not one of IPv4, IPv6, IB, FC, INTRA_HOST`);
   if (trtype === 'tcp' && (a.trsvcid === undefined || a.trsvcid === '')) throw RpcError.invalidParams('listen_address.trsvcid (the port) is required for TCP');
   return { trtype, adrfam, traddr: a.traddr, trsvcid: a.trsvcid ?? '' };
+}
+
+/** A listener for messages: `127.0.0.1:4420`, `[::1]:4420`, or a vfio-user socket directory. */
+function where(addr: ListenAddress): string {
+  return addr.trsvcid === '' ? addr.traddr : `${addr.traddr.includes(':') ? `[${addr.traddr}]` : addr.traddr}:${addr.trsvcid}`;
 }
 
 function transportFor(ctx: RpcContext, addr: ListenAddress): TargetTransport {
@@ -168,6 +181,9 @@ function dumpTransport(ctx: RpcContext, t: TargetTransport): JsonObject {
   };
   if (given.num_shared_buffers !== undefined) out.num_shared_buffers = given.num_shared_buffers;
   if (given.c2h_success !== undefined) out.c2h_success = given.c2h_success;
+  // Read back from the transport itself, so a config only shows a window the transport runs.
+  const busyPollUs = (t as { readonly busyPollWindowUs?: unknown }).busyPollWindowUs;
+  if (typeof busyPollUs === 'number' && busyPollUs > 0) out.busy_poll_us = busyPollUs;
   return out;
 }
 
@@ -253,21 +269,22 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
   m.register('nvmf_create_transport', async (params) => {
     const p = decodeParams(params, CREATE_TRANSPORT);
     checkTarget(ctx, p.tgt_name);
-    const name = p.trtype.toUpperCase();
-    const trtype = ctx.transports.trtypeOf(name);
+    const trtype = ctx.transports.trtypeOf(p.trtype);
     if (trtype === undefined) throw new RpcError(RpcCode.InvalidParams, `Invalid transport type '${p.trtype}' (nvmu knows ${ctx.transports.names().join(', ')})`);
+    const name = ctx.transports.spdkName(trtype);
     if (target.getTransport(trtype) !== undefined) throw RpcError.internal(`Transport type '${name}' already exists`);
     let t: TargetTransport;
     try {
       t = ctx.transports.create(name, {
         maxQueueDepth: p.max_queue_depth,
-        maxIoQpairsPerCtrlr: p.max_io_qpairs_per_ctrlr,
+        maxIoQpairsPerCtrlr: p.max_io_qpairs_per_ctrlr ?? (p.max_qpairs_per_ctrlr === undefined ? undefined : Math.max(1, p.max_qpairs_per_ctrlr - 1)),
         inCapsuleDataSize: p.in_capsule_data_size,
         maxIoSize: p.max_io_size,
         ioUnitSize: p.io_unit_size,
         maxAqDepth: p.max_aq_depth,
         numSharedBuffers: p.num_shared_buffers,
         c2hSuccess: p.c2h_success,
+        busyPollUs: p.busy_poll_us,
       });
       await target.addTransport(t);
     } catch (e) {
@@ -388,9 +405,8 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
         await target.listen(addr);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : e instanceof Error ? e.message : String(e);
-        const where = addr.trsvcid === '' ? addr.traddr : `${addr.traddr.includes(':') ? `[${addr.traddr}]` : addr.traddr}:${addr.trsvcid}`;
-        throw RpcError.internal(`Unable to listen on ${where}: ${why}`);
+        const why = code === 'EADDRINUSE' ? (addr.trsvcid === '' ? 'another server is listening there' : 'the port is in use') : code === 'EADDRNOTAVAIL' ? 'no such local address' : e instanceof Error ? e.message : String(e);
+        throw RpcError.internal(`Unable to listen on ${where(addr)}: ${why}`);
       }
     };
     if (isDiscovery(p.nqn)) {
@@ -399,7 +415,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
       ctx.discoveryListeners.push(addr);
     } else {
       const s = findSubsystem(ctx, p.nqn);
-      if (s.listeners.some((l) => sameAddress(l, addr))) throw RpcError.invalidParams(`${p.nqn} already has listener ${addr.traddr}:${addr.trsvcid}`);
+      if (s.listeners.some((l) => sameAddress(l, addr))) throw RpcError.invalidParams(`${p.nqn} already has listener ${where(addr)}`);
       await listen();
       await s.addListener(addr);
     }
@@ -417,7 +433,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
       ctx.discoveryListeners.splice(i, 1);
     } else {
       const s = findSubsystem(ctx, p.nqn);
-      if (!s.listeners.some((l) => sameAddress(l, addr))) throw RpcError.invalidParams(`${p.nqn} has no listener ${addr.traddr}:${addr.trsvcid}`);
+      if (!s.listeners.some((l) => sameAddress(l, addr))) throw RpcError.invalidParams(`${p.nqn} has no listener ${where(addr)}`);
       s.removeListener(addr);
     }
     if (!addressInUse(ctx, addr)) await target.stopListen(addr);

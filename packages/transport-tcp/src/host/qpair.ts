@@ -41,6 +41,7 @@ import {
   at,
   type Crc32c,
 } from '../pdu.js';
+import { SocketPoller, type BusyPollNative, type BusyPollStats } from '../busy-poll.js';
 import { PduReceiver, RX_FATAL, RX_OK, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 
@@ -62,6 +63,16 @@ export interface TcpHostQPairConfig {
   readonly crc32c: Crc32c;
   readonly handler: HostQPairHandler;
   readonly onClosed?: (qp: TcpHostQPair) => void;
+  /** The low-latency mode (`busypoll:<us>`), or undefined when it is off. */
+  readonly busyPoll?: HostBusyPoll;
+}
+
+/** What a host connection needs for the low-latency mode (see busy-poll.ts). */
+export interface HostBusyPoll {
+  readonly native: BusyPollNative;
+  /** Microseconds to poll for the controller's answer after submitting, and after a completion while commands are outstanding. */
+  readonly windowUs: number;
+  readonly stats: BusyPollStats;
 }
 
 /** An NVMe/TCP protocol violation seen by the host, or a TermReq from the controller. */
@@ -123,6 +134,10 @@ export class TcpHostQPair implements HostQPair, PduHandler {
   private readonly socket: Socket;
   private readonly rx: PduReceiver;
   private readonly tx: TxBatch;
+  /** Busy-polls the socket while commands are outstanding (low-latency mode), or undefined. */
+  private readonly poller: SocketPoller | undefined;
+  /** Commands submitted and not completed. */
+  private outstanding = 0;
   private readonly cids: CidState[] = [];
   private cpdaAlign = 4;
   private cpda = 0;
@@ -172,7 +187,30 @@ export class TcpHostQPair implements HostQPair, PduHandler {
         },
       },
     });
-    this.tx = new TxBatch(this.socket);
+    const bp = cfg.busyPoll;
+    // Spins read into the socket's own read buffer: both run on this thread, never at once.
+    const poller =
+      bp === undefined
+        ? undefined
+        : new SocketPoller(
+            bp.native,
+            { socket: this.socket, rx: this.rx, canPoll: () => this.state === 'live' && this.outstanding > 0 && !this.rx.holding },
+            readBuf,
+            bp.windowUs,
+            bp.stats,
+          );
+    this.poller = poller;
+    this.tx = new TxBatch(
+      this.socket,
+      poller === undefined
+        ? undefined
+        : () => {
+            // Low-latency mode: commands just went out; their answers may be close. After one
+            // came, poll on once the caller had its turn if others are still outstanding (a
+            // submit from the caller starts a spin of its own sooner).
+            if (poller.spin() && this.outstanding > 0) poller.spinLater();
+          },
+    );
     this.socket.on('error', (err: Error) => {
       this.error ??= err;
     });
@@ -221,6 +259,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     }
     const dir = direction === 'none' || dataLength === 0 ? DIR_NONE : direction === 'h2c' ? DIR_H2C : DIR_C2H;
     st.active = true;
+    this.outstanding++;
     st.dir = dir;
     st.data = dir === DIR_NONE || data === undefined ? EMPTY : data;
     st.off = dataOffset;
@@ -423,6 +462,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     }
     this.sqhd = cqe.sqhd;
     st.active = false;
+    this.outstanding--;
     st.data = EMPTY;
     // Data that arrived damaged makes a successful command a Transient Transport Error (22h).
     if (st.ddgstBad && cqe.status === 0) this.cqeView.writeUInt16LE(GenericStatus.TransientTransportError << 1, 14);
@@ -443,6 +483,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
     q.writeUInt16LE(cid, 12);
     if (st.ddgstBad) q.writeUInt16LE(GenericStatus.TransientTransportError << 1, 14);
     st.active = false;
+    this.outstanding--;
     st.data = EMPTY;
     if (this.state === 'live') this.cfg.handler.completion(q);
   }
@@ -545,6 +586,7 @@ export class TcpHostQPair implements HostQPair, PduHandler {
       st.active = false;
       st.data = EMPTY;
     }
+    this.outstanding = 0;
     if (wasLive) this.cfg.handler.disconnected(this.error ?? new NvmeTcpError('controller closed the connection', 'ECONNRESET'));
     const w = this.closeWaiters;
     this.closeWaiters = [];

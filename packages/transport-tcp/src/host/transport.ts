@@ -4,7 +4,8 @@
  *
  * Transport ID parameters (SPDK notation, passed through by the client in `trid.params`):
  * `hdgst:1` / `ddgst:1` enable header / data digests (nvme-cli `-g` / `-G`), `maxr2t:<n>` the
- * 0's based MAXR2T sent in ICReq, `hpda:<n>` the HPDA, `maxio:<bytes>` the largest transfer.
+ * 0's based MAXR2T sent in ICReq, `hpda:<n>` the HPDA, `maxio:<bytes>` the largest transfer,
+ * `busypoll:<us>` the low-latency mode's window (0 off).
  */
 
 import { isIPv6 } from 'node:net';
@@ -19,8 +20,9 @@ import type {
   TransportId,
 } from '@nvmu/client';
 
+import { checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
 import { ADMIN_IN_CAPSULE, type Crc32c } from '../pdu.js';
-import { TcpHostQPair } from './qpair.js';
+import { TcpHostQPair, type HostBusyPoll } from './qpair.js';
 
 /** Defaults for every association the factory opens; `trid.params` override per connection. */
 export interface TcpHostOptions {
@@ -36,6 +38,14 @@ export interface TcpHostOptions {
   readonly maxTransferSize?: number;
   /** CRC32C implementation. Default `@node-rs/crc32`'s `crc32c`. */
   readonly crc32c?: Crc32c;
+  /**
+   * Low-latency mode: after submitting commands (and after a completion while others are
+   * outstanding), a connection polls its socket for the controller's answer for up to this
+   * many microseconds before going back to the event loop (0 to 10000); it never polls with
+   * nothing outstanding. Needs `@nvmu/native`. Per connection: the trid's `busypoll:<us>`.
+   * Default 0 (off).
+   */
+  readonly busyPollUs?: number;
 }
 
 /** The NVMe/TCP well-known port (NVMe/TCP 1.0 §4: 4420 for I/O controllers, 8009 for discovery). */
@@ -65,6 +75,8 @@ export class TcpHostTransport implements HostTransport {
   private readonly maxr2t: number;
   private readonly hpda: number;
   private readonly crc32c: Crc32c;
+  private readonly busyPollUs: number;
+  private readonly busyPollCounters: BusyPollStats = newBusyPollStats();
   private closed = false;
 
   constructor(
@@ -88,10 +100,18 @@ export class TcpHostTransport implements HostTransport {
     this.hpda = int(p.hpda, opts.hpda ?? 0, 0, 31, 'hpda');
     this.maxTransferSize = int(p.maxio, opts.maxTransferSize ?? 1024 * 1024, 4096, 64 * 1024 * 1024, 'maxio');
     this.crc32c = opts.crc32c ?? nodeCrc32c;
+    this.busyPollUs = checkBusyPollUs(int(p.busypoll, opts.busyPollUs ?? 0, 0, Number.MAX_SAFE_INTEGER, 'busypoll'), 'busypoll');
+  }
+
+  /** A copy of the low-latency mode's counters over this association's connections (all 0 when off). */
+  busyPollStats(): Readonly<BusyPollStats> {
+    return { ...this.busyPollCounters };
   }
 
   async connectQPair(opts: HostQPairOptions): Promise<HostQPair> {
     if (this.closed) throw new Error('tcp transport: association is closed');
+    let busyPoll: HostBusyPoll | undefined;
+    if (this.busyPollUs > 0) busyPoll = { native: await loadBusyPollNative(), windowUs: this.busyPollUs, stats: this.busyPollCounters };
     const qp = new TcpHostQPair({
       host: this.host,
       port: this.port,
@@ -109,6 +129,7 @@ export class TcpHostTransport implements HostTransport {
       crc32c: this.crc32c,
       handler: opts.handler,
       onClosed: (q) => this.qpairs.delete(q),
+      busyPoll,
     });
     this.qpairs.add(qp);
     await qp.open();

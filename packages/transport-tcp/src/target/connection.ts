@@ -24,8 +24,10 @@
  * write queue is above `txHighWater`.
  *
  * The data buffer is laid out as a whole response (`[C2HData header | data | DDGST |
- * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; every PDU written
- * in one event-loop turn goes out in one writev (tx.ts).
+ * CapsuleResp]`), so a read that fits one C2HData PDU leaves in one write; the lone
+ * CapsuleResps of a turn (writes, errors) leave as one chunk (resp-batch.ts); every PDU written
+ * in one event-loop turn goes out in one writev (tx.ts). The socket reads into the transport's
+ * one read buffer (socket-read.ts), never into a Buffer allocated per read.
  */
 
 import type { Socket } from 'node:net';
@@ -72,9 +74,12 @@ import {
   at,
   type Crc32c,
 } from '../pdu.js';
+import { SocketPoller, type BusyPollNative, type BusyPollStats } from '../busy-poll.js';
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
+import { ResponseBatch } from './resp-batch.js';
+import { readInto } from './socket-read.js';
 
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
 const CONNECT_DATA_SIZE = 1024;
@@ -145,9 +150,27 @@ export interface TcpTargetConnectionConfig {
   readonly connectTimeoutMs: number;
   /** Transport-wide large data buffers (shared by every connection). */
   readonly pool: SharedBufferPool;
+  /**
+   * The transport's read buffer, shared by every connection (each read is consumed, or the
+   * unconsumed rest copied, before the next read of any socket reuses it); undefined: read
+   * with Node's per-read Buffers ('data' events).
+   */
+  readonly readBuffer: Buffer | undefined;
   readonly onClosed: (conn: TcpTargetConnection) => void;
   /** Counters shared by every connection of the transport. */
   readonly stats: TcpTargetStats;
+  /** The low-latency mode (the transport's `busyPollUs`), or undefined when it is off. */
+  readonly busyPoll: TargetBusyPoll | undefined;
+}
+
+/** What a connection needs for the low-latency mode (see busy-poll.ts). */
+export interface TargetBusyPoll {
+  readonly native: BusyPollNative;
+  /** Microseconds to poll for the next PDU after writing a response. */
+  readonly windowUs: number;
+  /** The transport's spin read buffer (spins run one at a time on the event loop's thread). */
+  readonly buf: Buffer;
+  readonly stats: BusyPollStats;
 }
 
 type ConnState = 'ic' | 'live' | 'closing' | 'closed';
@@ -179,14 +202,23 @@ export interface TcpTargetStats {
   refusedConnections: number;
   /** Bytes of request buffers (data buffers, PDU header slots) open connections hold now. */
   connectionBytes: number;
+  /** Socket reads (each a batch of bytes handed to a receiver) and the bytes they carried. */
+  socketReads: number;
+  bytesRead: number;
 }
 
 export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReqState> {
+  /** The connection's socket (the accepted one, or the one its handle moved to: socket-read.ts). */
+  readonly socket: Socket;
+  /** True when the socket reads into the transport's read buffer (no Buffer per read). */
+  readonly userBufferReads: boolean;
   private state: ConnState = 'ic';
   /** Pool buffers this connection holds (capped by the pool). */
   private readonly poolOwner: BufferOwner = { held: 0 };
   private readonly rx: PduReceiver;
   private readonly tx: TxBatch;
+  /** Busy-polls the socket after each flush of responses (low-latency mode), or undefined. */
+  private readonly poller: SocketPoller | undefined;
   private qp: QPair<TcpReqState> | undefined;
   private readonly reqs: Request<TcpReqState>[] = [];
   private hdgst = false;
@@ -206,27 +238,64 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   private killTimer: NodeJS.Timeout | undefined;
   /** Bytes of request buffers this connection holds (counted in `stats.connectionBytes`). */
   private bytes = 0;
+  /** Lone CapsuleResps of a turn, written as one chunk (resp-batch.ts); made at Connect. */
+  private resp: ResponseBatch<Request<TcpReqState>> | undefined;
+  /** Each ring slot's first 24 bytes (what a header digest covers), with header digests on. */
+  private respHdr: Buffer[] = [];
   private readonly onDrain = (): void => {
     this.stalledOnTx = false;
     this.maybeResume();
   };
 
+  /** @param accepted a socket accepted with `pauseOnConnect` (not reading yet). */
   constructor(
-    readonly socket: Socket,
+    accepted: Socket,
     private readonly cfg: TcpTargetConnectionConfig,
   ) {
-    this.rx = new PduReceiver('controller', this, cfg.crc32c);
+    const rx = new PduReceiver('controller', this, cfg.crc32c);
+    this.rx = rx;
+    const reader = readInto(
+      accepted,
+      cfg.readBuffer,
+      true,
+      (buf, n) => {
+        const st = cfg.stats;
+        st.socketReads++;
+        st.bytesRead += n;
+        // Once closing, input is read only to see the host's FIN, and dropped.
+        if (this.state !== 'closing') rx.pushFrom(buf, n);
+      },
+      (chunk) => {
+        const st = cfg.stats;
+        st.socketReads++;
+        st.bytesRead += chunk.length;
+        if (this.state !== 'closing') rx.push(chunk);
+      },
+    );
+    const socket = reader.socket;
+    this.socket = socket;
+    this.userBufferReads = reader.userBuffer;
     // A data digest error fails the command (Transient Transport Error), not the connection.
     this.rx.ddgstErrorsFatal = false;
     // Headers are read where they arrived (no staging copy); see onCapsuleHeader.
     this.rx.inPlaceHeaders = true;
-    this.tx = new TxBatch(socket, () => {
-      this.checkTxPressure();
-    });
+    const bp = cfg.busyPoll;
+    this.poller =
+      bp === undefined
+        ? undefined
+        : new SocketPoller(bp.native, { socket, rx: this.rx, canPoll: () => this.canPoll() }, bp.buf, bp.windowUs, bp.stats);
+    this.tx = new TxBatch(
+      socket,
+      () => {
+        this.checkTxPressure();
+        // Low-latency mode: the responses just went out; the host's next PDU may be close.
+        this.poller?.spin();
+      },
+      () => {
+        this.resp?.flush();
+      },
+    );
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.rx.push(chunk);
-    });
     socket.on('drain', this.onDrain);
     socket.on('end', () => {
       // The host closed its side. In the middle of a PDU that PDU is truncated: say so
@@ -762,6 +831,29 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
       td.smallDv = new DataView(small.buf.buffer, small.buf.byteOffset, small.buf.length);
     }
     this.rx.maxCapsuleData = cap;
+    this.makeResponseBatch();
+  }
+
+  /** The CapsuleResp ring of this queue, every slot's common header written once. */
+  private makeResponseBatch(): void {
+    const hd = this.hdgst;
+    const stride = CAPSULE_RESP_HLEN + (hd ? DIGEST_LEN : 0);
+    const rb = new ResponseBatch<Request<TcpReqState>>(
+      this.reqs.length,
+      stride,
+      (run, cb) => {
+        this.socket.write(run, cb);
+      },
+      (req, err) => {
+        this.onResponseSent(req, err);
+      },
+    );
+    for (let i = 0; i < rb.capacity; i++) {
+      new CapsuleRespView(rb.ring, i * stride).init(hd);
+      if (hd) this.respHdr.push(rb.ring.subarray(i * stride, i * stride + CAPSULE_RESP_HLEN));
+    }
+    this.account(rb.ring.length);
+    this.resp = rb;
   }
 
   /** A request's own data buffer for `cap` bytes of data, its header slot's pad zeroed. */
@@ -840,8 +932,16 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
   }
 
-  /** TCP 1.0 §3.3.1: the CQE in a CapsuleResp. */
+  /** TCP 1.0 §3.3.1: the CQE in a CapsuleResp (once connected, into this turn's response run). */
   private sendCapsuleResp(req: Request<TcpReqState>): void {
+    const rb = this.resp;
+    if (rb !== undefined) {
+      this.tx.begin();
+      const off = rb.add(req);
+      req.cqeBytes.copy(rb.ring, off + 8, 0, 16);
+      if (this.hdgst) rb.ring.writeUInt32LE(this.cfg.crc32c(at(this.respHdr, off / rb.stride)) >>> 0, off + CAPSULE_RESP_HLEN);
+      return;
+    }
     const td = req.transportData;
     const slot = this.slotCount - 1;
     const h = at(td.slots, slot);
@@ -881,6 +981,8 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
   }
 
   private sendTermReq(fes: TermReqFes, fei: number, rx: PduReceiver): void {
+    // Responses of this turn go before the TermReq (the last PDU of the connection).
+    if (!this.socket.destroyed) this.resp?.flush();
     const n = Math.min(rx.headerBytes, 128);
     const b = Buffer.alloc(TERM_REQ_HLEN + n);
     new TermReqView(b).init(PduType.C2HTermReq, fes, fei, n);
@@ -902,6 +1004,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     }
   }
 
+  /** The low-latency mode may read the socket now: live, reading, holding no input. */
+  private canPoll(): boolean {
+    return this.state === 'live' && !this.stalledOnPool && !this.stalledOnTx && !this.rx.holding && !this.rx.dead;
+  }
+
   private maybeResume(): void {
     if (this.stalledOnPool || this.stalledOnTx || this.state !== 'live') return;
     this.socket.resume();
@@ -913,11 +1020,11 @@ export class TcpTargetConnection implements PduHandler, QPairTransportOps<TcpReq
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.rx.pause();
-    // Keep reading (and dropping) so the host's FIN is seen and the socket closes promptly.
-    this.socket.removeAllListeners('data');
-    this.socket.on('data', () => undefined);
+    // Keep reading (and dropping: see the read callbacks) so the host's FIN is seen and the
+    // socket closes promptly.
     this.socket.resume();
     if (flush) {
+      this.resp?.flush();
       this.socket.end();
       // A peer that never closes its side does not keep the connection (and its memory) alive.
       this.killTimer = setTimeout(() => this.socket.destroy(), 2000);

@@ -18,9 +18,13 @@ import type {
   TransportOptions,
 } from '@nvmu/nvmf';
 
+import { checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
 import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
 import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
-import { TcpTargetConnection, type TcpTargetStats } from './connection.js';
+import { TcpTargetConnection, type TargetBusyPoll, type TcpTargetStats } from './connection.js';
+
+/** Bytes one busy-poll read takes at most (a transport's one spin buffer). */
+const BUSY_POLL_READ_SIZE = 64 * 1024;
 
 /** Options of the TCP target transport (SPDK `nvmf_create_transport -t TCP` equivalents). */
 export interface TcpTargetTransportOptions {
@@ -73,6 +77,21 @@ export interface TcpTargetTransportOptions {
   readonly sharedBuffersPerConnection?: number;
   /** CRC32C implementation for digests. Default `@node-rs/crc32`'s `crc32c`. */
   readonly crc32c?: Crc32c;
+  /**
+   * Low-latency mode: after writing responses, a connection polls its socket for the host's
+   * next PDU for up to this many microseconds before going back to the event loop (0 to
+   * 10000). Lowers queue-depth-1 latency at the price of CPU during the window; an idle
+   * connection costs nothing once the window passed. Needs `@nvmu/native` (loaded by the first
+   * `listen`). Default 0 (off). See the README's "Low-latency mode".
+   */
+  readonly busyPollUs?: number;
+  /**
+   * Bytes of the one buffer every connection's socket reads into (allocated once per
+   * transport; each read is consumed before the next). 0 reads with Node's own Buffer per read
+   * instead (a backing store allocated per read: the garbage collector's work on the write
+   * path). Default 256 KiB.
+   */
+  readonly readBufferSize?: number;
 }
 
 /** Discovery Log Page TRTYPE for TCP (NVMe-oF 1.1 Figure 35). */
@@ -109,6 +128,7 @@ export class TcpTargetTransport implements TargetTransport {
   private readonly icTimeoutMs: number;
   private readonly crc32c: Crc32c;
   private readonly pool: SharedBufferPool;
+  private readonly readBuffer: Buffer | undefined;
   private readonly counters: TcpTargetStats = {
     accepted: 0,
     icreqs: 0,
@@ -126,9 +146,15 @@ export class TcpTargetTransport implements TargetTransport {
     connectTimeouts: 0,
     refusedConnections: 0,
     connectionBytes: 0,
+    socketReads: 0,
+    bytesRead: 0,
   };
   private readonly connectTimeoutMs: number;
   private readonly maxConnections: number;
+  /** Low-latency mode window (0: off), and its state once the first listen loaded @nvmu/native. */
+  private readonly busyPollUs: number;
+  private busyPoll: TargetBusyPoll | undefined;
+  private readonly busyPollCounters: BusyPollStats = newBusyPollStats();
   /** When a refusal at the connection limit was last logged, and how many since went unlogged. */
   private lastRefusalLog = -Infinity;
   private refusalsUnlogged = 0;
@@ -154,6 +180,10 @@ export class TcpTargetTransport implements TargetTransport {
     this.maxConnections = opts.maxConnections ?? 1024;
     if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) throw new RangeError('maxConnections must be a positive integer');
     this.crc32c = opts.crc32c ?? nodeCrc32c;
+    this.busyPollUs = checkBusyPollUs(opts.busyPollUs ?? 0, 'busyPollUs');
+    const rbs = opts.readBufferSize ?? 256 * 1024;
+    if (!Number.isInteger(rbs) || rbs < 0) throw new RangeError('readBufferSize must be a non-negative integer');
+    this.readBuffer = rbs === 0 ? undefined : Buffer.allocUnsafeSlow(rbs);
     this.options = {
       maxQueueDepth: opts.maxQueueDepth ?? 128,
       maxAdminQueueDepth: opts.maxAdminQueueDepth ?? 32,
@@ -184,9 +214,19 @@ export class TcpTargetTransport implements TargetTransport {
     if (core === undefined) throw new Error('TCP transport is not attached to a target');
     const key = keyOf(addr);
     if (this.listeners.has(key)) return;
+    if (this.busyPollUs > 0 && this.busyPoll === undefined) {
+      this.busyPoll = {
+        native: await loadBusyPollNative(),
+        windowUs: this.busyPollUs,
+        buf: Buffer.allocUnsafeSlow(BUSY_POLL_READ_SIZE),
+        stats: this.busyPollCounters,
+      };
+    }
     const port = Number(addr.trsvcid);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad TCP port '${addr.trsvcid}'`);
-    const server = createServer({ noDelay: true, allowHalfOpen: true });
+    // Accepted sockets start paused: the connection moves each to a socket that reads into the
+    // transport's read buffer (socket-read.ts) before any byte is read.
+    const server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true });
     server.on('connection', (socket: Socket) => {
       this.accept(socket, addr, core);
     });
@@ -266,6 +306,19 @@ export class TcpTargetTransport implements TargetTransport {
     return { ...this.counters, connections: this.conns.size };
   }
 
+  /**
+   * A copy of the low-latency mode's counters (all 0 when it is off): `polls` stops growing
+   * once every connection's window has passed.
+   */
+  busyPollStats(): Readonly<BusyPollStats> {
+    return { ...this.busyPollCounters };
+  }
+
+  /** The low-latency mode's window in microseconds (0: off), as given in `busyPollUs`. */
+  get busyPollWindowUs(): number {
+    return this.busyPollUs;
+  }
+
   /** Number of open connections (for tests and stats). */
   get connectionCount(): number {
     return this.conns.size;
@@ -296,7 +349,9 @@ export class TcpTargetTransport implements TargetTransport {
       icTimeoutMs: this.icTimeoutMs,
       connectTimeoutMs: this.connectTimeoutMs,
       pool: this.pool,
+      readBuffer: this.readBuffer,
       stats: this.counters,
+      busyPoll: this.busyPoll,
       onClosed: (c) => {
         this.conns.delete(c);
         core.logger.info('nvme-tcp: connection closed', { peer });

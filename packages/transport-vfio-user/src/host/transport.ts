@@ -187,7 +187,8 @@ export class VfioUserHostTransport implements HostTransport {
         throw err;
       });
     },
-    { spinPasses: 256, maxDelayMs: 1 },
+    // No deep sleep: the host polls only while commands are outstanding, and a slow one must not wait 50 ms more.
+    { spinPasses: 256, maxDelayMs: 1, deepDelayMs: 0 },
   );
   #barMapping: ArrayBuffer | undefined;
   #doorbellWords: Uint32Array | undefined;

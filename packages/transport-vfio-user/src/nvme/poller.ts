@@ -2,24 +2,38 @@
  * Adaptive polling of doorbells in shared memory (DESIGN.md "The hot path"): a guest's write
  * to an mmapped doorbell raises no event, so the target looks. While there is work it polls
  * on every turn of the event loop (setImmediate: other I/O still runs between passes); after
- * `spinPasses` idle passes it backs off on a timer, doubling up to `maxDelayMs`, so an idle
- * guest costs a few hundred short wake-ups a second. Anything that may mean work (a doorbell
- * written by message, a completion from a block device, a queue created) calls `wake()`.
+ * `spinPasses` idle passes it backs off on a timer, doubling up to `maxDelayMs` (a guest that
+ * pauses between bursts finds the target within a few ms); once it has slept `deepAfterMs` in
+ * a row it sleeps `deepDelayMs` between passes, so an idle guest costs the target about 20
+ * short wake-ups a second (issue 14: below 1 % of a core; at `maxDelayMs` it was 250 a second,
+ * 2.5 % of a core on the loaded shared machine, measured with tools/bench's `bench:idle`). Anything that may mean work (any
+ * vfio-user message that touches the controller: a doorbell or register written by message,
+ * a DMA map, an IRQ change; a completion from a block device; a queue created) calls `wake()`,
+ * which ends any sleep at once. A doorbell written into the mmapped page raises no event: the
+ * first command after a deep sleep waits up to `deepDelayMs` for the next pass.
  */
 
 export interface PollerOptions {
   /** Idle passes on setImmediate before backing off to timers. Default 64. */
   readonly spinPasses?: number;
-  /** Longest sleep between idle passes, in ms. Default 4. */
+  /** Longest sleep between idle passes of the short back-off, in ms. Default 4. */
   readonly maxDelayMs?: number;
+  /** Time asleep in a row (ms, summed over the short back-off's sleeps) before the deep sleep. Default 250. */
+  readonly deepAfterMs?: number;
+  /** Sleep between passes once idle for `deepAfterMs`, in ms. Default 50 (0: no deep sleep). */
+  readonly deepDelayMs?: number;
 }
 
 export class AdaptivePoller {
   private readonly pass: () => boolean;
   private readonly spinPasses: number;
   private readonly maxDelayMs: number;
+  private readonly deepAfterMs: number;
+  private readonly deepDelayMs: number;
   private idle = 0;
   private delay = 0;
+  /** ms slept on timers since the last pass that found work (a sum of delays: no clock is read). */
+  private slept = 0;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -42,6 +56,8 @@ export class AdaptivePoller {
     this.onError = onError;
     this.spinPasses = opts.spinPasses ?? 64;
     this.maxDelayMs = opts.maxDelayMs ?? 4;
+    this.deepAfterMs = opts.deepAfterMs ?? 250;
+    this.deepDelayMs = opts.deepDelayMs ?? 50;
   }
 
   /** Start (or keep) polling and poll soon. */
@@ -49,6 +65,7 @@ export class AdaptivePoller {
     this.running = true;
     this.idle = 0;
     this.delay = 0;
+    this.slept = 0;
     if (this.immediate !== undefined) return;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
@@ -88,6 +105,7 @@ export class AdaptivePoller {
     if (busy) {
       this.idle = 0;
       this.delay = 0;
+      this.slept = 0;
       this.immediate = setImmediate(this.onImmediate);
       return;
     }
@@ -96,7 +114,9 @@ export class AdaptivePoller {
       this.immediate = setImmediate(this.onImmediate);
       return;
     }
-    this.delay = this.delay === 0 ? 1 : Math.min(this.delay * 2, this.maxDelayMs);
+    if (this.deepDelayMs > 0 && this.slept >= this.deepAfterMs) this.delay = this.deepDelayMs;
+    else this.delay = this.delay === 0 ? 1 : Math.min(this.delay * 2, this.maxDelayMs);
+    this.slept += this.delay;
     this.timer = setTimeout(this.onTimer, this.delay);
     this.timer.unref();
   }

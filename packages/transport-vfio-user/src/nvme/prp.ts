@@ -9,7 +9,7 @@
  * takes the slow path: the list pages are fetched by DMA_READ and the data moves through a
  * bounce buffer.
  */
-import { GenericStatus, makeStatus } from '@nvmu/nvme-spec';
+import { GenericStatus, SqeField, makeStatus } from '@nvmu/nvme-spec';
 import { PAGE_SIZE, type GuestMemory } from './guest-memory.js';
 
 /** Outcome of collecting segments that is not a segment count. */
@@ -78,6 +78,11 @@ function readU64(b: Uint8Array, off: number): number {
 
 /** `prpsBeforeList` result: PRP2 points at a PRP list. */
 const NEEDS_LIST = 0x1_0000;
+/** PRP Entry 1 and 2 in the SQE's Data Pointer (NVMe Base 2.0 Figure 87). */
+const PRP1 = SqeField.DPTR;
+const PRP1_HIGH = SqeField.DPTR + 4;
+const PRP2 = SqeField.DPTR + 8;
+const PRP2_HIGH = SqeField.DPTR + 12;
 
 /**
  * PRP1, and PRP2 when the transfer ends in the second page: the segment count, `-status` for a
@@ -101,11 +106,16 @@ function prpsBeforeList(prp1: number, prp2: number, length: number, out: PrpSegm
 }
 
 /**
- * Walk PRP1/PRP2 for `length` bytes into `out` through shared memory. Returns the number of
- * segments, `PrpOutcome.slow` when a list page is only reachable by DMA_READ, or a negative
- * status (`-status`) for a PRP with a bad offset or outside every mapping.
+ * Walk the SQE's PRP1/PRP2 (bytes 24-39) for `length` bytes into `out` through shared memory.
+ * Returns the number of segments, `PrpOutcome.slow` when a list page is only reachable by
+ * DMA_READ, or a negative status (`-status`) for a PRP with a bad offset or outside every
+ * mapping. The PRPs are read here, not passed in: a guest address at or above 2^31 (every
+ * address of a client whose IOVAs start at 4 GiB, as nvmu's host does) is a double, and
+ * passing one to a function V8 does not inline boxes it (16 bytes of heap per command).
  */
-export function collectPrps(mem: GuestMemory, prp1: number, prp2: number, length: number, out: PrpSegments): number {
+export function collectPrps(mem: GuestMemory, sqe: DataView, length: number, out: PrpSegments): number {
+  const prp1 = sqe.getUint32(PRP1, true) + sqe.getUint32(PRP1_HIGH, true) * 0x1_0000_0000;
+  const prp2 = sqe.getUint32(PRP2, true) + sqe.getUint32(PRP2_HIGH, true) * 0x1_0000_0000;
   const head = prpsBeforeList(prp1, prp2, length, out);
   if (head !== NEEDS_LIST) return head;
   let remaining = length - out.len(0);

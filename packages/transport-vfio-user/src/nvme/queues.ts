@@ -112,8 +112,12 @@ export class SubmissionQueue {
   readonly qpair: QPair;
   state: QueueState = 'live';
   mem: Buffer | undefined;
+  /** DataView over `mem` (SQEs are copied out as words: no native Buffer.copy per command). */
+  dv: DataView | undefined;
   /** Slow way: SQEs fetched by DMA_READ land here (allocated only then). */
   fetchBuf: Buffer | undefined;
+  /** DataView over `fetchBuf`. */
+  fetchDv: DataView | undefined;
   /** A DMA_READ of SQEs is in flight. */
   fetching = false;
   readonly tailDb: Doorbell;
@@ -136,6 +140,7 @@ export class SubmissionQueue {
     this.qpair = qpair;
     this.tailDb = tailDb;
     this.mem = undefined;
+    this.dv = undefined;
   }
 
   get bytes(): number {
@@ -144,7 +149,11 @@ export class SubmissionQueue {
 
   setMemory(mem: Buffer | undefined): void {
     this.mem = mem;
-    if (mem === undefined && this.fetchBuf === undefined) this.fetchBuf = Buffer.alloc(this.bytes);
+    this.dv = mem === undefined ? undefined : new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+    if (mem === undefined && this.fetchBuf === undefined) {
+      this.fetchBuf = Buffer.alloc(this.bytes);
+      this.fetchDv = new DataView(this.fetchBuf.buffer, this.fetchBuf.byteOffset, this.fetchBuf.byteLength);
+    }
   }
 
   /** Entries between head and tail. */

@@ -163,7 +163,13 @@ export class VfioUserTargetTransport implements TargetTransport {
     return { ioccsz: 4, iorcsz: 1, icdoff: 0, sgls: 0, msdbd: 0, fcatt: 0, prpOnly: true };
   }
 
-  discoveryEntry(addr: ListenAddress, _via: QPair | undefined): DiscoveryEntryFields {
+  /**
+   * An entry only for a discovery controller on this transport (the controller's own lookup of
+   * its subsystem): a host that discovers over the network cannot use a socket on this host, so
+   * it gets no entry, as Linux nvmet lists only the port a host came through.
+   */
+  discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields | undefined {
+    if (via !== undefined && via.listenAddress.trtype !== VFIO_USER_TRTYPE) return undefined;
     return {
       trtype: VFIO_USER_DISCOVERY_TRTYPE,
       adrfam: VFIO_USER_DISCOVERY_ADRFAM,

@@ -16,6 +16,8 @@ interface Mapping {
   length: number;
   shared: boolean;
   writable: boolean;
+  /** Where in `ram` the mapping starts (default: at `iova`); an alias of low RAM at a high IOVA sets it. */
+  ramOffset?: number;
 }
 
 /** Guest RAM at IOVA 0 .. size, one mapping unless a test changes them. */
@@ -37,7 +39,7 @@ export class FakeDma implements DmaSpace {
   view(iova: number, length: number): Uint8Array | undefined {
     const m = this.find(iova, length);
     if (m?.shared !== true) return undefined;
-    return new Uint8Array(this.ram.buffer, this.ram.byteOffset + iova, length);
+    return new Uint8Array(this.ram.buffer, this.ram.byteOffset + (m.ramOffset ?? m.iova) + (iova - m.iova), length);
   }
 
   covers(iova: number, length: number, write: boolean): boolean {

@@ -18,8 +18,16 @@ afterEach(async () => {
 const QSIZE = 256;
 const ROUNDS = 80; // 80 × 255 ≈ 20 000 I/O a batch: 16 bytes per I/O would be ≥ 320 KB
 
+/** Where the data page is seen at a high IOVA: 4 GiB, where nvmu's host maps its memory (src/host/memory.ts). */
+const HIGH_IOVA = 0x1_0000_0000;
+
 describe('hot path', () => {
-  it('a 4 KiB read from SQE to CQE and interrupt allocates nothing per I/O', async () => {
+  it.each([
+    ['below 2 GiB', false],
+    // A PRP at or above 2^31 is a double in JS: passed between functions that V8 does not
+    // inline, it is boxed (16 bytes a command, as collectPrps(mem, prp1, prp2, ...) did).
+    ['at 4 GiB (nvmu host IOVAs)', true],
+  ])('a 4 KiB read from SQE to CQE and interrupt allocates nothing per I/O, data page %s', async (_name, high) => {
     env = await setup();
     const { guest, dev, dma } = env;
     guest.enable();
@@ -28,6 +36,9 @@ describe('hot path', () => {
     const q = guest.queues.get(1);
     if (q === undefined) throw new Error('no queue');
     const buf = guest.alloc(4096);
+    // The data page also mapped (shared) at HIGH_IOVA + buf: the PRPs use that address.
+    if (high) dma.mappings.push({ iova: HIGH_IOVA + buf, length: 4096, shared: true, writable: true, ramOffset: buf });
+    const prp1 = high ? HIGH_IOVA + buf : buf;
     const ram = dma.ram;
     const bar = env.ctx.bar0;
     // Pre-write every SQE once (a Read of 8 blocks into `buf`); rounds only move the doorbells.
@@ -36,7 +47,8 @@ describe('hot path', () => {
       ram.writeUInt8(0x02, off);
       ram.writeUInt16LE(i, off + 2);
       ram.writeUInt32LE(1, off + 4);
-      ram.writeUInt32LE(buf, off + 24);
+      ram.writeUInt32LE(prp1 % 0x1_0000_0000, off + 24);
+      ram.writeUInt32LE(Math.floor(prp1 / 0x1_0000_0000), off + 28);
       ram.writeUInt32LE(7, off + 48);
     }
     let tail = 0;

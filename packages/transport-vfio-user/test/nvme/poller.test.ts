@@ -1,6 +1,6 @@
 /** The adaptive poller: spins on setImmediate while busy, sleeps on timers when idle, wakes at once. */
-import { describe, expect, it } from 'vitest';
-import { AdaptivePoller } from '../../src/nvme/poller.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AdaptivePoller, type PollerOptions } from '../../src/nvme/poller.js';
 
 const until = async (cond: () => boolean): Promise<void> => {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
@@ -48,5 +48,59 @@ describe('AdaptivePoller', () => {
     p.stop();
     expect(errors).toHaveLength(1);
     expect(n).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Passes an idle poller runs over `seconds` of fake time after `wake()`. */
+  function idlePasses(seconds: number, opts: PollerOptions): number {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const p = new AdaptivePoller(
+      () => false,
+      () => undefined,
+      opts,
+    );
+    p.wake();
+    vi.advanceTimersByTime(seconds * 1000);
+    const n = p.passes;
+    p.stop();
+    return n;
+  }
+
+  it('sleeps deeply after 250 ms of idle: about 20 wake-ups a second, not 250', () => {
+    // 64 spinning passes, 250 ms of 1..4 ms timers (~63 passes), then one pass per 50 ms.
+    const n = idlePasses(60, {});
+    expect(n).toBeGreaterThan(64 + 63 + 59.75 * 20 - 10);
+    expect(n).toBeLessThan(64 + 63 + 59.75 * 20 + 10);
+    // Without the deep sleep (the poller before issue 14's fix) it is 4 ms all minute long:
+    // the same count shows the difference.
+    expect(idlePasses(60, { deepDelayMs: 0 })).toBeGreaterThan(14_000);
+  });
+
+  it('wake() during a deep sleep polls at once and starts the back-off over', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    let work = 0;
+    const p = new AdaptivePoller(
+      () => work-- > 0,
+      () => undefined,
+      { spinPasses: 4 },
+    );
+    p.wake();
+    vi.advanceTimersByTime(5000);
+    expect(p.sleeping).toBe(true);
+    const before = p.passes;
+    work = 1;
+    p.wake();
+    expect(p.sleeping).toBe(false);
+    vi.advanceTimersByTime(0); // the setImmediate
+    expect(p.passes).toBe(before + 1);
+    // Back on the short back-off: the next 250 ms have ~60 passes again, not 5.
+    vi.advanceTimersByTime(250);
+    expect(p.passes - before).toBeGreaterThan(50);
+    p.stop();
   });
 });
