@@ -8,7 +8,8 @@
         "native/mmap.cc",
         "native/eventfd.cc",
         "native/socket.cc",
-        "native/poll.cc"
+        "native/poll.cc",
+        "native/malloc.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -111,6 +111,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEventfd(env, exports);
   InitSocket(env, exports);
   InitPoll(env, exports);
+  InitMalloc(env, exports);
   return exports;
 }
 

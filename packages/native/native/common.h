@@ -46,5 +46,6 @@ void InitMmap(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
+void InitMalloc(Napi::Env env, Napi::Object exports);
 
 }  // namespace nvmu
