@@ -75,6 +75,7 @@ import {
 import { PduReceiver, RX_FATAL, RX_OK, RX_STALL, type PduHandler, type RxVerdict } from '../receiver.js';
 import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
+import type { MemoryReleaseStats } from './memory-release.js';
 
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
 const CONNECT_DATA_SIZE = 1024;
@@ -152,8 +153,8 @@ export interface TcpTargetConnectionConfig {
 
 type ConnState = 'ic' | 'live' | 'closing' | 'closed';
 
-/** Transport-wide counters (see `TcpTargetTransport.stats`). */
-export interface TcpTargetStats {
+/** Transport-wide counters (see `TcpTargetTransport.stats`); the memory trims are memory-release.ts's. */
+export interface TcpTargetStats extends MemoryReleaseStats {
   /** Connections accepted. */
   accepted: number;
   /** Connections whose ICReq was accepted, and those with header / data digests. */

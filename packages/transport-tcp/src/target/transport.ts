@@ -21,6 +21,7 @@ import type {
 import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
 import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
 import { TcpTargetConnection, type TcpTargetStats } from './connection.js';
+import { MemoryRelease } from './memory-release.js';
 
 /** Options of the TCP target transport (SPDK `nvmf_create_transport -t TCP` equivalents). */
 export interface TcpTargetTransportOptions {
@@ -73,6 +74,17 @@ export interface TcpTargetTransportOptions {
   readonly sharedBuffersPerConnection?: number;
   /** CRC32C implementation for digests. Default `@node-rs/crc32`'s `crc32c`. */
   readonly crc32c?: Crc32c;
+  /**
+   * After connections close, give the C heap's freed memory back to the system with glibc's
+   * `malloc_trim(0)` (`@nvmu/native`'s `mallocTrim`): `releaseMemoryDelayMs` after a close
+   * and again after the next full GC, at most once per that delay, never on the I/O path (see
+   * memory-release.ts). Without it RSS ends each cycle of connections higher (glibc keeps
+   * chunks freed below live ones resident). Default true; a no-op where the addon cannot load
+   * or the C library is not glibc. A function replaces `malloc_trim` (tests).
+   */
+  readonly releaseMemory?: boolean | (() => boolean);
+  /** Milliseconds from a close (or the full GC after it) to the trim, and between two trims. Default 1000. */
+  readonly releaseMemoryDelayMs?: number;
 }
 
 /** Discovery Log Page TRTYPE for TCP (NVMe-oF 1.1 Figure 35). */
@@ -126,7 +138,10 @@ export class TcpTargetTransport implements TargetTransport {
     connectTimeouts: 0,
     refusedConnections: 0,
     connectionBytes: 0,
+    memoryTrims: 0,
+    memoryTrimUs: 0,
   };
+  private readonly release: MemoryRelease | undefined;
   private readonly connectTimeoutMs: number;
   private readonly maxConnections: number;
   /** When a refusal at the connection limit was last logged, and how many since went unlogged. */
@@ -167,6 +182,23 @@ export class TcpTargetTransport implements TargetTransport {
     const bufferSize = 128 + maxIoSize + DIGEST_LEN + CAPSULE_RESP_HLEN + DIGEST_LEN;
     const count = opts.numSharedBuffers ?? 64;
     this.pool = new SharedBufferPool(count, bufferSize, opts.sharedBuffersPerConnection ?? Math.max(1, Math.floor(count / 4)));
+    const releaseMemory = opts.releaseMemory ?? true;
+    const delayMs = opts.releaseMemoryDelayMs ?? 1000;
+    if (!(delayMs >= 0)) throw new RangeError('releaseMemoryDelayMs must be non-negative');
+    if (typeof releaseMemory === 'function') {
+      this.release = new MemoryRelease(releaseMemory, delayMs, this.counters);
+    } else if (releaseMemory) {
+      const release = new MemoryRelease(undefined, delayMs, this.counters);
+      this.release = release;
+      // Loaded here, not imported at the top: the TCP target works without the addon (it is
+      // built on install and Linux-only); then closed connections' memory is just not trimmed.
+      import('@nvmu/native').then(
+        (native) => {
+          release.setTrim(native.MALLOC_TRIM_SUPPORTED ? () => native.mallocTrim(0) : undefined);
+        },
+        () => undefined,
+      );
+    }
   }
 
   /** The shared data-buffer pool's figures (buffers lent, waits). */
@@ -259,6 +291,7 @@ export class TcpTargetTransport implements TargetTransport {
         }),
     );
     await Promise.all([...stops, ...closes]);
+    this.release?.close();
   }
 
   /** A copy of the transport-wide counters, plus the open connection count. */
@@ -299,6 +332,7 @@ export class TcpTargetTransport implements TargetTransport {
       stats: this.counters,
       onClosed: (c) => {
         this.conns.delete(c);
+        this.release?.connectionClosed();
         core.logger.info('nvme-tcp: connection closed', { peer });
       },
     });
