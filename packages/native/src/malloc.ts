@@ -14,8 +14,9 @@ export const MALLOC_TRIM_SUPPORTED: boolean = binding.mallocTrimSupported;
  * many small allocations come and go (a server's connections) most of what they used stays
  * resident until this is called.
  *
- * Walks every free chunk of every arena while holding each arena's lock: it costs about a
- * millisecond per hundred MiB of heap. Call it after a burst of frees (connections closed),
+ * Walks every free chunk of every arena while holding each arena's lock and madvises their
+ * pages, one system call per free range: milliseconds to tens of milliseconds on a heap
+ * fragmented by thousands of connections. Call it after a burst of frees (connections closed),
  * rate-limited, never per I/O.
  * @returns true when memory was given back.
  */

@@ -17,8 +17,8 @@
  *   memory: a GC observer is attached only until then),
  *
  * and never more often than once per `delayMs`. Off the I/O path: nothing runs while no
- * connection closes. A trim walks the free chunks of every arena (about a millisecond after
- * 1,000 connections closed; `stats()` says what it took).
+ * connection closes. A trim madvises every free page range of every arena, blocking the event
+ * loop for a few to some tens of milliseconds (BENCHMARKS.md; `stats()` says what each took).
  */
 
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
