@@ -24,7 +24,9 @@ const port = process.argv[2] ?? '0';
 const nqn = process.argv[3] ?? BENCH_NQN;
 const vfioUserDir = process.argv[4];
 const target = new Target();
-await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256 }));
+// NVMU_TCP_RELEASE_MEMORY=0: without the malloc_trim after connections close (the memory bench's "before").
+const tcp = new TcpTargetTransport({ maxQueueDepth: 256, releaseMemory: process.env.NVMU_TCP_RELEASE_MEMORY !== '0' });
+await target.addTransport(tcp);
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
@@ -79,7 +81,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   // heap no longer uses back to the system, which a plain full GC keeps pooled.
   if (cmd === 'stats gc-all') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const u = process.cpuUsage();
-  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage() };
+  const t = tcp.stats();
+  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage(), memoryTrims: t.memoryTrims, memoryTrimUs: t.memoryTrimUs };
   process.stdout.write(`${JSON.stringify(stats)}\n`);
 });
 let stopping = false;
