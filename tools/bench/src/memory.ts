@@ -147,9 +147,10 @@ try {
     const ctrls: Controller[] = [];
     while (ctrls.length < controllers) {
       const batch = Math.min(10, controllers - ctrls.length);
-      ctrls.push(...(await Promise.all(Array.from({ length: batch }, () => connect(trid, { reconnect: false, ioQueues: Q - 1, ioQueueSize: 128, kato: 0 })))));
+      ctrls.push(...(await Promise.all(Array.from({ length: batch }, () => connect(trid, { reconnect: false, ioQueues: Q - 1, ioQueueSize: 128, kato: 0, connectTimeoutMs: 30_000 })))));
     }
-    // connect() opens one I/O queue; open the rest (ten controllers at a time, so connects do
+    // (connectTimeoutMs: on a loaded machine 1,000 connections opening take longer than the
+    // client's 5 s default.) connect() opens one I/O queue; open the rest (ten controllers at a time, so connects do
     // not time out on a loaded machine), then write and read on every one of them.
     for (let i = 0; i < ctrls.length; i += 10) {
       await Promise.all(
