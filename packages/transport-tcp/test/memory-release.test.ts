@@ -1,14 +1,22 @@
 /**
  * The transport's malloc_trim after connections close (`releaseMemory`, memory-release.ts):
- * called once connections have closed, never while none closes, not at all when turned off.
- * The trim is a counting function here; memory-return.test.ts runs the real one.
+ * called after the full GC that follows connections closing, never while none closes, not at
+ * all when turned off. The trim is a counting function here; memory-return.test.ts runs the
+ * real one.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { PduType } from '@nvmu/nvme-spec';
 
 import { RawConn } from './helpers/raw.js';
 import { startTarget, type RealTarget } from './helpers/target.js';
+
+// A full GC on demand in this process (what `--expose-gc` gives), for the GC the trim waits for.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 let t: RealTarget | undefined;
 afterEach(async () => {
@@ -34,7 +42,7 @@ async function openAndClose(port: number, n: number, tcp: RealTarget['tcp']): Pr
 }
 
 describe('releaseMemory', () => {
-  it('trims after connections close, and not before', async () => {
+  it('trims after connections close and a full GC, and not before', async () => {
     let calls = 0;
     t = await startTarget('127.0.0.1', {
       releaseMemory: () => {
@@ -49,8 +57,13 @@ describe('releaseMemory', () => {
     await new Promise((r) => setTimeout(r, 100));
     // A connection open, none closed: nothing to give back.
     expect(calls).toBe(0);
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+    // A full GC, still no close: nothing.
+    expect(calls).toBe(0);
     c.destroy();
     await openAndClose(t.port, 3, tcp);
+    gc();
     await until(() => calls > 0, 'a trim');
     expect(tcp.stats().memoryTrims).toBe(calls);
     expect(tcp.stats().memoryTrimUs).toBeGreaterThanOrEqual(0);
@@ -59,6 +72,7 @@ describe('releaseMemory', () => {
   it('does nothing when turned off', async () => {
     t = await startTarget('127.0.0.1', { releaseMemory: false, releaseMemoryDelayMs: 20 });
     await openAndClose(t.port, 3, t.tcp);
+    gc();
     await new Promise((r) => setTimeout(r, 200));
     expect(t.tcp.stats().memoryTrims).toBe(0);
   }, 30_000);

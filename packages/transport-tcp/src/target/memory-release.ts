@@ -9,16 +9,13 @@
  * connections (page metadata, remembered sets). glibc gives freed memory back by itself only
  * from the top of that heap; chunks freed below a live one stay resident, and each cycle of
  * connections left the target's RSS 13–17 MiB higher per 1,000 connections (BENCHMARKS.md).
- * malloc_trim(0) hands those pages back (madvise), so this calls it once connections have
- * closed and their garbage has been collected:
- *
- * - `delayMs` after a connection closes (one timer for a burst of closes), and
- * - `delayMs` after the next full GC that follows a close (what frees the connections' native
- *   memory: a GC observer is attached only until then),
- *
- * and never more often than once per `delayMs`. Off the I/O path: nothing runs while no
- * connection closes. A trim madvises every free page range of every arena, blocking the event
- * loop for a few to some tens of milliseconds (BENCHMARKS.md; `stats()` says what each took).
+ * malloc_trim(0) hands those pages back (madvise). Most of what a closed connection used is
+ * freed only when V8 collects its objects, and a trim is not cheap (it madvises every free page
+ * range of every arena, blocking the event loop: tens to hundreds of milliseconds after 1,000
+ * connections closed on a loaded 2-core machine; BENCHMARKS.md), so it runs once per burst of
+ * closes: `delayMs` after the first full GC that follows the last close (a GC observer is
+ * attached from a close until then), and never twice within `delayMs`. Nothing runs while no
+ * connection closes.
  */
 
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from 'node:perf_hooks';
@@ -34,6 +31,9 @@ export class MemoryRelease {
   private timer: NodeJS.Timeout | undefined;
   private observer: PerformanceObserver | undefined;
   private lastTrim = -Infinity;
+  /** A connection closed since the last trim, and a full GC has run since the last close. */
+  private dirty = false;
+  private collected = false;
   private closed = false;
 
   /**
@@ -51,10 +51,11 @@ export class MemoryRelease {
     this.trim = trim;
   }
 
-  /** A connection closed: trim soon, and again after the GC that collects it. */
+  /** A connection closed: trim after the full GC that collects it. */
   connectionClosed(): void {
     if (this.closed) return;
-    this.schedule();
+    this.dirty = true;
+    this.collected = false;
     this.watchGc();
   }
 
@@ -67,27 +68,14 @@ export class MemoryRelease {
     this.observer = undefined;
   }
 
-  private schedule(): void {
-    if (this.timer !== undefined) return;
-    const wait = Math.max(this.delayMs, this.lastTrim + this.delayMs - performance.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.run();
-    }, wait);
-    // A pending trim never keeps the process alive.
-    this.timer.unref();
-  }
-
   private watchGc(): void {
     if (this.observer !== undefined) return;
     const observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         const kind = (e as PerformanceEntry & { readonly detail?: { readonly kind?: number } | null }).detail?.kind;
         if (kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
-        // The full GC after the last close: its freed memory is trimmed next; watch no more.
-        observer.disconnect();
-        if (this.observer === observer) this.observer = undefined;
-        if (!this.closed) this.schedule();
+        this.collected = true;
+        this.schedule();
         return;
       }
     });
@@ -95,9 +83,24 @@ export class MemoryRelease {
     this.observer = observer;
   }
 
+  private schedule(): void {
+    if (this.timer !== undefined || this.closed) return;
+    const wait = Math.max(this.delayMs, this.lastTrim + this.delayMs - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // Another close after that GC: wait for the GC that collects it (the observer stays).
+      if (this.dirty && this.collected) this.run();
+    }, wait);
+    // A pending trim never keeps the process alive.
+    this.timer.unref();
+  }
+
   private run(): void {
+    this.dirty = false;
+    this.observer?.disconnect();
+    this.observer = undefined;
     const trim = this.trim;
-    if (trim === undefined || this.closed) return;
+    if (trim === undefined) return;
     const t0 = performance.now();
     trim();
     const t1 = performance.now();
