@@ -76,14 +76,15 @@ export interface TcpTargetTransportOptions {
   readonly crc32c?: Crc32c;
   /**
    * After connections close, give the C heap's freed memory back to the system with glibc's
-   * `malloc_trim(0)` (`@nvmu/native`'s `mallocTrim`): `releaseMemoryDelayMs` after a close
-   * and again after the next full GC, at most once per that delay, never on the I/O path (see
-   * memory-release.ts). Without it RSS ends each cycle of connections higher (glibc keeps
-   * chunks freed below live ones resident). Default true; a no-op where the addon cannot load
-   * or the C library is not glibc. A function replaces `malloc_trim` (tests).
+   * `malloc_trim(0)` (`@nvmu/native`'s `mallocTrim`), once per burst of closes:
+   * `releaseMemoryDelayMs` after the first full GC that follows the last close, never on the
+   * I/O path (see memory-release.ts). It blocks the event loop while it runs (tens to hundreds
+   * of ms after 1,000 connections closed). Without it RSS ends each cycle of connections higher
+   * (glibc keeps chunks freed below live ones resident). Default true; a no-op where the addon
+   * cannot load or the C library is not glibc. A function replaces `malloc_trim` (tests).
    */
   readonly releaseMemory?: boolean | (() => boolean);
-  /** Milliseconds from a close (or the full GC after it) to the trim, and between two trims. Default 1000. */
+  /** Milliseconds from the full GC after connections closed to the trim, and between two trims. Default 1000. */
   readonly releaseMemoryDelayMs?: number;
 }
 
