@@ -9,7 +9,8 @@
         "native/eventfd.cc",
         "native/socket.cc",
         "native/poll.cc",
-        "native/recv.cc"
+        "native/recv.cc",
+        "native/malloc.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -136,6 +136,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSocket(env, exports);
   InitPoll(env, exports);
   InitRecv(env, exports);
+  InitMalloc(env, exports);
   return exports;
 }
 

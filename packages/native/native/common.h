@@ -52,5 +52,6 @@ void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
 void InitRecv(Napi::Env env, Napi::Object exports);
+void InitMalloc(Napi::Env env, Napi::Object exports);
 
 }  // namespace nvmu

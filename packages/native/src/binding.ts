@@ -33,6 +33,8 @@ export interface Binding {
   sendmsg(fd: number, chunks: readonly Uint8Array[], fds: readonly number[] | Int32Array | undefined): number;
   recvmsg(fd: number, buf: Uint8Array, offset: number, length: number, fdsOut: Int32Array): number;
   recvInto(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  mallocTrim(pad: number | undefined): boolean;
+  mallocTrimSupported: boolean;
   Poll: new (fd: number, callback: (events: number, error?: NativeError) => void) => PollBinding;
 }
 

@@ -5,3 +5,4 @@ export { eventfdCreate, eventfdRead, eventfdWrite, type EventfdOptions } from '.
 export { unixListen, unixConnect, accept, socketpair, sendmsg, recvmsg, MAX_FDS_PER_MESSAGE } from './socket.js';
 export { FdWatcher, READABLE, WRITABLE } from './fd-watcher.js';
 export { recvInto, socketFd, RECV_EMPTY } from './recv.js';
+export { mallocTrim, MALLOC_TRIM_SUPPORTED } from './malloc.js';

@@ -5,6 +5,9 @@ export interface ChildStats {
   /** Requests served so far (target: commands taken in; raw server: requests answered). */
   readonly ios: number;
   readonly mem: NodeJS.MemoryUsage;
+  /** The TCP transport's malloc_trim calls after connections closed, and their time in µs. */
+  readonly memoryTrims?: number;
+  readonly memoryTrimUs?: number;
 }
 
 /** Subsystem NQN of the bench target. */

@@ -41,7 +41,13 @@ const line = (level: string) => (msg: string, fields?: Record<string, unknown>):
 const logger: TransportLogger = { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error') };
 const target = new Target({ logger });
 // NVMU_BENCH_TARGET_BUSY_POLL_US: the TCP low-latency mode's window (latency.ts starts a target with it).
-await target.addTransport(new TcpTargetTransport({ maxQueueDepth: 256, busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0) }));
+// NVMU_TCP_RELEASE_MEMORY=0: without the malloc_trim after connections close (the memory bench's "before").
+const tcp = new TcpTargetTransport({
+  maxQueueDepth: 256,
+  busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0),
+  releaseMemory: process.env.NVMU_TCP_RELEASE_MEMORY !== '0',
+});
+await target.addTransport(tcp);
 if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
@@ -148,7 +154,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   // heap no longer uses back to the system, which a plain full GC keeps pooled.
   if (cmd === 'stats gc-all') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   const u = process.cpuUsage();
-  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage() };
+  const t = tcp.stats();
+  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage(), memoryTrims: t.memoryTrims, memoryTrimUs: t.memoryTrimUs };
   process.stdout.write(`${JSON.stringify(stats)}\n`);
 });
 let stopping = false;

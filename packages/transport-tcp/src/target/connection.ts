@@ -80,6 +80,7 @@ import { TxBatch } from '../tx.js';
 import type { BufferOwner, BufferWaiter, DataBuf, SharedBufferPool } from './buffer-pool.js';
 import { ResponseBatch } from './resp-batch.js';
 import { readInto } from './socket-read.js';
+import type { MemoryReleaseStats } from './memory-release.js';
 
 /** Connect's data (NVMe-oF 1.1 Figure 20): all the in-capsule data accepted before Connect. */
 const CONNECT_DATA_SIZE = 1024;
@@ -175,8 +176,8 @@ export interface TargetBusyPoll {
 
 type ConnState = 'ic' | 'live' | 'closing' | 'closed';
 
-/** Transport-wide counters (see `TcpTargetTransport.stats`). */
-export interface TcpTargetStats {
+/** Transport-wide counters (see `TcpTargetTransport.stats`); the memory trims are memory-release.ts's. */
+export interface TcpTargetStats extends MemoryReleaseStats {
   /** Connections accepted. */
   accepted: number;
   /** Connections whose ICReq was accepted, and those with header / data digests. */

@@ -22,6 +22,7 @@ import { checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollSta
 import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
 import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
 import { TcpTargetConnection, type TargetBusyPoll, type TcpTargetStats } from './connection.js';
+import { MemoryRelease } from './memory-release.js';
 
 /** Bytes one busy-poll read takes at most (a transport's one spin buffer). */
 const BUSY_POLL_READ_SIZE = 64 * 1024;
@@ -92,6 +93,18 @@ export interface TcpTargetTransportOptions {
    * path). Default 256 KiB.
    */
   readonly readBufferSize?: number;
+  /**
+   * After connections close, give the C heap's freed memory back to the system with glibc's
+   * `malloc_trim(0)` (`@nvmu/native`'s `mallocTrim`), once per burst of closes:
+   * `releaseMemoryDelayMs` after the first full GC that follows the last close, never on the
+   * I/O path (see memory-release.ts). It blocks the event loop while it runs (tens to hundreds
+   * of ms after 1,000 connections closed). Without it RSS ends each cycle of connections higher
+   * (glibc keeps chunks freed below live ones resident). Default true; a no-op where the addon
+   * cannot load or the C library is not glibc. A function replaces `malloc_trim` (tests).
+   */
+  readonly releaseMemory?: boolean | (() => boolean);
+  /** Milliseconds from the full GC after connections closed to the trim, and between two trims. Default 1000. */
+  readonly releaseMemoryDelayMs?: number;
 }
 
 /** Discovery Log Page TRTYPE for TCP (NVMe-oF 1.1 Figure 35). */
@@ -148,7 +161,10 @@ export class TcpTargetTransport implements TargetTransport {
     connectionBytes: 0,
     socketReads: 0,
     bytesRead: 0,
+    memoryTrims: 0,
+    memoryTrimUs: 0,
   };
+  private readonly release: MemoryRelease | undefined;
   private readonly connectTimeoutMs: number;
   private readonly maxConnections: number;
   /** Low-latency mode window (0: off), and its state once the first listen loaded @nvmu/native. */
@@ -197,6 +213,23 @@ export class TcpTargetTransport implements TargetTransport {
     const bufferSize = 128 + maxIoSize + DIGEST_LEN + CAPSULE_RESP_HLEN + DIGEST_LEN;
     const count = opts.numSharedBuffers ?? 64;
     this.pool = new SharedBufferPool(count, bufferSize, opts.sharedBuffersPerConnection ?? Math.max(1, Math.floor(count / 4)));
+    const releaseMemory = opts.releaseMemory ?? true;
+    const delayMs = opts.releaseMemoryDelayMs ?? 1000;
+    if (!(delayMs >= 0)) throw new RangeError('releaseMemoryDelayMs must be non-negative');
+    if (typeof releaseMemory === 'function') {
+      this.release = new MemoryRelease(releaseMemory, delayMs, this.counters);
+    } else if (releaseMemory) {
+      const release = new MemoryRelease(undefined, delayMs, this.counters);
+      this.release = release;
+      // Loaded here, not imported at the top: the TCP target works without the addon (it is
+      // built on install and Linux-only); then closed connections' memory is just not trimmed.
+      import('@nvmu/native').then(
+        (native) => {
+          release.setTrim(native.MALLOC_TRIM_SUPPORTED ? () => native.mallocTrim(0) : undefined);
+        },
+        () => undefined,
+      );
+    }
   }
 
   /** The shared data-buffer pool's figures (buffers lent, waits). */
@@ -299,6 +332,7 @@ export class TcpTargetTransport implements TargetTransport {
         }),
     );
     await Promise.all([...stops, ...closes]);
+    this.release?.close();
   }
 
   /** A copy of the transport-wide counters, plus the open connection count. */
@@ -354,6 +388,7 @@ export class TcpTargetTransport implements TargetTransport {
       busyPoll: this.busyPoll,
       onClosed: (c) => {
         this.conns.delete(c);
+        this.release?.connectionClosed();
         core.logger.info('nvme-tcp: connection closed', { peer });
       },
     });
