@@ -1,37 +1,31 @@
-// NVMe/TCP bench: 4 KiB random reads at QD 128 and QD 1 through the nvmu target (null bdev, in
-// a child process) driven by @nvmu/client's callback path over 127.0.0.1, next to a minimal raw
-// TCP request/response pair (64-byte request, 4 KiB + 16-byte response, same QD, also in a child
-// process) as the ceiling, in the same run. Needs `pnpm run build` first (uses dist/).
+// NVMe/TCP through @nvmu/client's callback path (no nvmu-perf): 4 KiB random reads at QD 128 and
+// QD 1 through the bench's target child (dist/target-child.js: null bdev, its own process)
+// driven from this process over 127.0.0.1, next to the bench's raw TCP ceiling
+// (bench/raw-server.mjs, the same one `node dist/main.js` uses) at the same QD, in the same run.
+// What it adds to dist/main.js: header and data digests (BENCH_DIGESTS=1), which nvmu-perf does
+// not offer, and the client library's own cost. Needs `pnpm run build` first (uses dist/).
 // Env: BENCH_SECONDS (default 4), BENCH_WARMUP_SECONDS (default 1), BENCH_DIGESTS=1,
 // BENCH_QDS (default 128,1), BENCH_TARGET_NODE_ARGS (node flags for the target process),
 // BENCH_BS (bytes per read, default 4096; the raw pair's response grows with it),
-// NVMU_TCP_DIST (path of another build's dist/target.js for the target child, to compare commits).
+// NVMU_BENCH_TARGET_CHILD (another build's dist/target-child.js, to compare commits).
 import { spawn } from 'node:child_process';
-import { connect as netConnect, createServer } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 
 import { connect } from '@nvmu/client';
+import { freePort } from '@nvmu/test-kit';
 
-import '../dist/host.js';
+import '@nvmu/transport-tcp/host';
 
 const here = import.meta.dirname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const DIGESTS = process.env.BENCH_DIGESTS === '1';
-const NQN = 'nqn.2026-11.io.nvmu:bench';
 const BLOCKS = 1 << 21; // null bdev: 1 GiB of 512-byte blocks
 const BS = Number(process.env.BENCH_BS ?? 4096);
 const BS_LABEL = BS % 1024 === 0 ? `${BS / 1024}k` : `${BS}b`;
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function child(script, args, nodeArgs = []) {
   const p = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -44,17 +38,18 @@ async function child(script, args, nodeArgs = []) {
   });
   const next = () => new Promise((r) => waiters.push(r));
   const c = { proc: p, info: await next() };
+  // Both children answer a line "stats" with {"cpuUs","mem",...} (src/protocol.ts).
   /** Memory of the child now (process.memoryUsage()). */
   c.mem = async () => {
     const answer = next();
-    p.stdin.write('mem\n');
-    return answer;
+    p.stdin.write('stats\n');
+    return (await answer).mem;
   };
   /** CPU time (µs) the child used so far. */
   c.cpu = async () => {
     const answer = next();
-    p.stdin.write('cpu\n');
-    return (await answer).cpu;
+    p.stdin.write('stats\n');
+    return (await answer).cpuUs;
   };
   return c;
 }
@@ -150,9 +145,13 @@ async function runRaw(port, qd, seconds) {
     },
   });
   await once(sock, 'connect');
+  // raw-server.mjs's request: opcode (0x02 read) at byte 0, cid at 2, payload length at 4; its
+  // answer: a 16-byte header and `length` payload bytes.
   const REQ = 64;
   const RESP = BS + 16;
-  const req = Buffer.alloc(REQ, 1);
+  const req = Buffer.alloc(REQ);
+  req[0] = 0x02;
+  req.writeUInt32LE(BS, 4);
   const lat = new Lat();
   const ring = new Float64Array(qd);
   let head = 0;
@@ -208,9 +207,10 @@ async function runRaw(port, qd, seconds) {
 const tport = await freePort();
 // BENCH_TARGET_NODE_ARGS: extra node flags for the target process (e.g. --cpu-prof).
 const targetArgs = (process.env.BENCH_TARGET_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-const target = await child(join(here, '../test/fixtures/target-child.mjs'), ['127.0.0.1', String(tport), 'null', NQN], targetArgs);
-const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1', String(BS + 16)]);
-const ctrl = await connect(`trtype:tcp traddr:127.0.0.1 trsvcid:${tport} subnqn:${NQN}${DIGESTS ? ' hdgst:1 ddgst:1' : ''}`, {
+const targetChild = process.env.NVMU_BENCH_TARGET_CHILD ?? join(here, '../dist/target-child.js');
+const target = await child(targetChild, [String(tport)], targetArgs);
+const raw = await child(join(here, 'raw-server.mjs'), ['127.0.0.1', '0']);
+const ctrl = await connect(`trtype:tcp traddr:127.0.0.1 trsvcid:${tport} subnqn:${target.info.nqn}${DIGESTS ? ' hdgst:1 ddgst:1' : ''}`, {
   reconnect: false,
   ioQueueSize: 256,
   ioTimeoutMs: 0,
