@@ -36,6 +36,14 @@ import {
 import { GuestMemory, PAGE_SIZE, overlaps } from './guest-memory.js';
 import { BAR0, MAX_QUEUE_PAIRS, doorbellIndex, nvmePciDeviceSpec } from './pci-device.js';
 import { AdaptivePoller, type PollerOptions } from './poller.js';
+
+/**
+ * How long the doorbell poller keeps spinning after the last command it found (ms): long enough
+ * for a host to consume a batch of large completions and resubmit (32 x 128 KiB copied out of
+ * its DMA memory is a few hundred µs) without finding the target asleep on a timer; short
+ * enough that sporadic I/O costs little. An idle device still backs off and sleeps deeply.
+ */
+const CONTROLLER_SPIN_MS = 1;
 import { PrpOutcome, collectPrps, collectPrpsSlow, segmentsCovered, segmentsToIov, STATUS_DATA_TRANSFER_ERROR } from './prp.js';
 import { CompletionQueue, SubmissionQueue, type Doorbell } from './queues.js';
 
@@ -204,7 +212,8 @@ export class NvmeController {
       (err) => {
         this.log.error('vfio-user nvme: polling pass failed', { err: String(err) });
       },
-      cfg.poller,
+      // Spin 1 ms after the last work (not only 64 passes): see PollerOptions.spinMs.
+      { spinMs: CONTROLLER_SPIN_MS, ...cfg.poller },
     );
     this.adminOps = {
       complete: this.onCompleteBound,

@@ -104,3 +104,40 @@ describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
     p.stop();
   });
 });
+
+describe('AdaptivePoller spin window (spinMs)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps spinning for spinMs after the last work however many idle passes that takes, then backs off', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    let clock = 0;
+    let work = 1;
+    const p = new AdaptivePoller(
+      () => work-- > 0,
+      () => undefined,
+      { spinPasses: 4, spinMs: 1, now: () => clock },
+    );
+    p.wake();
+    // 100 idle passes at a frozen clock: still inside the window, so never on a timer.
+    for (let i = 0; i < 100; i++) vi.advanceTimersToNextTimer();
+    expect(p.sleeping).toBe(false);
+    expect(p.passes).toBeGreaterThanOrEqual(100);
+    // The window passes: the next idle pass backs off to a timer as before.
+    clock = 1.5;
+    vi.advanceTimersToNextTimer();
+    expect(p.sleeping).toBe(true);
+    // Without spinMs the same poller sleeps after its 4 idle passes.
+    const q = new AdaptivePoller(
+      () => false,
+      () => undefined,
+      { spinPasses: 4, now: () => clock },
+    );
+    q.wake();
+    for (let i = 0; i < 10; i++) vi.advanceTimersToNextTimer();
+    expect(q.sleeping).toBe(true);
+    p.stop();
+    q.stop();
+  });
+});
