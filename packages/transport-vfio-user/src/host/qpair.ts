@@ -103,6 +103,17 @@ export class VfioUserHostQPair implements HostQPair {
   #privateCid = -1;
   #closed = false;
   #failed = false;
+  /**
+   * True while processCompletions hands completions out. Submissions made then (a handler that
+   * resubmits) only move the tail; the SQ tail doorbell is rung once after the CQ head doorbell,
+   * as SPDK's PCIe driver does with delay_cmd_submit. Ringing it first would let a controller
+   * that polls (SPDK's vfio-user target) run and complete the new commands while the CQ entries
+   * just taken still count as unread: with as many commands outstanding as the CQ holds, it
+   * sees the CQ full (SPDK logs "cqid:N full" and the completions are lost).
+   */
+  #reaping = false;
+  /** The tail the SQ tail doorbell last carried. */
+  #rungTail = 0;
 
   constructor(cfg: QPairConfig) {
     this.qid = cfg.qid;
@@ -189,7 +200,7 @@ export class VfioUserHostQPair implements HostQPair {
     const tail = this.#tail + 1 === this.queueSize ? 0 : this.#tail + 1;
     this.#tail = tail;
     this.stats.submitted++;
-    this.#ring(2 * this.qid, tail);
+    if (!this.#reaping) this.#ringSqTail();
     this.#kick(this);
   }
 
@@ -198,7 +209,22 @@ export class VfioUserHostQPair implements HostQPair {
    * doorbell once. Returns how many were taken.
    */
   processCompletions(): number {
-    if (this.#closed) return 0;
+    if (this.#closed || this.#reaping) return 0;
+    this.#reaping = true;
+    let n = 0;
+    try {
+      n = this.#takeCompletions();
+    } finally {
+      this.#reaping = false;
+    }
+    if (this.#isClosed()) return n; // a handler closed the qpair
+    if (n > 0) this.#ring(2 * this.qid + 1, this.#head);
+    if (this.#tail !== this.#rungTail) this.#ringSqTail();
+    return n;
+  }
+
+  /** The loop of processCompletions: CQ head and SQ tail doorbells are its caller's. */
+  #takeCompletions(): number {
     const cq = this.#cqWords;
     let head = this.#head;
     let phase = this.#phase;
@@ -239,7 +265,6 @@ export class VfioUserHostQPair implements HostQPair {
       this.#handler?.completion(view);
       if (this.#isClosed()) return n;
     }
-    if (n > 0) this.#ring(2 * this.qid + 1, this.#head);
     return n;
   }
 
@@ -260,7 +285,7 @@ export class VfioUserHostQPair implements HostQPair {
       this.#busy[cid] = 1;
       this.#outstanding++;
       this.#tail = this.#tail + 1 === this.queueSize ? 0 : this.#tail + 1;
-      this.#ring(2 * this.qid, this.#tail);
+      this.#ringSqTail();
       this.#kick(this);
     });
   }
@@ -283,6 +308,11 @@ export class VfioUserHostQPair implements HostQPair {
 
   #isClosed(): boolean {
     return this.#closed;
+  }
+
+  #ringSqTail(): void {
+    this.#rungTail = this.#tail;
+    this.#ring(2 * this.qid, this.#tail);
   }
 
   #ring(index: number, value: number): void {
