@@ -16,6 +16,7 @@ export type {
   TransportLogger,
   TransportOptions,
 } from './transport.js';
+export { transportIdentifyFields } from './transport.js';
 export { Request, SQE_SIZE, CQE_SIZE, MAX_IOVCNT } from './request.js';
 export type { DataDirection, RequestState } from './request.js';
 

@@ -29,7 +29,7 @@
  * ```
  */
 
-import type { FabricsIdentifyFields } from '@nvmu/nvme-spec';
+import { inCapsuleIdentifyFields, type FabricsIdentifyFields } from '@nvmu/nvme-spec';
 import type { ListenAddress, QPair, Request } from './request.js';
 
 // QPair, ListenAddress and their helper types live in request.ts because a Request and its QPair
@@ -191,8 +191,14 @@ export interface TargetTransport {
    * subsystem or listener removal requires it.
    */
   stopListen(addr: ListenAddress): Promise<void>;
-  /** Transport-specific Identify Controller fields (IOCCSZ, IORCSZ, ICDOFF, SGLS, MSDBD, FCATT). */
-  identifyFields(): TransportIdentifyFields;
+  /**
+   * Transport-specific Identify Controller fields (IOCCSZ, IORCSZ, ICDOFF, SGLS, MSDBD, FCATT).
+   * Optional: without it the core uses the fields of a transport that carries
+   * `options.inCapsuleDataSize` bytes of in-capsule data described by an SGL Data Block
+   * (nvme-spec's `inCapsuleIdentifyFields`; see {@link transportIdentifyFields}), which is what
+   * a fabrics transport reports; a transport that differs (vfio-user: PRPs only) overrides it.
+   */
+  identifyFields?(): TransportIdentifyFields;
   /**
    * Discovery Log Page entry fields for listener `addr`, as seen by a host connected through
    * `via` (the discovery controller's admin qpair): replace a wildcard `traddr` with the local
@@ -202,4 +208,15 @@ export interface TargetTransport {
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields | undefined;
   /** Stop listening everywhere and close every qpair (each ends with `qpair.disconnected()`). */
   close(): Promise<void>;
+}
+
+/**
+ * The Identify Controller fields the core writes for transport `t`: its own
+ * {@link TargetTransport.identifyFields} if it has one, else the in-capsule default for its
+ * `options.inCapsuleDataSize` (IOCCSZ = (64 + that) / 16, IORCSZ 1, ICDOFF 0, SGLS with
+ * Address-as-Offset, MSDBD 1, FCATT 0: NVMe-oF 1.1 §4.1). The one definition of that default,
+ * shared by every fabrics transport.
+ */
+export function transportIdentifyFields(t: Pick<TargetTransport, 'options' | 'identifyFields'>): TransportIdentifyFields {
+  return t.identifyFields?.() ?? inCapsuleIdentifyFields(t.options.inCapsuleDataSize);
 }

@@ -7,14 +7,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
-import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
   QPair,
   TargetTransport,
   TransportCore,
-  TransportIdentifyFields,
   TransportOptions,
 } from '@nvmu/nvmf';
 
@@ -294,10 +292,6 @@ export class TcpTargetTransport implements TargetTransport {
     // and existing qpairs stay up (as in SPDK), so do not wait for it.
     l.server.close(() => undefined);
     await Promise.resolve();
-  }
-
-  identifyFields(): TransportIdentifyFields {
-    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {
