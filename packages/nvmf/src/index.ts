@@ -15,6 +15,9 @@ export type {
   TransportIdentifyFields,
   TransportLogger,
   TransportOptions,
+  TransportParam,
+  TransportParams,
+  TransportParamValue,
 } from './transport.js';
 export { transportIdentifyFields } from './transport.js';
 export { Request, SQE_SIZE, CQE_SIZE, MAX_IOVCNT } from './request.js';

@@ -53,6 +53,41 @@ export interface TransportOptions {
   readonly ioUnitSize: number;
 }
 
+/** The value of a transport's own parameter: JSON's integer or boolean. */
+export type TransportParamValue = number | boolean;
+
+/**
+ * One transport-specific parameter of `nvmf_create_transport`: what a management layer needs to
+ * decode it, hand it to the transport's constructor and read it back, without knowing the
+ * transport. `O` is the transport's constructor options, `T` the transport.
+ */
+export interface TransportParam<O = Record<string, unknown>, T = TargetTransport> {
+  /** JSON type: a non-negative integer ('uint') or a boolean. */
+  readonly type: 'uint' | 'boolean';
+  /** 'uint': the largest value accepted. */
+  readonly max?: number;
+  /** The constructor option it sets (`busy_poll_us` → `busyPollUs`). */
+  readonly option: keyof O & string;
+  /** The value when the parameter is not given; `save_config` leaves out a parameter at it. */
+  readonly default: TransportParamValue;
+  /** The value `transport` runs with (what `save_config` writes). */
+  value(transport: T): TransportParamValue;
+}
+
+/**
+ * A transport's own `nvmf_create_transport` parameters, keyed by their JSON names (snake_case,
+ * as SPDK spells its transport options). A transport declares them once, as a constant the
+ * package exports (for creating one) and as {@link TargetTransport.params} (for reading one
+ * back): a new setting is one entry here plus its constructor option.
+ *
+ * ```ts
+ * static readonly params: TransportParams<TcpTargetTransportOptions, TcpTargetTransport> = {
+ *   busy_poll_us: { type: 'uint', max: 10000, option: 'busyPollUs', default: 0, value: (t) => t.busyPollWindowUs },
+ * };
+ * ```
+ */
+export type TransportParams<O = Record<string, unknown>, T = TargetTransport> = Readonly<Record<string, TransportParam<O, T>>>;
+
 /**
  * Identify Controller fields that depend on the transport (nvme-spec's `FabricsIdentifyFields`; NVMe-oF 1.1 §4.1 Figure 23 / NVMe
  * Base 2.0 Figure 275). The core writes them verbatim into Identify Controller.
@@ -179,6 +214,13 @@ export interface TargetTransport {
   readonly trtype: string;
   /** Sizes the core reads for CAP, MDTS, Connect checks and pool sizes. */
   readonly options: TransportOptions;
+  /**
+   * Optional: the transport's own settings beyond {@link options}, as parameters of SPDK's
+   * `nvmf_create_transport` (see {@link TransportParams}). The core never reads them; a
+   * management layer (the daemon's JSON-RPC and config file) takes them on create and writes back
+   * the values this transport runs with in `save_config` / `nvmf_get_transports`.
+   */
+  readonly params?: TransportParams;
   /**
    * Start hook: the core hands the transport its `TransportCore`. Called once by
    * `target.addTransport`, before any `listen`.

@@ -14,9 +14,10 @@ import type {
   TargetTransport,
   TransportCore,
   TransportOptions,
+  TransportParams,
 } from '@nvmu/nvmf';
 
-import { checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
+import { MAX_BUSY_POLL_US, checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
 import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
 import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
 import { TcpTargetConnection, type TargetBusyPoll, type TcpTargetStats } from './connection.js';
@@ -125,8 +126,16 @@ function isWildcard(traddr: string): boolean {
 }
 
 export class TcpTargetTransport implements TargetTransport {
+  /**
+   * The TCP transport's own `nvmf_create_transport` parameters (beyond the core's options), for
+   * a management layer: the daemon takes them on create and writes them back in `save_config`.
+   */
+  static readonly params: TransportParams<TcpTargetTransportOptions, TcpTargetTransport> = {
+    busy_poll_us: { type: 'uint', max: MAX_BUSY_POLL_US, option: 'busyPollUs', default: 0, value: (t) => t.busyPollWindowUs },
+  };
   readonly trtype = 'tcp';
   readonly options: TransportOptions;
+  readonly params = TcpTargetTransport.params;
   private core: TransportCore | undefined;
   private readonly listeners = new Map<string, Listener>();
   private readonly conns = new Set<TcpTargetConnection>();
