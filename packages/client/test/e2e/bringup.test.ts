@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Register } from '@nvmu/nvme-spec';
-import { NvmeControllerStatusError } from '@nvmu/client';
+import { NvmeControllerStatusError, type Controller } from '@nvmu/client';
 import { loopbackClientFixture, propertyGetOffset, registerInterposer } from '@nvmu/test-kit/loopback';
 
 const f = loopbackClientFixture();
@@ -132,7 +132,11 @@ describe('shutdown', () => {
 });
 
 describe('keep-alive', () => {
-  it('sends Keep Alive every KATO/2 (Linux and SPDK), none before the first KATO/2', async () => {
+  /**
+   * A controller with KATO `kato` through a trtype that counts Keep Alives, connected with fake
+   * intervals (only those: the transport's setImmediate and the bring-up's sleeps stay real).
+   */
+  async function keepAliveCounter(kato: number): Promise<{ c: Controller; keepAlives: () => number }> {
     await f.start(); // before the fake intervals, as a target would be
     const trtype = `ka-${n++}`;
     let keepAlives = 0;
@@ -140,39 +144,35 @@ describe('keep-alive', () => {
       if (qid === 0 && sqe[0] === 0x18) keepAlives++;
       return 'pass';
     });
-    // Only intervals are fake: the transport's setImmediate and the bring-up's sleeps stay real.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = await f.openAs(trtype, { kato: 10_000 });
-    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const c = await f.openAs(trtype, { kato });
+    return { c, keepAlives: () => keepAlives };
+  }
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it('sends Keep Alive every KATO/2 (Linux and SPDK), none before the first KATO/2', async () => {
+    const { c, keepAlives } = await keepAliveCounter(10_000);
     vi.advanceTimersByTime(4_999);
     await turn();
-    expect(keepAlives).toBe(0);
+    expect(keepAlives()).toBe(0);
     vi.advanceTimersByTime(1);
     await turn();
-    expect(keepAlives).toBe(1);
+    expect(keepAlives()).toBe(1);
     vi.advanceTimersByTime(5_000);
     await turn();
-    expect(keepAlives).toBe(2);
+    expect(keepAlives()).toBe(2);
     for (let i = 3; i <= 6; i++) {
       vi.advanceTimersByTime(5_000);
       await turn();
-      expect(keepAlives).toBe(i);
+      expect(keepAlives()).toBe(i);
     }
     expect(c.state).toBe('ready');
   });
 
   it('sends none with KATO 0', async () => {
-    await f.start(); // before the fake intervals, as a target would be
-    const trtype = `ka-${n++}`;
-    let keepAlives = 0;
-    registerInterposer(trtype, (qid, sqe) => {
-      if (qid === 0 && sqe[0] === 0x18) keepAlives++;
-      return 'pass';
-    });
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    await f.openAs(trtype, { kato: 0 });
+    const { keepAlives } = await keepAliveCounter(0);
     vi.advanceTimersByTime(60_000);
-    await new Promise((r) => setImmediate(r));
-    expect(keepAlives).toBe(0);
+    await turn();
+    expect(keepAlives()).toBe(0);
   });
 });
