@@ -40,9 +40,14 @@ module.exports = {
     {
       name: 'transport-uses-core-and-client-as-types',
       severity: 'error',
-      comment: 'Interfaces are imported as types, so installing the client and one transport does not pull in the target core.',
+      comment:
+        "Interfaces are imported as types, so installing the client and one transport does not pull in the target core. The one run-time import from the client is its dependency-free contract module (@nvmu/client/transport: the host transport registry), which a transport's host side registers through.",
       from: { path: '^packages/transport-[^/]+/src' },
-      to: { path: '^packages/(nvmf|client)/|node_modules/@nvmu/(nvmf|client)', dependencyTypesNot: ['type-only'] },
+      to: {
+        path: '^packages/(nvmf|client)/|node_modules/@nvmu/(nvmf|client)',
+        pathNot: '(^packages/client/|node_modules/@nvmu/client/)dist/transport\\.(js|d\\.ts)$',
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'packages-not-apps',

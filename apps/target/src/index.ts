@@ -18,7 +18,7 @@ export { ConfigError, applyConfig, configEntries, loadConfigFile } from './confi
 export { RpcCode, RpcError, RpcMethods, RpcServer, saveConfig } from './rpc/index.js';
 export type { ConfigEntry, JsonObject, JsonValue, RpcContext, RpcHandler, SpdkConfig } from './rpc/index.js';
 export { TransportRegistry, TransportUnavailableError, defaultTransports, pathListener } from './transports.js';
-export type { AddressKind, NvmfTransportParams, TransportFactory } from './transports.js';
+export type { AddressKind, NvmfTransportParams, TransportFactory, TransportOwnOptions, TransportParamField } from './transports.js';
 export { createMetricsRegistry, nvmfStats, serveMetrics } from './stats.js';
 export { handleShutdownSignals } from './signals.js';
 export type { ShutdownHooks, ShutdownSignal } from './signals.js';

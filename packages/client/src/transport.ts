@@ -12,20 +12,22 @@
  * {@link HostTransportFactory} into a process-wide `Map<string, HostTransportFactory>` kept on
  * `globalThis` under the well-known symbol `Symbol.for('nvmu.hostTransports')`, keyed by the
  * lower-case `trtype`. The client reads the same map when `connect()` is given a transport ID.
- * Because the key is a registered symbol (`Symbol.for`), a transport needs no run-time import
- * of the client to register — it imports the client as types only:
+ *
+ * A transport registers through this module's own subpath, `@nvmu/client/transport`: it imports
+ * nothing, so it loads neither the client's main entry nor anything else, and its registry
+ * functions are the only run-time import a transport makes from the client (its `./host` entry
+ * only; everything else of the client is imported as types):
  *
  * ```ts
- * import type { HostTransportFactory, HostTransportRegistry } from '@nvmu/client';
- * const key = Symbol.for('nvmu.hostTransports');
- * const g = globalThis as { [key]?: HostTransportRegistry };
- * const registry = (g[key] ??= new Map());
- * registry.set('tcp', tcpHostTransportFactory);
+ * import { registerHostTransport } from '@nvmu/client/transport';
+ * registerHostTransport(tcpHostTransportFactory);
  * ```
  *
- * Applications that prefer a call can use {@link registerHostTransport} and
- * {@link getHostTransport}, which work on the very same map. Registering a trtype again
- * replaces the previous factory (last import wins), as module reloads in tests need.
+ * The map and its key stay the contract: code that cannot import the client at all can put a
+ * factory into `globalThis[Symbol.for('nvmu.hostTransports')]` itself, and
+ * {@link registerHostTransport} / {@link getHostTransport} work on the very same map.
+ * Registering a trtype again replaces the previous factory (last import wins), as module
+ * reloads in tests need.
  *
  * ## Kinds
  *

@@ -15,7 +15,11 @@ export type {
   TransportIdentifyFields,
   TransportLogger,
   TransportOptions,
+  TransportParam,
+  TransportParams,
+  TransportParamValue,
 } from './transport.js';
+export { transportIdentifyFields } from './transport.js';
 export { Request, SQE_SIZE, CQE_SIZE, MAX_IOVCNT } from './request.js';
 export type { DataDirection, RequestState } from './request.js';
 

@@ -29,7 +29,7 @@
  * ```
  */
 
-import type { FabricsIdentifyFields } from '@nvmu/nvme-spec';
+import { inCapsuleIdentifyFields, type FabricsIdentifyFields } from '@nvmu/nvme-spec';
 import type { ListenAddress, QPair, Request } from './request.js';
 
 // QPair, ListenAddress and their helper types live in request.ts because a Request and its QPair
@@ -52,6 +52,41 @@ export interface TransportOptions {
   /** Unit in which the transport moves data (e.g. TCP's MAXH2CDATA / buffer granularity). */
   readonly ioUnitSize: number;
 }
+
+/** The value of a transport's own parameter: JSON's integer or boolean. */
+export type TransportParamValue = number | boolean;
+
+/**
+ * One transport-specific parameter of `nvmf_create_transport`: what a management layer needs to
+ * decode it, hand it to the transport's constructor and read it back, without knowing the
+ * transport. `O` is the transport's constructor options, `T` the transport.
+ */
+export interface TransportParam<O = Record<string, unknown>, T = TargetTransport> {
+  /** JSON type: a non-negative integer ('uint') or a boolean. */
+  readonly type: 'uint' | 'boolean';
+  /** 'uint': the largest value accepted. */
+  readonly max?: number;
+  /** The constructor option it sets (`busy_poll_us` → `busyPollUs`). */
+  readonly option: keyof O & string;
+  /** The value when the parameter is not given; `save_config` leaves out a parameter at it. */
+  readonly default: TransportParamValue;
+  /** The value `transport` runs with (what `save_config` writes). */
+  value(transport: T): TransportParamValue;
+}
+
+/**
+ * A transport's own `nvmf_create_transport` parameters, keyed by their JSON names (snake_case,
+ * as SPDK spells its transport options). A transport declares them once, as a constant the
+ * package exports (for creating one) and as {@link TargetTransport.params} (for reading one
+ * back): a new setting is one entry here plus its constructor option.
+ *
+ * ```ts
+ * static readonly params: TransportParams<TcpTargetTransportOptions, TcpTargetTransport> = {
+ *   busy_poll_us: { type: 'uint', max: 10000, option: 'busyPollUs', default: 0, value: (t) => t.busyPollWindowUs },
+ * };
+ * ```
+ */
+export type TransportParams<O = Record<string, unknown>, T = TargetTransport> = Readonly<Record<string, TransportParam<O, T>>>;
 
 /**
  * Identify Controller fields that depend on the transport (nvme-spec's `FabricsIdentifyFields`; NVMe-oF 1.1 §4.1 Figure 23 / NVMe
@@ -180,6 +215,13 @@ export interface TargetTransport {
   /** Sizes the core reads for CAP, MDTS, Connect checks and pool sizes. */
   readonly options: TransportOptions;
   /**
+   * Optional: the transport's own settings beyond {@link options}, as parameters of SPDK's
+   * `nvmf_create_transport` (see {@link TransportParams}). The core never reads them; a
+   * management layer (the daemon's JSON-RPC and config file) takes them on create and writes back
+   * the values this transport runs with in `save_config` / `nvmf_get_transports`.
+   */
+  readonly params?: TransportParams;
+  /**
    * Start hook: the core hands the transport its `TransportCore`. Called once by
    * `target.addTransport`, before any `listen`.
    */
@@ -191,8 +233,14 @@ export interface TargetTransport {
    * subsystem or listener removal requires it.
    */
   stopListen(addr: ListenAddress): Promise<void>;
-  /** Transport-specific Identify Controller fields (IOCCSZ, IORCSZ, ICDOFF, SGLS, MSDBD, FCATT). */
-  identifyFields(): TransportIdentifyFields;
+  /**
+   * Transport-specific Identify Controller fields (IOCCSZ, IORCSZ, ICDOFF, SGLS, MSDBD, FCATT).
+   * Optional: without it the core uses the fields of a transport that carries
+   * `options.inCapsuleDataSize` bytes of in-capsule data described by an SGL Data Block
+   * (nvme-spec's `inCapsuleIdentifyFields`; see {@link transportIdentifyFields}), which is what
+   * a fabrics transport reports; a transport that differs (vfio-user: PRPs only) overrides it.
+   */
+  identifyFields?(): TransportIdentifyFields;
   /**
    * Discovery Log Page entry fields for listener `addr`, as seen by a host connected through
    * `via` (the discovery controller's admin qpair): replace a wildcard `traddr` with the local
@@ -202,4 +250,15 @@ export interface TargetTransport {
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields | undefined;
   /** Stop listening everywhere and close every qpair (each ends with `qpair.disconnected()`). */
   close(): Promise<void>;
+}
+
+/**
+ * The Identify Controller fields the core writes for transport `t`: its own
+ * {@link TargetTransport.identifyFields} if it has one, else the in-capsule default for its
+ * `options.inCapsuleDataSize` (IOCCSZ = (64 + that) / 16, IORCSZ 1, ICDOFF 0, SGLS with
+ * Address-as-Offset, MSDBD 1, FCATT 0: NVMe-oF 1.1 §4.1). The one definition of that default,
+ * shared by every fabrics transport.
+ */
+export function transportIdentifyFields(t: Pick<TargetTransport, 'options' | 'identifyFields'>): TransportIdentifyFields {
+  return t.identifyFields?.() ?? inCapsuleIdentifyFields(t.options.inCapsuleDataSize);
 }

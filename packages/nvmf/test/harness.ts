@@ -3,6 +3,7 @@
  * QPair API exactly as a transport would (allocRequest, sqeBytes, iov, submit), and collects the
  * completions `ops.complete` hands back.
  */
+import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
@@ -42,8 +43,11 @@ export class TestTransport implements TargetTransport {
   core: TransportCore | undefined;
   readonly listening: ListenAddress[] = [];
   readonly connections = new Set<TestConnection>();
-  /** Overrides of the Identify fields (e.g. prpOnly for a PCIe-style transport). */
-  identifyOverride: Partial<TransportIdentifyFields> = {};
+  /**
+   * Overrides of the Identify fields (e.g. prpOnly for a PCIe-style transport). Undefined: the
+   * transport has no `identifyFields()` and the core uses its in-capsule default.
+   */
+  identifyOverride: Partial<TransportIdentifyFields> | undefined = undefined;
 
   constructor(opts: Partial<TransportOptions> = {}) {
     this.options = {
@@ -72,8 +76,10 @@ export class TestTransport implements TargetTransport {
     return Promise.resolve();
   }
 
-  identifyFields(): TransportIdentifyFields {
-    return { ioccsz: (64 + this.options.inCapsuleDataSize) / 16, iorcsz: 1, icdoff: 0, sgls: 1 << 20, msdbd: 1, fcatt: 0, ...this.identifyOverride };
+  get identifyFields(): (() => TransportIdentifyFields) | undefined {
+    const override = this.identifyOverride;
+    if (override === undefined) return undefined;
+    return () => ({ ...inCapsuleIdentifyFields(this.options.inCapsuleDataSize), ...override });
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorBdev, MallocBdev, NullBdev, Target, type Bdev, type ListenAddress, type Subsystem } from '@nvmu/nvmf';
-import { registerHostTransport, type HostQPairHandler } from '@nvmu/client';
-import { LoopbackTargetTransport, loopbackHostTransportFactory } from '@nvmu/transport-loopback';
+import { connect, registerHostTransport, type Controller, type ControllerOptions, type HostQPairHandler } from '@nvmu/client';
+import { LOOPBACK_TRTYPE, LoopbackTargetTransport, loopbackHostTransportFactory } from '@nvmu/transport-loopback';
 import '@nvmu/transport-loopback/host';
 
 export { LoopbackTargetTransport };
@@ -73,6 +73,86 @@ export async function startLoopbackTarget(opts: StartLoopbackTargetOptions = {})
     trid: `trtype:loopback traddr:${traddr} subnqn:${LOOPBACK_NQN}`,
     close: () => target.close(),
   };
+}
+
+/**
+ * One test file's loopback target and the controllers its tests connect, closed after each
+ * test: the set-up the client's end-to-end tests share. A file makes one and hands its
+ * `cleanup` to the runner:
+ *
+ * ```ts
+ * const f = loopbackClientFixture();
+ * afterEach(f.cleanup);
+ * it('...', async () => {
+ *   const c = await f.open();          // starts the target on first use, then connects
+ *   f.target.subsystem.addHost(...);   // the running target
+ * });
+ * ```
+ */
+export interface LoopbackClientFixture {
+  /** The running target (from {@link start} or the first {@link open}); throws when none runs. */
+  readonly target: LoopbackTarget;
+  /** Whether a target runs. */
+  readonly started: boolean;
+  /** Starts the target with `opts`; throws if one already runs (a test wants its own). */
+  start(opts?: StartLoopbackTargetOptions): Promise<LoopbackTarget>;
+  /**
+   * Connects a controller to the target (started with `targetOpts` when none runs yet), with
+   * `reconnect: false` and the fixture's defaults under `opts`; closed at cleanup.
+   */
+  open(opts?: ControllerOptions, targetOpts?: StartLoopbackTargetOptions): Promise<Controller>;
+  /**
+   * {@link open} through the host transport registered as `trtype` (an interposer, the PCIe
+   * shim) to the same target's subsystem: `trtype:<trtype> traddr:<the target's> subnqn:...`.
+   */
+  openAs(trtype: string, opts?: ControllerOptions, targetOpts?: StartLoopbackTargetOptions): Promise<Controller>;
+  /** Closes `c` at cleanup (a controller connected otherwise: another trid, a discovery controller). */
+  track<C extends { close(): Promise<void> }>(c: C): C;
+  /** Closes the target now (a test of it going away, or to start another); its controllers stay tracked. */
+  stop(): Promise<void>;
+  /** Closes every tracked controller (their errors ignored), then the target. For `afterEach`. */
+  readonly cleanup: () => Promise<void>;
+}
+
+/** A {@link LoopbackClientFixture}; `defaults` go into every {@link LoopbackClientFixture.open}. */
+export function loopbackClientFixture(defaults: ControllerOptions = {}): LoopbackClientFixture {
+  let running: LoopbackTarget | undefined;
+  const tracked: { close(): Promise<void> }[] = [];
+  const stop = async (): Promise<void> => {
+    const t = running;
+    running = undefined;
+    await t?.close();
+  };
+  const fixture: LoopbackClientFixture = {
+    get target(): LoopbackTarget {
+      if (running === undefined) throw new Error('loopbackClientFixture: no target runs (call start() or open() first)');
+      return running;
+    },
+    get started(): boolean {
+      return running !== undefined;
+    },
+    async start(opts = {}) {
+      if (running !== undefined) throw new Error('loopbackClientFixture: a target already runs');
+      running = await startLoopbackTarget(opts);
+      return running;
+    },
+    open: (opts = {}, targetOpts = {}) => fixture.openAs(LOOPBACK_TRTYPE, opts, targetOpts),
+    async openAs(trtype, opts = {}, targetOpts = {}) {
+      running ??= await startLoopbackTarget(targetOpts);
+      const trid = `trtype:${trtype} traddr:${running.traddr} subnqn:${LOOPBACK_NQN}`;
+      return fixture.track(await connect(trid, { reconnect: false, ...defaults, ...opts }));
+    },
+    track(c) {
+      tracked.push(c);
+      return c;
+    },
+    stop,
+    async cleanup() {
+      await Promise.all(tracked.splice(0).map((c) => c.close().catch(() => undefined)));
+      await stop();
+    },
+  };
+  return fixture;
 }
 
 /** Resolves when `emitter` emits `event` (first argument). */

@@ -1,7 +1,8 @@
 /**
  * Host side of the loopback transport: a @nvmu/client `HostTransportFactory` of kind 'fabrics'.
  * Each qpair is one in-process connection to a listener of the same process; the client sends
- * Connect over it like over any fabric. Imports the client as types only.
+ * Connect over it like over any fabric. Imports the client as types only, but for the registry
+ * functions of its dependency-free `@nvmu/client/transport` module.
  */
 import type {
   HostQPair,
@@ -11,6 +12,7 @@ import type {
   HostTransportOpenOptions,
   TransportId,
 } from '@nvmu/client';
+import { registerHostTransport } from '@nvmu/client/transport';
 import type { LoopbackConnection } from './connection.js';
 import { loopbackListeners } from './listeners.js';
 
@@ -57,12 +59,10 @@ export const loopbackHostTransportFactory: HostTransportFactory = {
 };
 
 /**
- * Puts the loopback factory into @nvmu/client's registry (the `Map` on `globalThis` under
- * `Symbol.for('nvmu.hostTransports')`) without importing the client. The `./host` entry calls it
- * on import; calling it again is harmless.
+ * Puts the loopback factory into @nvmu/client's registry through `@nvmu/client/transport`, the
+ * client's dependency-free contract module (the client's main entry is not loaded). The `./host`
+ * entry calls it on import; calling it again is harmless.
  */
 export function registerLoopbackHostTransport(): void {
-  const key = Symbol.for('nvmu.hostTransports');
-  const holder = globalThis as { [key]?: Map<string, HostTransportFactory> };
-  (holder[key] ??= new Map<string, HostTransportFactory>()).set('loopback', loopbackHostTransportFactory);
+  registerHostTransport(loopbackHostTransportFactory);
 }

@@ -5,14 +5,12 @@
  * `connect('trtype:loopback traddr:name ...')` of @nvmu/client in the same process.
  */
 import type { HostQPairOptions } from '@nvmu/client';
-import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
   QPair,
   TargetTransport,
   TransportCore,
-  TransportIdentifyFields,
   TransportOptions,
 } from '@nvmu/nvmf';
 import { LoopbackConnection, LoopbackDisconnectedError } from './connection.js';
@@ -80,10 +78,6 @@ export class LoopbackTargetTransport implements TargetTransport {
       if (registry.get(addr.traddr) === listener) registry.delete(addr.traddr);
     }
     return Promise.resolve();
-  }
-
-  identifyFields(): TransportIdentifyFields {
-    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, _via: QPair | undefined): DiscoveryEntryFields {

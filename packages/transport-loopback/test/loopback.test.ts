@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type HostQPairHandler, type HostTransport } from '@nvmu/client';
-import { MallocBdev, Target, silentLogger, type ListenAddress } from '@nvmu/nvmf';
+import { MallocBdev, Target, silentLogger, transportIdentifyFields, type ListenAddress } from '@nvmu/nvmf';
 import { LoopbackDisconnectedError, LoopbackTargetTransport } from '../src/index.js';
 import { loopbackHostTransportFactory } from '../src/host.js';
 
@@ -229,7 +229,7 @@ describe('listener registry', () => {
 
   it('reports intra-host discovery fields and Identify capsule sizes', async () => {
     const { loopback, addr } = await start({ inCapsuleDataSize: 4096 });
-    expect(loopback.identifyFields()).toMatchObject({ ioccsz: (64 + 4096) / 16, iorcsz: 1, icdoff: 0, msdbd: 1 });
+    expect(transportIdentifyFields(loopback)).toMatchObject({ ioccsz: (64 + 4096) / 16, iorcsz: 1, icdoff: 0, msdbd: 1 });
     expect(loopback.discoveryEntry(addr, undefined)).toMatchObject({ trtype: 0xfe, adrfam: 0xfe, traddr: addr.traddr, trsvcid: '' });
   });
 });

@@ -179,6 +179,7 @@ describe('target options', () => {
     expect(() => new TcpTargetTransport({ maxH2CData: 4098 })).toThrow(RangeError);
     expect(() => new TcpTargetTransport({ inCapsuleDataSize: 100 })).toThrow(RangeError);
     expect(() => new TcpTargetTransport({ numSharedBuffers: 0 })).toThrow(RangeError);
-    expect(new TcpTargetTransport({ maxH2CData: 4096 }).identifyFields().ioccsz).toBe((64 + 8192) / 16);
+    const { transportIdentifyFields } = await import('@nvmu/nvmf');
+    expect(transportIdentifyFields(new TcpTargetTransport({ maxH2CData: 4096 })).ioccsz).toBe((64 + 8192) / 16);
   });
 });

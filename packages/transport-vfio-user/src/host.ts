@@ -1,12 +1,10 @@
 // @nvmu/transport-vfio-user/host: the host side (trtype 'vfio-user', SPDK's 'vfiouser') for
-// @nvmu/client. Importing it registers the transport; the client itself is imported as types
-// only (the registry lives on globalThis under Symbol.for('nvmu.hostTransports')).
-import type { HostTransportRegistry } from '@nvmu/client';
+// @nvmu/client. Importing it registers the transport through `@nvmu/client/transport`, the
+// client's dependency-free contract module (the client's main entry is not loaded by it).
+import { registerHostTransport } from '@nvmu/client/transport';
 import { vfioUserHostTransportFactory } from './host/transport.js';
 
-const REGISTRY_KEY: unique symbol = Symbol.for('nvmu.hostTransports') as typeof REGISTRY_KEY;
-const holder = globalThis as { [REGISTRY_KEY]?: HostTransportRegistry };
-(holder[REGISTRY_KEY] ??= new Map()).set(vfioUserHostTransportFactory.trtype, vfioUserHostTransportFactory);
+registerHostTransport(vfioUserHostTransportFactory);
 
 export { vfioUserHostTransportFactory, VfioUserHostTransport, VFIO_USER_HOST_TRTYPE, vfioUserHostOptions, socketPathOf } from './host/transport.js';
 export type { VfioUserHostOptions, VfioUserHostStats } from './host/transport.js';

@@ -3,15 +3,19 @@
  * SPDK answers most failures with -32602 "Invalid parameters" or -32603 and a fixed text; nvmu
  * keeps the codes and says what was wrong after the text.
  */
-import { DISCOVERY_NQN, NvmfConfigError, sameAddress, type ListenAddress, type Subsystem, type TargetTransport } from '@nvmu/nvmf';
+import { DISCOVERY_NQN, NvmfConfigError, sameAddress, type ListenAddress, type Subsystem, type TargetTransport, type TransportParamValue } from '@nvmu/nvmf';
 import { TransportUnavailableError, pathListener } from '../transports.js';
 import type { ConfigEntry, RpcContext } from './context.js';
 import { Errno, RpcCode, RpcError } from './errors.js';
-import { decodeParams, type JsonObject, type JsonValue, type RpcMethods } from './methods.js';
+import { decodeParams, type Decoded, type JsonObject, type JsonValue, type RpcMethods } from './methods.js';
 
 const TGT = { tgt_name: { type: 'string' } } as const;
 
-/** Every member SPDK's nvmf_create_transport decodes; those nvmu has no use for are accepted and ignored. */
+/**
+ * Every member SPDK's nvmf_create_transport decodes; those nvmu has no use for are accepted and
+ * ignored. A transport's own parameters (TCP's `busy_poll_us`) come from the transports
+ * registered (their `params`): see {@link decodeCreateTransport}.
+ */
 const CREATE_TRANSPORT = {
   trtype: { type: 'string', required: true },
   ...TGT,
@@ -25,8 +29,6 @@ const CREATE_TRANSPORT = {
   max_aq_depth: { type: 'uint' },
   num_shared_buffers: { type: 'uint' },
   c2h_success: { type: 'boolean' },
-  /** nvmu's own (TCP): the low-latency mode's poll window in µs, 0 (off) to 10000. */
-  busy_poll_us: { type: 'uint', max: 10000 },
   buf_cache_size: { type: 'uint' },
   iobuf_small_cache_size: { type: 'uint' },
   iobuf_large_cache_size: { type: 'uint' },
@@ -181,10 +183,31 @@ function dumpTransport(ctx: RpcContext, t: TargetTransport): JsonObject {
   };
   if (given.num_shared_buffers !== undefined) out.num_shared_buffers = given.num_shared_buffers;
   if (given.c2h_success !== undefined) out.c2h_success = given.c2h_success;
-  // Read back from the transport itself, so a config only shows a window the transport runs.
-  const busyPollUs = (t as { readonly busyPollWindowUs?: unknown }).busyPollWindowUs;
-  if (typeof busyPollUs === 'number' && busyPollUs > 0) out.busy_poll_us = busyPollUs;
+  // The transport's own parameters, read back from the transport itself: a config shows what it
+  // runs with, and leaves out what is at its default.
+  for (const [key, p] of Object.entries(t.params ?? {})) {
+    const v = p.value(t);
+    if (v !== p.default) out[key] = v;
+  }
   return out;
+}
+
+/**
+ * Decodes nvmf_create_transport's params: SPDK's common members against CREATE_TRANSPORT, the
+ * members the registered transports declare as their own against those declarations.
+ */
+function decodeCreateTransport(ctx: RpcContext, params: JsonValue | undefined): { p: Decoded<typeof CREATE_TRANSPORT>; own: Record<string, TransportParamValue | undefined> } {
+  const fields = ctx.transports.ownParamFields();
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return { p: decodeParams(params, CREATE_TRANSPORT), own: {} };
+  const common: JsonObject = {};
+  const ownRaw: JsonObject = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (fields.has(k)) ownRaw[k] = v;
+    else common[k] = v;
+  }
+  const p = decodeParams(common, CREATE_TRANSPORT);
+  const own = decodeParams(ownRaw, Object.fromEntries(fields)) as Record<string, TransportParamValue | undefined>;
+  return { p, own };
 }
 
 /** The nvmf subsystem's part of `save_config`, in SPDK's order (spdk_nvmf_tgt_write_config_json). */
@@ -267,7 +290,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
   const { target } = ctx;
 
   m.register('nvmf_create_transport', async (params) => {
-    const p = decodeParams(params, CREATE_TRANSPORT);
+    const { p, own } = decodeCreateTransport(ctx, params);
     checkTarget(ctx, p.tgt_name);
     const trtype = ctx.transports.trtypeOf(p.trtype);
     if (trtype === undefined) throw new RpcError(RpcCode.InvalidParams, `Invalid transport type '${p.trtype}' (nvmu knows ${ctx.transports.names().join(', ')})`);
@@ -284,8 +307,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
         maxAqDepth: p.max_aq_depth,
         numSharedBuffers: p.num_shared_buffers,
         c2hSuccess: p.c2h_success,
-        busyPollUs: p.busy_poll_us,
-      });
+      }, own);
       await target.addTransport(t);
     } catch (e) {
       const why = e instanceof TransportUnavailableError || e instanceof Error ? e.message : String(e);

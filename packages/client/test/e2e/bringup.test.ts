@@ -6,16 +6,13 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Register } from '@nvmu/nvme-spec';
-import { NvmeControllerStatusError, connect, type Controller } from '@nvmu/client';
-import { LOOPBACK_NQN, propertyGetOffset, registerInterposer, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { NvmeControllerStatusError, type Controller } from '@nvmu/client';
+import { loopbackClientFixture, propertyGetOffset, registerInterposer } from '@nvmu/test-kit/loopback';
 
-let t: LoopbackTarget | undefined;
-const ctrls: Controller[] = [];
+const f = loopbackClientFixture();
 afterEach(async () => {
   vi.useRealTimers();
-  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
-  await t?.close();
-  t = undefined;
+  await f.cleanup();
 });
 
 const CSTS_RDY = 1 << 0;
@@ -57,10 +54,9 @@ function shortCapTo(trtype: string, csts: (dw0: number) => number): void {
 
 describe('waiting for CSTS.RDY', () => {
   it('gives up after CAP.TO × 500 ms with a typed error, and leaves nothing connected', async () => {
-    t = await startLoopbackTarget();
     const trtype = `never-ready-${n++}`;
     shortCapTo(trtype, (v) => v & ~CSTS_RDY);
-    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false }).catch((e: unknown) => e);
+    const err = await f.openAs(trtype).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
     const e = err as NvmeControllerStatusError;
     expect(e.code).toBe('ERR_NVME_CONTROLLER_STATUS');
@@ -68,21 +64,19 @@ describe('waiting for CSTS.RDY', () => {
     expect(e.waitingFor).toBe('CSTS.RDY=1');
     expect(e.timeoutMs).toBe(500); // CAP.TO = 1
     expect(e.csts & CSTS_RDY).toBe(0);
-    expect(t.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
   });
 
   it('fails at once on CSTS.CFS', async () => {
-    t = await startLoopbackTarget();
     const trtype = rewriteProperty(Register.CSTS, (v) => v | CSTS_CFS);
-    const err = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false }).catch((e: unknown) => e);
+    const err = await f.openAs(trtype).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
     expect((err as NvmeControllerStatusError).reason).toBe('fatal');
     expect((err as NvmeControllerStatusError).message).toMatch(/CSTS\.CFS/);
-    expect(t.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
   });
 
   it('with CC.EN=1 and CSTS.RDY=0 waits for RDY=1 before clearing EN (SPDK order), then enables', async () => {
-    t = await startLoopbackTarget();
     const events: string[] = [];
     const trtype = `enabling-${n++}`;
     let cstsReads = 0;
@@ -110,8 +104,7 @@ describe('waiting for CSTS.RDY', () => {
         if (off === Register.CSTS) events.push(`get CSTS.RDY=${b.readUInt32LE(0) & CSTS_RDY}`);
       },
     );
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
-    ctrls.push(c);
+    const c = await f.openAs(trtype);
     expect(c.state).toBe('ready');
     const firstSet = events.indexOf('set CC.EN=0');
     expect(firstSet).toBeGreaterThan(0);
@@ -124,10 +117,8 @@ describe('waiting for CSTS.RDY', () => {
 
 describe('shutdown', () => {
   it('rejects with a typed timeout when CSTS.SHST never reports complete', async () => {
-    t = await startLoopbackTarget();
     const trtype = rewriteProperty(Register.CSTS, (v) => v & ~CSTS_SHST_MASK);
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
-    ctrls.push(c);
+    const c = await f.openAs(trtype);
     const err = await c.shutdown(200).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeControllerStatusError);
     expect((err as NvmeControllerStatusError).reason).toBe('timeout');
@@ -136,54 +127,52 @@ describe('shutdown', () => {
     // close() still ends everything, without repeating the shutdown that timed out.
     await c.close();
     expect(c.state).toBe('closed');
-    expect(t.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
   });
 });
 
 describe('keep-alive', () => {
-  it('sends Keep Alive every KATO/2 (Linux and SPDK), none before the first KATO/2', async () => {
-    t = await startLoopbackTarget();
+  /**
+   * A controller with KATO `kato` through a trtype that counts Keep Alives, connected with fake
+   * intervals (only those: the transport's setImmediate and the bring-up's sleeps stay real).
+   */
+  async function keepAliveCounter(kato: number): Promise<{ c: Controller; keepAlives: () => number }> {
+    await f.start(); // before the fake intervals, as a target would be
     const trtype = `ka-${n++}`;
     let keepAlives = 0;
     registerInterposer(trtype, (qid, sqe) => {
       if (qid === 0 && sqe[0] === 0x18) keepAlives++;
       return 'pass';
     });
-    // Only intervals are fake: the transport's setImmediate and the bring-up's sleeps stay real.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, kato: 10_000 });
-    ctrls.push(c);
-    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const c = await f.openAs(trtype, { kato });
+    return { c, keepAlives: () => keepAlives };
+  }
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it('sends Keep Alive every KATO/2 (Linux and SPDK), none before the first KATO/2', async () => {
+    const { c, keepAlives } = await keepAliveCounter(10_000);
     vi.advanceTimersByTime(4_999);
     await turn();
-    expect(keepAlives).toBe(0);
+    expect(keepAlives()).toBe(0);
     vi.advanceTimersByTime(1);
     await turn();
-    expect(keepAlives).toBe(1);
+    expect(keepAlives()).toBe(1);
     vi.advanceTimersByTime(5_000);
     await turn();
-    expect(keepAlives).toBe(2);
+    expect(keepAlives()).toBe(2);
     for (let i = 3; i <= 6; i++) {
       vi.advanceTimersByTime(5_000);
       await turn();
-      expect(keepAlives).toBe(i);
+      expect(keepAlives()).toBe(i);
     }
     expect(c.state).toBe('ready');
   });
 
   it('sends none with KATO 0', async () => {
-    t = await startLoopbackTarget();
-    const trtype = `ka-${n++}`;
-    let keepAlives = 0;
-    registerInterposer(trtype, (qid, sqe) => {
-      if (qid === 0 && sqe[0] === 0x18) keepAlives++;
-      return 'pass';
-    });
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, kato: 0 });
-    ctrls.push(c);
+    const { keepAlives } = await keepAliveCounter(0);
     vi.advanceTimersByTime(60_000);
-    await new Promise((r) => setImmediate(r));
-    expect(keepAlives).toBe(0);
+    await turn();
+    expect(keepAlives()).toBe(0);
   });
 });

@@ -9,18 +9,12 @@
  */
 import { GCProfiler } from 'node:v8';
 import { afterEach, expect, it } from 'vitest';
-import { connect, type Controller, type NvmeError, type QPair } from '@nvmu/client';
+import type { NvmeError, QPair } from '@nvmu/client';
 import type { Namespace } from '@nvmu/client';
-import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { loopbackClientFixture } from '@nvmu/test-kit/loopback';
 
-let t: LoopbackTarget | undefined;
-let ctrl: Controller | undefined;
-afterEach(async () => {
-  await ctrl?.close();
-  await t?.close();
-  ctrl = undefined;
-  t = undefined;
-});
+const f = loopbackClientFixture();
+afterEach(f.cleanup);
 
 const QD = 127;
 const IOS = 200_000;
@@ -78,8 +72,7 @@ async function allocatedPerIo(n: number): Promise<number> {
 }
 
 it('reads at queue depth 127 through the callback path without allocating per I/O', async () => {
-  t = await startLoopbackTarget({ bdev: 'null', blockSize: 4096, blocks: 1 << 16 });
-  ctrl = await connect(t.trid, { reconnect: false, defaultIoQPair: false });
+  const ctrl = await f.open({ defaultIoQPair: false }, { bdev: 'null', blockSize: 4096, blocks: 1 << 16 });
   const qp = await ctrl.allocIoQPair({ queueSize: QD + 1 });
   r = {
     qp,

@@ -5,22 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentifyControllerView, IdentifyNamespaceView } from '@nvmu/nvme-spec';
-import { connect, type Controller } from '@nvmu/client';
-import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { loopbackClientFixture } from '@nvmu/test-kit/loopback';
 
-let t: LoopbackTarget | undefined;
-let c: Controller | undefined;
-afterEach(async () => {
-  await c?.close();
-  await t?.close();
-  c = undefined;
-  t = undefined;
-});
+const f = loopbackClientFixture();
+afterEach(f.cleanup);
 
 describe('Identify decoding', () => {
   it('agrees with @nvmu/nvme-spec on Identify Controller and Identify Namespace', async () => {
-    t = await startLoopbackTarget({ blockSize: 4096, blocks: 3000 });
-    c = await connect(t.trid, { reconnect: false });
+    const c = await f.open({}, { blockSize: 4096, blocks: 3000 });
     const raw = await c.identify(0x01, 0);
     const mine = await c.identifyController();
     const v = new IdentifyControllerView(raw);

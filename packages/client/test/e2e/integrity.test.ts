@@ -5,23 +5,19 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Controller, type QPair } from '@nvmu/client';
+import type { Controller, QPair } from '@nvmu/client';
 import { pattern } from '@nvmu/test-kit';
-import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { loopbackClientFixture } from '@nvmu/test-kit/loopback';
 
 const BLOCKS = 256;
-let t: LoopbackTarget;
+const f = loopbackClientFixture();
 let c: Controller;
 let qps: QPair[];
 beforeAll(async () => {
-  t = await startLoopbackTarget({ blocks: BLOCKS });
-  c = await connect(t.trid, { reconnect: false });
+  c = await f.open({}, { blocks: BLOCKS });
   qps = [await c.allocIoQPair({ queueSize: 8 }), await c.allocIoQPair({ queueSize: 32 })];
 });
-afterAll(async () => {
-  await c.close();
-  await t.close();
-});
+afterAll(f.cleanup);
 
 describe('data integrity (property)', () => {
   it('reads always return what the model says', async () => {

@@ -4,28 +4,15 @@ import {
   NvmeCommandError,
   NvmeQueueFullError,
   connect,
-  type Controller,
   type NvmeError,
   type QPair,
 } from '@nvmu/client';
 import { NvmeStatusError, makeStatus } from '@nvmu/nvme-spec';
 import { pattern } from '@nvmu/test-kit';
-import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { loopbackClientFixture } from '@nvmu/test-kit/loopback';
 
-let t: LoopbackTarget | undefined;
-const ctrls: Controller[] = [];
-afterEach(async () => {
-  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
-  await t?.close();
-  t = undefined;
-});
-
-async function open(targetOpts: Parameters<typeof startLoopbackTarget>[0] = {}, opts: Parameters<typeof connect>[1] = {}): Promise<Controller> {
-  t ??= await startLoopbackTarget(targetOpts);
-  const c = await connect(t.trid, { reconnect: false, ...opts });
-  ctrls.push(c);
-  return c;
-}
+const f = loopbackClientFixture();
+afterEach(f.cleanup);
 
 /** Promise around one callback-path submission. */
 function cb<T>(submit: (done: (err: NvmeError | undefined, ctx: T) => void) => void): Promise<T> {
@@ -40,7 +27,7 @@ function cb<T>(submit: (done: (err: NvmeError | undefined, ctx: T) => void) => v
 describe('promise I/O', () => {
   it('writes and reads back every size up to MDTS, 512- and 4096-byte blocks', async () => {
     for (const blockSize of [512, 4096]) {
-      const c = await open({ blockSize, blocks: 4096 });
+      const c = await f.open({}, { blockSize, blocks: 4096 });
       const ns = c.namespaces[0]!;
       expect(ns.blockSize).toBe(blockSize);
       let lba = 0;
@@ -52,13 +39,12 @@ describe('promise I/O', () => {
         lba += nlb;
       }
       await c.close();
-      await t!.close();
-      t = undefined;
+      await f.stop();
     }
   });
 
   it('splits promise I/O larger than the transfer limit into several commands', async () => {
-    const c = await open({ blocks: 8192 });
+    const c = await f.open({}, { blocks: 8192 });
     const ns = c.namespaces[0]!;
     const qp = await c.allocIoQPair();
     const size = 1024 * 1024;
@@ -75,7 +61,7 @@ describe('promise I/O', () => {
   });
 
   it('writes with FUA, flushes, and reads into a caller buffer', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const data = pattern(2048, 3);
     await ns.write(100, data, { fua: true });
@@ -87,7 +73,7 @@ describe('promise I/O', () => {
   });
 
   it('write zeroes and deallocate make blocks read as zeros, and leave neighbours alone', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const data = pattern(16 * 512, 11);
     await ns.write(0, data);
@@ -104,7 +90,7 @@ describe('promise I/O', () => {
   });
 
   it('compare resolves true on equal data and false on a mismatch', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const data = pattern(1024, 5);
     await ns.write(40, data);
@@ -115,7 +101,7 @@ describe('promise I/O', () => {
   });
 
   it('passes admin and I/O commands through', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     // Identify Controller (CNS 01h) by hand.
     const sqe = Buffer.alloc(64);
@@ -141,7 +127,7 @@ describe('promise I/O', () => {
 
 describe('typed errors', () => {
   it('an LBA beyond the namespace fails with LbaOutOfRange and names the command', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const err = await ns.read(ns.blockCount, 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeCommandError);
@@ -161,7 +147,7 @@ describe('typed errors', () => {
   });
 
   it('an unknown nsid fails with InvalidNamespaceOrFormat; an unknown admin opcode with InvalidOpcode', async () => {
-    const c = await open();
+    const c = await f.open();
     const w = Buffer.alloc(64);
     w[0] = 0x02;
     w.writeUInt32LE(99, 4);
@@ -178,9 +164,9 @@ describe('typed errors', () => {
   });
 
   it('a media error injected in the block device reaches the caller with its status', async () => {
-    const c = await open({ errors: true });
+    const c = await f.open({}, { errors: true });
     const ns = c.namespaces[0]!;
-    t!.errorBdev!.inject({ op: 'read', action: 'fail', count: 1 });
+    f.target.errorBdev!.inject({ op: 'read', action: 'fail', count: 1 });
     const e = (await ns.read(0, 1).catch((x: unknown) => x)) as NvmeCommandError;
     expect(e).toBeInstanceOf(NvmeCommandError);
     expect(e.sct).toBe(2);
@@ -189,7 +175,7 @@ describe('typed errors', () => {
   });
 
   it('connect fails with a typed error for an unknown subsystem, and cleanly for an unknown name', async () => {
-    t = await startLoopbackTarget();
+    const t = await f.start();
     const e = await connect(`trtype:loopback traddr:${t.traddr} subnqn:nqn.2026-01.io.nvmu:nobody`, { reconnect: false }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NvmeCommandError);
     expect((e as NvmeCommandError).command.opcodeName).toBe('Fabrics.Connect');
@@ -201,7 +187,7 @@ describe('typed errors', () => {
 
 describe('callback path and queues', () => {
   it('does every command kind on the callback path with caller buffers', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const qp = await c.allocIoQPair({ queueSize: 16 });
     const data = pattern(4 * 512, 21);
@@ -231,7 +217,7 @@ describe('callback path and queues', () => {
   });
 
   it('never calls back from inside submit, so resubmitting from a callback does not recurse', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const qp = await c.allocIoQPair({ queueSize: 4 });
     const buf = Buffer.alloc(512);
@@ -261,7 +247,7 @@ describe('callback path and queues', () => {
   });
 
   it('keeps a full queue busy, refuses one more, and keeps data intact', async () => {
-    const c = await open();
+    const c = await f.open();
     const ns = c.namespaces[0]!;
     const qp = await c.allocIoQPair({ queueSize: 128 });
     expect(qp.queueSize).toBe(128);
@@ -285,7 +271,7 @@ describe('callback path and queues', () => {
   });
 
   it('runs several qpairs at once, each with its own qid', async () => {
-    const c = await open({}, { ioQueues: 4 });
+    const c = await f.open({ ioQueues: 4 });
     const ns = c.namespaces[0]!;
     const qps: QPair[] = [];
     for (let i = 0; i < 3; i++) qps.push(await c.allocIoQPair({ queueSize: 32 }));
@@ -309,7 +295,7 @@ describe('callback path and queues', () => {
   });
 
   it('promise calls beyond the queue size wait for slots instead of failing', async () => {
-    const c = await open({}, { ioQueueSize: 4 });
+    const c = await f.open({ ioQueueSize: 4 });
     const ns = c.namespaces[0]!;
     const writes = Array.from({ length: 40 }, (_, i) => ns.write(i, pattern(512, i + 500)));
     await Promise.all(writes);

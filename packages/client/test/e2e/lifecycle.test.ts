@@ -1,36 +1,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MallocBdev, NullBdev, Target } from '@nvmu/nvmf';
 import { Register, decodeCsts } from '@nvmu/nvme-spec';
-import { NvmeCommandAbortedError, connect, discover, type AsyncEvent, type Controller, type Namespace } from '@nvmu/client';
+import { NvmeCommandAbortedError, connect, discover, type AsyncEvent, type Namespace } from '@nvmu/client';
 import { pattern } from '@nvmu/test-kit';
-import { LOOPBACK_NQN, LoopbackTargetTransport, once, registerInterposer, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { LOOPBACK_NQN, LoopbackTargetTransport, loopbackClientFixture, once, registerInterposer } from '@nvmu/test-kit/loopback';
 
-let t: LoopbackTarget | undefined;
-const ctrls: Controller[] = [];
-afterEach(async () => {
-  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
-  await t?.close();
-  t = undefined;
-});
-
-async function open(opts: Parameters<typeof connect>[1] = {}, targetOpts: Parameters<typeof startLoopbackTarget>[0] = {}): Promise<Controller> {
-  t ??= await startLoopbackTarget(targetOpts);
-  const c = await connect(t.trid, { reconnect: false, ...opts });
-  ctrls.push(c);
-  return c;
-}
+const f = loopbackClientFixture();
+afterEach(f.cleanup);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('asynchronous events', () => {
   it('sees a namespace added, resized and removed on the target', async () => {
-    const c = await open();
+    const c = await f.open();
     expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
 
     const bdev = new MallocBdev({ name: 'm2', blockSize: 4096, numBlocks: 256 });
-    t!.target.addBdev(bdev);
+    f.target.target.addBdev(bdev);
     const added = once<Namespace>(c, 'namespaceAdded');
-    t!.subsystem.addNamespace({ bdev, nsid: 2 });
+    f.target.subsystem.addNamespace({ bdev, nsid: 2 });
     const ns2 = await added;
     expect(ns2.nsid).toBe(2);
     expect(ns2.blockSize).toBe(4096);
@@ -46,7 +34,7 @@ describe('asynchronous events', () => {
     expect(ns2.blockCount).toBe(512);
 
     const removed = once<Namespace>(c, 'namespaceRemoved');
-    await t!.subsystem.removeNamespace(2);
+    await f.target.subsystem.removeNamespace(2);
     expect(await removed).toBe(ns2);
     expect(ns2.active).toBe(false);
     expect(c.namespaces.map((n) => n.nsid)).toEqual([1]);
@@ -55,20 +43,20 @@ describe('asynchronous events', () => {
 
 describe('asyncEvent', () => {
   it('emits every event the target raises, decoded, and keeps an AER outstanding for the next', async () => {
-    const c = await open();
+    const c = await f.open();
     const events: AsyncEvent[] = [];
     c.on('asyncEvent', (e: AsyncEvent) => events.push(e));
     const bdev = new MallocBdev({ name: 'm3', blockSize: 512, numBlocks: 64 });
-    t!.target.addBdev(bdev);
+    f.target.target.addBdev(bdev);
     // Namespace Attribute Changed (NVMe Base 2.0 Figure 150): type 2 (Notice), info 00h, log
     // page 04h (Changed Namespace List): dw0 0x00040002.
     const added = once<Namespace>(c, 'namespaceAdded');
-    t!.subsystem.addNamespace({ bdev, nsid: 3 });
+    f.target.subsystem.addNamespace({ bdev, nsid: 3 });
     await added;
     expect(events).toEqual([{ type: 2, info: 0, lid: 4, dw0: 0x00040002 }]);
     // The client re-armed the AER: a second event arrives too.
     const removed = once<Namespace>(c, 'namespaceRemoved');
-    await t!.subsystem.removeNamespace(3);
+    await f.target.subsystem.removeNamespace(3);
     await removed;
     expect(events).toHaveLength(2);
     expect(events[1]).toEqual({ type: 2, info: 0, lid: 4, dw0: 0x00040002 });
@@ -90,8 +78,7 @@ describe('namespace scan', () => {
     await sub.addListener(addr);
     sub.start();
     try {
-      const c = await connect(`trtype:loopback traddr:${addr.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false });
-      ctrls.push(c);
+      const c = f.track(await connect(`trtype:loopback traddr:${addr.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false }));
       expect(c.namespaces.length).toBe(1030);
       expect(c.namespace(1030)?.blockCount).toBe(8 + 1030);
       expect(c.namespace(1025)?.blockCount).toBe(8 + 1025);
@@ -104,8 +91,8 @@ describe('namespace scan', () => {
 
 describe('keep-alive', () => {
   it('keeps an idle controller alive past several KATO periods', async () => {
-    const c = await open({ kato: 200 });
-    const ctrlr = t!.subsystem.controllers.get(c.cntlid)!;
+    const c = await f.open({ kato: 200 });
+    const ctrlr = f.target.subsystem.controllers.get(c.cntlid)!;
     // The target enforces KATO rounded up to its KAS granularity (1 s for 200 ms): outlive two
     // of those periods, which an idle controller without keep-alive does not. The wait ends on
     // the target seeing a keep-alive past that point, or on the controller going down.
@@ -133,7 +120,7 @@ describe('keep-alive', () => {
 
 describe('reset and reconnect', () => {
   it('reconnects after the connections drop, failing what was in flight', async () => {
-    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const c = await f.open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const ns = c.namespaces[0]!;
     const data = pattern(4096, 42);
     await ns.write(0, data);
@@ -143,7 +130,7 @@ describe('reset and reconnect', () => {
     const resetting = once<Error | undefined>(c, 'resetting');
     const reset = once(c, 'reset');
     const inflight = ns.read(0, 8, undefined, { qpair: qp });
-    expect(t!.loopback.dropConnections()).toBeGreaterThanOrEqual(3);
+    expect(f.target.loopback.dropConnections()).toBeGreaterThanOrEqual(3);
     const err = await inflight.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeCommandAbortedError);
     expect((err as NvmeCommandAbortedError).reason).toBe('disconnected');
@@ -158,7 +145,7 @@ describe('reset and reconnect', () => {
   });
 
   it('survives a drop in the middle of a queue-depth-64 callback run, keeping written data intact', async () => {
-    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const c = await f.open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const ns = c.namespaces[0]!;
     const qp = await c.allocIoQPair({ queueSize: 65 });
     const blocks = 4096;
@@ -192,7 +179,7 @@ describe('reset and reconnect', () => {
       }
       if (ok === 500 && !dropped) {
         dropped = true;
-        t!.loopback.dropConnections();
+        f.target.loopback.dropConnections();
       }
       submit(slot);
     };
@@ -209,10 +196,10 @@ describe('reset and reconnect', () => {
   });
 
   it('promise calls made while resetting wait for the reconnect', async () => {
-    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const c = await f.open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const ns = c.namespaces[0]!;
     const reset = once(c, 'reset');
-    t!.loopback.dropConnections();
+    f.target.loopback.dropConnections();
     expect(c.state).toBe('resetting');
     const data = pattern(512, 5);
     await ns.write(9, data);
@@ -221,10 +208,10 @@ describe('reset and reconnect', () => {
   });
 
   it('close() during a reconnect wins: no reset, nothing left connected', async () => {
-    const c = await open({ reconnect: { delayMs: 5, ctrlLossTimeoutMs: 5000 } });
+    const c = await f.open({ reconnect: { delayMs: 5, ctrlLossTimeoutMs: 5000 } });
     let resets = 0;
     c.on('reset', () => resets++);
-    t!.loopback.dropConnections();
+    f.target.loopback.dropConnections();
     expect(c.state).toBe('resetting');
     const pending = c.namespaces[0]!.read(0, 1);
     await c.close();
@@ -232,11 +219,11 @@ describe('reset and reconnect', () => {
     await sleep(50);
     expect(c.state).toBe('closed');
     expect(resets).toBe(0);
-    expect(t!.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
   });
 
   it('resets on demand', async () => {
-    const c = await open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
+    const c = await f.open({ reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } });
     const before = c.cntlid;
     await c.reset();
     expect(c.state).toBe('ready');
@@ -245,32 +232,31 @@ describe('reset and reconnect', () => {
   });
 
   it('resets when a command times out', async () => {
-    const c = await open({ ioTimeoutMs: 100, reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } }, { errors: true });
+    const c = await f.open({ ioTimeoutMs: 100, reconnect: { delayMs: 10, ctrlLossTimeoutMs: 5000 } }, { errors: true });
     const ns = c.namespaces[0]!;
-    t!.errorBdev!.inject({ op: 'read', action: 'drop', count: 1 });
+    f.target.errorBdev!.inject({ op: 'read', action: 'drop', count: 1 });
     const reset = once(c, 'reset');
     const err = await ns.read(0, 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NvmeCommandAbortedError);
     expect((err as NvmeCommandAbortedError).reason).toBe('timeout');
     await reset;
     await expect(ns.read(0, 1)).resolves.toBeDefined();
-    t!.errorBdev!.releaseDropped(); // let the target drain the lost read on close
+    f.target.errorBdev!.releaseDropped(); // let the target drain the lost read on close
   });
 
   it('fails the controller when reconnecting is off', async () => {
-    const c = await open({ reconnect: false });
+    const c = await f.open({ reconnect: false });
     const failed = once<Error>(c, 'failed');
-    t!.loopback.dropConnections();
+    f.target.loopback.dropConnections();
     expect(await failed).toBeInstanceOf(Error);
     expect(c.state).toBe('failed');
     await expect(c.namespaces[0]!.read(0, 1)).rejects.toThrow();
   });
 
   it('gives up after ctrlLossTimeoutMs when the target is gone', async () => {
-    const c = await open({ reconnect: { delayMs: 20, ctrlLossTimeoutMs: 150 } });
+    const c = await f.open({ reconnect: { delayMs: 20, ctrlLossTimeoutMs: 150 } });
     const failed = once<Error>(c, 'failed');
-    await t!.close();
-    t = undefined;
+    await f.stop();
     expect((await failed).message).toMatch(/loopback/);
     expect(c.state).toBe('failed');
   });
@@ -278,18 +264,18 @@ describe('reset and reconnect', () => {
 
 describe('shutdown', () => {
   it('sets CC.SHN, sees CSTS.SHST complete, then closes every connection', async () => {
-    const c = await open();
+    const c = await f.open();
     await c.allocIoQPair();
-    expect(t!.loopback.connectionCount).toBe(3);
+    expect(f.target.loopback.connectionCount).toBe(3);
     await c.shutdown();
     const csts = decodeCsts(Number(await c.getProperty(Register.CSTS, 4)));
     expect(csts.shst).toBe(2);
-    expect(t!.loopback.connectionCount).toBe(1); // only the admin queue is left
+    expect(f.target.loopback.connectionCount).toBe(1); // only the admin queue is left
     const closed = once(c, 'closed');
     await c.close();
     await closed;
     expect(c.state).toBe('closed');
-    expect(t!.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
     await expect(c.identifyController()).rejects.toBeInstanceOf(NvmeCommandAbortedError);
     await c.close(); // idempotent
   });
@@ -297,7 +283,7 @@ describe('shutdown', () => {
 
 describe('bring-up against a silent target', () => {
   it('fails connect with a timeout when a Property Get is never answered', async () => {
-    t = await startLoopbackTarget();
+    const t = await f.start();
     let swallowed = 0;
     registerInterposer('silent-prop', (qid, sqe) => {
       // Lose the first Property Get (fabrics opcode 7Fh, FCTYPE 04h).
@@ -318,7 +304,7 @@ describe('bring-up against a silent target', () => {
 
 describe('discovery', () => {
   it('reads the discovery log and connects to what it lists', async () => {
-    t = await startLoopbackTarget();
+    const t = await f.start();
     const entries = await discover(`trtype:loopback traddr:${t.traddr}`);
     const mine = entries.find((e) => e.subnqn === LOOPBACK_NQN);
     expect(mine).toBeDefined();
@@ -329,15 +315,13 @@ describe('discovery', () => {
     expect(mine!.cntlid).toBe(0xffff);
     expect(mine!.trid).toEqual({ trtype: 'loopback', adrfam: 'intra-host', traddr: t.traddr, subnqn: LOOPBACK_NQN });
     expect(t.loopback.connectionCount).toBe(0);
-    const c = await connect(mine!.trid, { reconnect: false });
-    ctrls.push(c);
+    const c = f.track(await connect(mine!.trid, { reconnect: false }));
     expect(c.namespaces.length).toBe(1);
   });
 
   it('returns the log header\'s GENCTR with the entries, and a new one after the log changed', async () => {
-    t = await startLoopbackTarget();
-    const dc = await connect(`trtype:loopback traddr:${t.traddr}`, { reconnect: false });
-    ctrls.push(dc);
+    const t = await f.start();
+    const dc = f.track(await connect(`trtype:loopback traddr:${t.traddr}`, { reconnect: false }));
     const header = Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0));
     const first = await discover(`trtype:loopback traddr:${t.traddr}`);
     expect(typeof first.genctr).toBe('bigint');
@@ -356,7 +340,7 @@ describe('discovery', () => {
   });
 
   it('reads the log again when GENCTR changed while it was being read', async () => {
-    const target = (t = await startLoopbackTarget());
+    const target = await f.start();
     const extra = { trtype: 'loopback', adrfam: 'intra-host' as const, traddr: `${target.traddr}-b`, trsvcid: '' };
     let logReads = 0;
     let changed = false;
@@ -379,8 +363,7 @@ describe('discovery', () => {
     const mine = entries.filter((e) => e.subnqn === LOOPBACK_NQN).map((e) => e.traddr).sort();
     expect(mine).toEqual([target.traddr, extra.traddr].sort());
     // The GENCTR returned is the one after the change, the one of the entries returned.
-    const dc = await connect(`trtype:loopback traddr:${target.traddr}`, { reconnect: false });
-    ctrls.push(dc);
+    const dc = f.track(await connect(`trtype:loopback traddr:${target.traddr}`, { reconnect: false }));
     expect(entries.genctr).toBe(Buffer.from(await dc.getLogPage(0x70, new Uint8Array(1024), 0, 0)).readBigUInt64LE(0));
   });
 });

@@ -4,28 +4,21 @@
  * AQA/ASQ/ACQ before CC.EN, Create I/O CQ/SQ per qpair, Delete on free, shutdown by register.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Controller } from '@nvmu/client';
+import type { Controller, ControllerOptions } from '@nvmu/client';
 import { pattern } from '@nvmu/test-kit';
-import { LOOPBACK_NQN, startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { LOOPBACK_NQN, loopbackClientFixture } from '@nvmu/test-kit/loopback';
 import { PCIE_SHIM_MAX_ADMIN_QUEUE, registerPcieShim, type PcieShimLog } from '@nvmu/test-kit/pcie-shim';
 
-let t: LoopbackTarget | undefined;
-const ctrls: Controller[] = [];
-afterEach(async () => {
-  await Promise.all(ctrls.splice(0).map((c) => c.close().catch(() => undefined)));
-  await t?.close();
-  t = undefined;
-});
+const f = loopbackClientFixture({ adminQueueSize: PCIE_SHIM_MAX_ADMIN_QUEUE, ioQueueSize: 64 });
+afterEach(f.cleanup);
 
 let n = 0;
-async function open(opts: Parameters<typeof connect>[1] = {}): Promise<{ c: Controller; log: PcieShimLog }> {
-  t ??= await startLoopbackTarget();
+/** A controller through a fresh PCIe shim (its own trtype and log) over the test's target. */
+async function open(opts: ControllerOptions = {}): Promise<{ c: Controller; log: PcieShimLog }> {
   const log: PcieShimLog = { events: [], allocated: [] };
   const trtype = `pcie-shim-${n++}`;
   registerPcieShim(trtype, log);
-  const c = await connect(`trtype:${trtype} traddr:${t.traddr} subnqn:${LOOPBACK_NQN}`, { reconnect: false, adminQueueSize: PCIE_SHIM_MAX_ADMIN_QUEUE, ioQueueSize: 64, ...opts });
-  ctrls.push(c);
-  return { c, log };
+  return { c: await f.openAs(trtype, opts), log };
 }
 
 describe('pcie bring-up', () => {
@@ -74,7 +67,7 @@ describe('pcie bring-up', () => {
     // Shutdown by register: CC.SHN = 01b after the I/O queues were deleted.
     expect(log.events.slice(-3)).toEqual(['delete sq 1', 'delete cq 1', 'CC=0x464001']);
     expect(log.allocated.every((a) => a.freed)).toBe(true);
-    expect(t!.loopback.connectionCount).toBe(0);
+    expect(f.target.loopback.connectionCount).toBe(0);
   });
 
   it('resets and comes back: the controller is disabled and enabled again, the qpair re-created', async () => {

@@ -9,17 +9,16 @@ import { createRequire, stripTypeScriptTypes } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import * as client from '@nvmu/client';
-import { startLoopbackTarget, type LoopbackTarget } from '@nvmu/test-kit/loopback';
+import { loopbackClientFixture } from '@nvmu/test-kit/loopback';
 
 // Found through the package by name (its README ships with it), not by a path into its folder.
 const README = join(dirname(createRequire(import.meta.url).resolve('@nvmu/client/package.json')), 'README.md');
 const TCP_TRID = 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:nqn.2026-01.io.nvmu:cnode1';
 
-let t: LoopbackTarget | undefined;
+const f = loopbackClientFixture();
 afterEach(async () => {
   vi.restoreAllMocks();
-  await t?.close();
-  t = undefined;
+  await f.cleanup();
 });
 
 /** The README's first ```ts block. */
@@ -33,7 +32,7 @@ it("runs the client README's connect / identify / I/O example", async () => {
   const example = firstExample();
   expect(example).toContain(`'${TCP_TRID}'`);
   expect(example).toMatch(/^import .*'@nvmu\/client';$/m);
-  t = await startLoopbackTarget({ blockSize: 512, blocks: 8192 });
+  const t = await f.start({ blockSize: 512, blocks: 8192 });
   const body = stripTypeScriptTypes(example.replace(/^import .*$/gm, '').replace(TCP_TRID, t.trid));
   const lines: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {

@@ -23,6 +23,7 @@ import type { Namespace } from '../namespace.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
 
 import { CommandStatus } from '../status.js';
+import { transportIdentifyFields } from '../transport.js';
 import { returnData } from './data.js';
 
 const IDENTIFY_SIZE = IDENTIFY_DATA_SIZE;
@@ -33,7 +34,7 @@ export function buildIdentifyController(ctrlr: Controller): Buffer {
   const id = new IdentifyControllerView(b);
   const sub = ctrlr.subsystem;
   const opts = ctrlr.transport.options;
-  const tf = ctrlr.transport.identifyFields();
+  const tf = transportIdentifyFields(ctrlr.transport);
   const disc = ctrlr.isDiscovery;
   id.sn = sub.serial;
   id.mn = sub.model;

@@ -7,18 +7,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
 import { crc32c as nodeCrc32c } from '@node-rs/crc32';
-import { inCapsuleIdentifyFields } from '@nvmu/nvme-spec';
 import type {
   DiscoveryEntryFields,
   ListenAddress,
   QPair,
   TargetTransport,
   TransportCore,
-  TransportIdentifyFields,
   TransportOptions,
+  TransportParams,
 } from '@nvmu/nvmf';
 
-import { checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
+import { MAX_BUSY_POLL_US, checkBusyPollUs, loadBusyPollNative, newBusyPollStats, type BusyPollStats } from '../busy-poll.js';
 import { CAPSULE_RESP_HLEN, DIGEST_LEN, MIN_MAXH2CDATA, type Crc32c } from '../pdu.js';
 import { SharedBufferPool, type SharedBufferPoolStats } from './buffer-pool.js';
 import { TcpTargetConnection, type TargetBusyPoll, type TcpTargetStats } from './connection.js';
@@ -127,8 +126,16 @@ function isWildcard(traddr: string): boolean {
 }
 
 export class TcpTargetTransport implements TargetTransport {
+  /**
+   * The TCP transport's own `nvmf_create_transport` parameters (beyond the core's options), for
+   * a management layer: the daemon takes them on create and writes them back in `save_config`.
+   */
+  static readonly params: TransportParams<TcpTargetTransportOptions, TcpTargetTransport> = {
+    busy_poll_us: { type: 'uint', max: MAX_BUSY_POLL_US, option: 'busyPollUs', default: 0, value: (t) => t.busyPollWindowUs },
+  };
   readonly trtype = 'tcp';
   readonly options: TransportOptions;
+  readonly params = TcpTargetTransport.params;
   private core: TransportCore | undefined;
   private readonly listeners = new Map<string, Listener>();
   private readonly conns = new Set<TcpTargetConnection>();
@@ -294,10 +301,6 @@ export class TcpTargetTransport implements TargetTransport {
     // and existing qpairs stay up (as in SPDK), so do not wait for it.
     l.server.close(() => undefined);
     await Promise.resolve();
-  }
-
-  identifyFields(): TransportIdentifyFields {
-    return inCapsuleIdentifyFields(this.options.inCapsuleDataSize);
   }
 
   discoveryEntry(addr: ListenAddress, via: QPair | undefined): DiscoveryEntryFields {

@@ -18,6 +18,7 @@ import type {
   TransportCore,
   TransportIdentifyFields,
   TransportOptions,
+  TransportParams,
 } from '@nvmu/nvmf';
 import type { DeviceContext, DeviceHooks, PciDeviceSpec } from '../server/device.js';
 import type { VfioUserLogger } from '../server/log.js';
@@ -93,8 +94,15 @@ interface Endpoint {
 }
 
 export class VfioUserTargetTransport implements TargetTransport {
+  /**
+   * The vfio-user transport's own `nvmf_create_transport` parameters (none yet): one entry each,
+   * `{ type, option, default, value: (t) => ... }` (see @nvmu/nvmf's `TransportParams`); the
+   * daemon takes them on create and writes them back in `save_config`.
+   */
+  static readonly params: TransportParams<VfioUserTargetTransportOptions, VfioUserTargetTransport> = {};
   readonly trtype = VFIO_USER_TRTYPE;
   readonly options: TransportOptions;
+  readonly params = VfioUserTargetTransport.params;
   private core: TransportCore | undefined;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly hostnqn: string;
