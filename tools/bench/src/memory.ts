@@ -10,8 +10,9 @@
  *    queue and Q - 1 I/O queues of 128 entries), a 4 KiB write and read on every I/O queue,
  *    then all closed; repeated `NVMU_MEM_CYCLES` times. Reported: RSS and heap before the first
  *    cycle, with everything connected, and after each cycle; and the target's event-loop delay
- *    (monitorEventLoopDelay) from the closes until memory settled, next to what blocked it: the
- *    bench's forced full GCs and the transport's malloc_trim.
+ *    (monitorEventLoopDelay, its max) while the connections close, and over the 3 s after the
+ *    forced full GC that follows (the transport trims 1 s after that GC), next to the trim's own
+ *    time and the GC's (kept out of both windows).
  *
  * With NVMU_MEM_AB=1, two targets run side by side, the transport's malloc_trim after closes
  * on in one (`releaseMemory`, the default) and off in the other, their cycles interleaved
@@ -51,6 +52,8 @@ const MiB = 2 ** 20;
 const CONNECT_MS = 30_000;
 const IO_MS = 60_000;
 const CLOSE_MS = 30_000;
+/** The window after the forced GC that follows the closes: the transport trims 1 s after that GC. */
+const TRIM_WINDOW_MS = 3000;
 
 /** glibc's main heap ([heap] in /proc/PID/smaps): resident bytes and its size. */
 interface MainHeap {
@@ -103,8 +106,12 @@ interface Cycle {
   /** Controllers connected of those asked for. */
   readonly controllers: number;
   readonly failures: Failures;
-  /** The target's event-loop delay from the closes until memory settled, ms. */
-  readonly eldMs: Eld | null;
+  /** The target's event-loop delay while the connections closed, ms. */
+  readonly closeEldMs: Eld | null;
+  /** The forced full GC after the closes (what the trim waits for), ms. */
+  readonly gcMs: number;
+  /** The target's event-loop delay over the window the trim runs in (after that GC), ms. */
+  readonly trimEldMs: Eld | null;
   /** malloc_trim calls and their µs during this cycle's window. */
   readonly trims: number;
   readonly trimUs: number;
@@ -198,18 +205,29 @@ async function cycle(v: Variant, c: number): Promise<Cycle> {
     for (const r of results) if (r.status === 'rejected') failures.add(`I/O: ${reasonOf(r.reason)}`);
   }
   const connected = await settle(v);
+  // Two windows of the target's event-loop delay. The closes: from the first close until the
+  // last has completed at the host. The trim: the transport trims `releaseMemoryDelayMs` (1 s)
+  // after the first full GC that follows the closes, so one forced GC (its own block stays
+  // out of the window), then 3 s in which the trim, if on, runs; the same window with the trim
+  // off is the baseline.
   await v.child.request('eld start');
   const closes = await Promise.allSettled(ctrls.map((ctrl) => bounded(ctrl.close(), CLOSE_MS, 'close')));
   for (const r of closes) if (r.status === 'rejected') failures.add(`close: ${reasonOf(r.reason)}`);
+  const closeEld = (await v.child.request('eld stop')).eldMs as Eld | null;
+  const collected = await v.child.stats('all');
+  await v.child.request('eld start');
+  await new Promise((r) => setTimeout(r, TRIM_WINDOW_MS));
+  const trimEld = (await v.child.request('eld stop')).eldMs as Eld | null;
   const after = await settle(v);
-  const eld = (await v.child.request('eld stop')).eldMs as Eld | null;
   return {
     cycle: c,
     connected,
     after,
     controllers: ctrls.length,
     failures,
-    eldMs: eld,
+    closeEldMs: closeEld,
+    gcMs: collected.gcMs ?? 0,
+    trimEldMs: trimEld,
     trims: (after.memoryTrims ?? 0) - (connected.memoryTrims ?? 0),
     trimUs: (after.memoryTrimUs ?? 0) - (connected.memoryTrimUs ?? 0),
   };
@@ -224,10 +242,10 @@ function report(v: Variant, idle: IdlePhase, before: Sample, rows: readonly Cycl
   out.push(`### Target with malloc_trim after closes ${v.releaseMemory ? 'on' : 'off'} (NVMU_TCP_RELEASE_MEMORY=${v.releaseMemory ? '1' : '0'})`, '');
   out.push(`${N} idle connections (ICReq only): ${idle.opened} opened, failed ${idle.failures.toString()}; RSS ${mib(idle.base.mem.rss)} → ${mib(idle.withIdle.mem.rss)} MiB (${kib(perIdle)} KiB each), heap ${mib(idle.base.mem.heapUsed)} → ${mib(idle.withIdle.mem.heapUsed)} MiB; all closed (${idle.closedByTarget} by the target first): RSS ${mib(idle.afterIdle.mem.rss)} MiB, heap ${mib(idle.afterIdle.mem.heapUsed)} MiB`);
   out.push('');
-  out.push(`| cycle (${controllers} controllers × ${Q} queues = ${controllers * Q} connections, 4 KiB write + read on each I/O queue) | controllers connected | failed | RSS connected (MiB) | RSS after close (MiB) | C main heap resident / size after close (MiB) | V8 heap used after close (MiB) | external + array buffers after close (MiB) | event loop max from the closes (ms) | longest forced GC (ms) | malloc_trim (ms) |`);
-  out.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out.push(`| cycle (${controllers} controllers × ${Q} queues = ${controllers * Q} connections, 4 KiB write + read on each I/O queue) | controllers connected | failed | RSS connected (MiB) | RSS after close (MiB) | C main heap resident / size after close (MiB) | V8 heap used after close (MiB) | external + array buffers after close (MiB) | event loop max while closing (ms) | forced GC after the closes (ms) | event loop max in the trim's window (ms) | malloc_trim (ms) |`);
+  out.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const row = (label: string, a: Sample, c?: Cycle): string =>
-    `| ${label} | ${c === undefined ? '' : `${c.controllers} / ${controllers}`} | ${c === undefined ? '' : c.failures.toString()} | ${c === undefined ? '' : mib(c.connected.mem.rss)} | ${mib(a.mem.rss)} | ${mib(a.heap.rss)} / ${mib(a.heap.size)} | ${mib(a.mem.heapUsed)} | ${mib(a.mem.external)} | ${c?.eldMs == null ? '' : ms(c.eldMs.max)} | ${c === undefined ? '' : ms(a.maxGcMs)} | ${c === undefined ? '' : c.trims === 0 ? '–' : `${c.trims} × ${ms(c.trimUs / c.trims / 1000)}`} |`;
+    `| ${label} | ${c === undefined ? '' : `${c.controllers} / ${controllers}`} | ${c === undefined ? '' : c.failures.toString()} | ${c === undefined ? '' : mib(c.connected.mem.rss)} | ${mib(a.mem.rss)} | ${mib(a.heap.rss)} / ${mib(a.heap.size)} | ${mib(a.mem.heapUsed)} | ${mib(a.mem.external)} | ${c?.closeEldMs == null ? '' : ms(c.closeEldMs.max)} | ${c === undefined ? '' : ms(c.gcMs)} | ${c?.trimEldMs == null ? '' : ms(c.trimEldMs.max)} | ${c === undefined ? '' : c.trims === 0 ? '–' : `${c.trims} × ${ms(c.trimUs / c.trims / 1000)}`} |`;
   out.push(row('before the first cycle', before));
   for (const r of rows) out.push(row(String(r.cycle), r.after, r));
   out.push('');
@@ -280,7 +298,7 @@ try {
     out.push(...report(v, idle, before, rows[i] ?? []), '');
   }
   if (AB) {
-    out.push('### Side by side (RSS after close minus before the first cycle; event loop max from the closes)', '');
+    out.push(`### Side by side (${N} connections): RSS after close minus before the first cycle; the event loop's longest delay in the trim's window`, '');
     out.push('| cycle | trim on: RSS | trim off: RSS | trim on: event loop max | trim off: event loop max | trim on: malloc_trim |');
     out.push('| --- | ---: | ---: | ---: | ---: | ---: |');
     const [on, off] = rows;
@@ -289,7 +307,7 @@ try {
       const a = on?.[c];
       const b = off?.[c];
       if (a === undefined || b === undefined || bOn === undefined || bOff === undefined) continue;
-      out.push(`| ${c + 1} | ${mib(a.after.mem.rss - bOn.mem.rss)} MiB | ${mib(b.after.mem.rss - bOff.mem.rss)} MiB | ${ms(a.eldMs?.max ?? 0)} ms | ${ms(b.eldMs?.max ?? 0)} ms | ${a.trims === 0 ? '–' : `${a.trims} × ${ms(a.trimUs / a.trims / 1000)} ms`} |`);
+      out.push(`| ${c + 1} | ${mib(a.after.mem.rss - bOn.mem.rss)} MiB | ${mib(b.after.mem.rss - bOff.mem.rss)} MiB | ${ms(a.trimEldMs?.max ?? 0)} ms | ${ms(b.trimEldMs?.max ?? 0)} ms | ${a.trims === 0 ? '–' : `${a.trims} × ${ms(a.trimUs / a.trims / 1000)} ms`} |`);
     }
   }
   console.log(out.join('\n'));
@@ -312,7 +330,9 @@ try {
             failures: r.failures.toJSON(),
             connected: r.connected.mem,
             after: sampleJson(r.after),
-            eldMs: r.eldMs,
+            closeEldMs: r.closeEldMs,
+            gcMs: r.gcMs,
+            trimEldMs: r.trimEldMs,
             trims: r.trims,
             trimUs: r.trimUs,
           })),
