@@ -126,16 +126,29 @@ interface IdlePhase {
   readonly closedByTarget: number;
 }
 
+/** Bound of one question to the target child (a forced last-resort GC took up to 2.5 s under load). */
+const ASK_MS = 60_000;
+
+/** The target's figures after a last-resort full GC; fails (never hangs) if it does not answer. */
+function gcStats(v: Variant): Promise<ChildStats> {
+  return bounded(v.child.stats('all'), ASK_MS, 'the target answering "stats gc-all"');
+}
+
+/** A line to the target child and its answer; fails (never hangs) if it does not answer. */
+function ask(v: Variant, line: string): Promise<Record<string, unknown>> {
+  return bounded(v.child.request(line), ASK_MS, `the target answering "${line}"`);
+}
+
 /**
  * A full GC, then wait until the target's RSS holds still (V8 gives freed heap pages back to
  * the system a few seconds after a GC, not at once): at most 20 s.
  */
 async function settle(v: Variant): Promise<Sample> {
-  let last = await v.child.stats('all');
+  let last = await gcStats(v);
   let maxGcMs = last.gcMs ?? 0;
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = await v.child.stats('all');
+    const now = await gcStats(v);
     maxGcMs = Math.max(maxGcMs, now.gcMs ?? 0);
     const still = Math.abs(now.mem.rss - last.mem.rss) < MiB;
     last = now;
@@ -210,14 +223,14 @@ async function cycle(v: Variant, c: number): Promise<Cycle> {
   // after the first full GC that follows the closes, so one forced GC (its own block stays
   // out of the window), then 3 s in which the trim, if on, runs; the same window with the trim
   // off is the baseline.
-  await v.child.request('eld start');
+  await ask(v, 'eld start');
   const closes = await Promise.allSettled(ctrls.map((ctrl) => bounded(ctrl.close(), CLOSE_MS, 'close')));
   for (const r of closes) if (r.status === 'rejected') failures.add(`close: ${reasonOf(r.reason)}`);
-  const closeEld = (await v.child.request('eld stop')).eldMs as Eld | null;
-  const collected = await v.child.stats('all');
-  await v.child.request('eld start');
+  const closeEld = (await ask(v, 'eld stop')).eldMs as Eld | null;
+  const collected = await gcStats(v);
+  await ask(v, 'eld start');
   await new Promise((r) => setTimeout(r, TRIM_WINDOW_MS));
-  const trimEld = (await v.child.request('eld stop')).eldMs as Eld | null;
+  const trimEld = (await ask(v, 'eld stop')).eldMs as Eld | null;
   const after = await settle(v);
   return {
     cycle: c,
