@@ -582,8 +582,21 @@ describe('backpressure', () => {
     // 2000 reads of 128 KiB = 250 MiB of responses requested; the target must stop reading.
     const all = Buffer.concat(sqes);
     raw.sock.write(all);
-    await new Promise((r) => setTimeout(r, 500));
     const qp = [...target.core.qpairs].find((q) => q.qid === 2)!;
+    // Wait for the target to have queued responses the host does not read, and then to have
+    // stopped taking commands (no new one over 200 ms), instead of a fixed 500 ms: on a loaded
+    // machine the target may not even have started in that time. A target that never stops
+    // reading goes on to execute all 2000 and fails the check below.
+    await vi.waitFor(
+      () => {
+        expect(target.transport.stats().maxTxQueued).toBeGreaterThan(0);
+      },
+      { timeout: 20_000, interval: 10 },
+    );
+    for (let last = -1; qp.submitted !== last; ) {
+      last = qp.submitted;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     // It executed at most one pool's worth of commands, not 2000.
     expect(qp.submitted).toBeLessThan(600);
     // Memory bound: the unsent bytes the socket holds are views of the connection's own
@@ -600,7 +613,8 @@ describe('backpressure', () => {
     console.log(`backpressure: ${qp.submitted} reads executed of 2000 sent, at most ${st.maxTxQueued} bytes queued (bound ${bound})`);
     await goodStillServes(14);
     raw.destroy();
-  });
+    // Above the wait's own 20 s bound, so a target that never queues anything fails there, with its message.
+  }, 30_000);
 
   it('txHighWater: stops reading while the socket holds more unsent bytes, and resumes once they drain', async () => {
     // With the default pool a connection's responses stay below 2 MiB (16 shared 128 KiB

@@ -56,10 +56,19 @@ export class ServerChild {
     });
   }
 
-  /** Starts `node <nodeArgs>` (pinned to `cpu` when possible) and waits for its first JSON line. */
-  static async start(name: string, pinning: Pinning, cpu: number, nodeArgs: readonly string[]): Promise<{ child: ServerChild; hello: Record<string, unknown> }> {
+  /**
+   * Starts `node <nodeArgs>` (pinned to `cpu` when possible; with `env` instead of this
+   * process's environment when given) and waits for its first JSON line.
+   */
+  static async start(
+    name: string,
+    pinning: Pinning,
+    cpu: number,
+    nodeArgs: readonly string[],
+    env?: NodeJS.ProcessEnv,
+  ): Promise<{ child: ServerChild; hello: Record<string, unknown> }> {
     const [cmd, args] = pinnedCommand(pinning, cpu, nodeArgs);
-    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env === undefined ? {} : { env }) });
     const child = new ServerChild(proc, name);
     const hello = await child.next();
     return { child, hello: hello as Record<string, unknown> };

@@ -8,6 +8,8 @@ export interface ChildStats {
   /** The TCP transport's malloc_trim calls after connections closed, and their time in µs. */
   readonly memoryTrims?: number;
   readonly memoryTrimUs?: number;
+  /** Wall time of the full GC run before these figures ("stats gc" / "stats gc-all"), ms: the event loop was blocked that long. */
+  readonly gcMs?: number;
 }
 
 /** Subsystem NQN of the bench target. */

@@ -5,8 +5,8 @@
  * transport and one 1 GiB null-bdev namespace, listening on 127.0.0.1, and with a socket
  * directory as third argument a vfio-user listener there too (the same subsystem and namespace).
  * argv: port [nqn] [vfio-user dir]. Prints {"port","pid","nqn"} when listening. Each line "stats" on stdin is
- * answered with {"cpuUs","ios","mem"} (process.cpuUsage(), commands the target has taken in,
- * process.memoryUsage()); "stats gc" first runs a full GC when started with --expose-gc ("stats gc-all": V8's last-resort one) (so
+ * answered with {"cpuUs","ios","mem","memoryTrims","memoryTrimUs","gcMs"} (process.cpuUsage(), commands the target has taken in,
+ * process.memoryUsage(), the TCP transport's malloc_trim calls, the GC's wall time); "stats gc" first runs a full GC when started with --expose-gc ("stats gc-all": V8's last-resort one) (so
  * the retained heap can be compared at the start and end of the soak). "profile start" starts
  * V8's sampling CPU profiler in this process (what --cpu-prof runs, but only over the window the
  * bench asks for, so start-up and module compilation stay out); "profile stop <file>" writes the
@@ -42,8 +42,11 @@ const logger: TransportLogger = { debug: () => undefined, info: line('info'), wa
 const target = new Target({ logger });
 // NVMU_BENCH_TARGET_BUSY_POLL_US: the TCP low-latency mode's window (latency.ts starts a target with it).
 // NVMU_TCP_RELEASE_MEMORY=0: without the malloc_trim after connections close (the memory bench's "before").
+// NVMU_BENCH_TARGET_MAX_CONNECTIONS: the transport's connection limit (the memory bench's test: a target that refuses some).
+const maxConnections = process.env.NVMU_BENCH_TARGET_MAX_CONNECTIONS;
 const tcp = new TcpTargetTransport({
   maxQueueDepth: 256,
+  ...(maxConnections === undefined || maxConnections === '' ? {} : { maxConnections: Number(maxConnections) }),
   busyPollUs: Number(process.env.NVMU_BENCH_TARGET_BUSY_POLL_US ?? 0),
   releaseMemory: process.env.NVMU_TCP_RELEASE_MEMORY !== '0',
 });
@@ -149,13 +152,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     return;
   }
   if (cmd !== 'stats' && cmd !== 'stats gc' && cmd !== 'stats gc-all') return;
+  const t0 = performance.now();
   if (cmd === 'stats gc') gc?.();
   // V8's last-resort full GC (what it runs under memory pressure): it also gives the pages its
   // heap no longer uses back to the system, which a plain full GC keeps pooled.
   if (cmd === 'stats gc-all') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const gcMs = performance.now() - t0;
   const u = process.cpuUsage();
   const t = tcp.stats();
-  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage(), memoryTrims: t.memoryTrims, memoryTrimUs: t.memoryTrimUs };
+  const stats: ChildStats = { cpuUs: u.user + u.system, ios: commands(), mem: process.memoryUsage(), memoryTrims: t.memoryTrims, memoryTrimUs: t.memoryTrimUs, gcMs };
   process.stdout.write(`${JSON.stringify(stats)}\n`);
 });
 let stopping = false;
