@@ -82,6 +82,16 @@ export interface VfioUserTargetTransportOptions {
   readonly hostnqn?: string;
   /** Adaptive doorbell polling. */
   readonly poller?: PollerOptions;
+  /**
+   * Interrupt mode (SPDK: the app's `--interrupt-mode` with vfio-user, which implies
+   * `disable_mappable_bar0`): BAR0's doorbells are not mmap-able, so each doorbell write the
+   * host makes is a message that wakes the target; with shadow doorbells (Doorbell Buffer
+   * Config) the target arms the EventIdx before it sleeps, so while it polls the host writes
+   * only the shadow page. An idle controller costs no CPU and the first command after an idle
+   * period is served at once; a host without shadow doorbells pays one message per doorbell.
+   * Default false (doorbells mmapped, adaptive polling with a deep sleep).
+   */
+  readonly interruptMode?: boolean;
   /** The server layer. Default: the package's `VfioUserServer` (tests pass an in-process fake). */
   readonly serverFactory?: DeviceServerFactory;
 }
@@ -100,6 +110,7 @@ export class VfioUserTargetTransport implements TargetTransport {
   private readonly hostnqn: string;
   private readonly hostid: Uint8Array;
   private readonly poller: PollerOptions | undefined;
+  private readonly interruptMode: boolean;
   private readonly serverFactory: DeviceServerFactory;
 
   constructor(opts: VfioUserTargetTransportOptions = {}) {
@@ -120,6 +131,7 @@ export class VfioUserTargetTransport implements TargetTransport {
     this.hostnqn = opts.hostnqn ?? hostNqnFromUuid(uuid);
     this.hostid = parseUuid(uuid);
     this.poller = opts.poller;
+    this.interruptMode = opts.interruptMode ?? false;
     this.serverFactory = opts.serverFactory ?? vfioUserServerFactory;
   }
 
@@ -141,6 +153,7 @@ export class VfioUserTargetTransport implements TargetTransport {
       hostid: this.hostid,
       msixVectors: msixVectorsFor(this.options.maxIoQueues),
       logger: core.logger,
+      interruptMode: this.interruptMode,
       ...(this.poller === undefined ? {} : { poller: this.poller }),
     });
     const log: VfioUserLogger = (level, message) => {

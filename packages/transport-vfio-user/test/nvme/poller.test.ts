@@ -141,3 +141,72 @@ describe('AdaptivePoller spin window (spinMs)', () => {
     q.stop();
   });
 });
+
+describe('AdaptivePoller interrupt mode (arm)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("stops with no timer once arm() says 'armed': no pass in a minute, and wake() polls at once", () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    let arms = 0;
+    const p = new AdaptivePoller(
+      () => false,
+      () => undefined,
+      {
+        spinPasses: 4,
+        arm: () => {
+          arms++;
+          return 'armed';
+        },
+      },
+    );
+    p.wake();
+    vi.advanceTimersByTime(60_000);
+    // 4 spinning passes, then armed: the polling mode runs ~1,300 passes in the same minute.
+    expect(p.passes).toBe(4);
+    expect(arms).toBe(1);
+    expect(p.waitingForMessage).toBe(true);
+    expect(p.sleeping).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    p.wake();
+    expect(p.waitingForMessage).toBe(false);
+    vi.advanceTimersByTime(0);
+    expect(p.passes).toBe(5);
+    p.stop();
+  });
+
+  it("polls again at once on 'work' (the re-check found a command) and backs off on timers on 'later'", () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const results: ('work' | 'later' | 'armed')[] = ['work', 'later', 'armed'];
+    let work = 0;
+    const p = new AdaptivePoller(
+      () => work-- > 0,
+      () => undefined,
+      {
+        spinPasses: 1,
+        arm: () => {
+          const r = results.shift() ?? 'armed';
+          if (r === 'work') work = 1;
+          return r;
+        },
+      },
+    );
+    p.wake();
+    vi.advanceTimersToNextTimer(); // pass 1: idle -> arm: 'work' -> pass 2 on setImmediate
+    expect(p.passes).toBe(1);
+    expect(p.sleeping).toBe(false);
+    vi.advanceTimersToNextTimer(); // pass 2 finds the work
+    expect(p.passes).toBe(2);
+    expect(work).toBe(0);
+    // The next idle pass arms: 'later' -> a timer, as the polling mode.
+    vi.advanceTimersToNextTimer();
+    expect(p.passes).toBe(3);
+    expect(p.sleeping).toBe(true);
+    expect(p.waitingForMessage).toBe(false);
+    // After the timer, the idle pass arms again: 'armed'.
+    vi.advanceTimersByTime(10);
+    expect(p.waitingForMessage).toBe(true);
+    p.stop();
+  });
+});
