@@ -137,6 +137,8 @@ export interface NvmeControllerStats {
   cqFullStalls: number;
   /** Interrupt mode: times the EventIdx re-check found a tail written while arming (the race). */
   armRaces: number;
+  /** Interrupt mode: times the controller armed its doorbells and slept until a message. */
+  interruptSleeps: number;
 }
 
 export class NvmeController {
@@ -152,6 +154,7 @@ export class NvmeController {
     slowCommands: 0,
     cqFullStalls: 0,
     armRaces: 0,
+    interruptSleeps: 0,
   };
   private readonly cfg: NvmeControllerConfig;
   private readonly log: TransportLogger;
@@ -616,7 +619,10 @@ export class NvmeController {
         shadowArmed = true;
       }
     }
-    if (!shadowArmed) return 'armed';
+    if (!shadowArmed) {
+      this.stats.interruptSleeps++;
+      return 'armed';
+    }
     this.fence();
     for (let qid = 1; qid < limit; qid++) {
       const sq = this.sqs[qid];
@@ -627,6 +633,7 @@ export class NvmeController {
         return 'work';
       }
     }
+    this.stats.interruptSleeps++;
     return 'armed';
   }
 
