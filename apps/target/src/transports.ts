@@ -25,6 +25,12 @@ export interface NvmfTransportParams {
   c2hSuccess?: boolean;
   /** TCP only: the low-latency (busy-poll) window in µs; see @nvmu/transport-tcp's README. */
   busyPollUs?: number;
+  /**
+   * VFIOUSER only (SPDK's `disable_mappable_bar0`): BAR0's doorbells are not mmap-able, which
+   * nvmu runs as its interrupt mode (`interruptMode` of @nvmu/transport-vfio-user): the target
+   * sleeps on doorbell messages when idle.
+   */
+  disableMappableBar0?: boolean;
 }
 
 export type TransportFactory = (params: NvmfTransportParams) => TargetTransport;
@@ -160,6 +166,7 @@ export function defaultTransports(): TransportRegistry {
         maxAdminQueueDepth: p.maxAqDepth,
         maxIoQueues: p.maxIoQpairsPerCtrlr,
         maxIoSize: p.maxIoSize,
+        interruptMode: p.disableMappableBar0,
       }),
     () => 'intra-host',
     'path',

@@ -184,6 +184,8 @@ function dumpTransport(ctx: RpcContext, t: TargetTransport): JsonObject {
   // Read back from the transport itself, so a config only shows a window the transport runs.
   const busyPollUs = (t as { readonly busyPollWindowUs?: unknown }).busyPollWindowUs;
   if (typeof busyPollUs === 'number' && busyPollUs > 0) out.busy_poll_us = busyPollUs;
+  // VFIOUSER in interrupt mode (doorbells not mmap-able), read back likewise.
+  if ((t as { readonly interruptMode?: unknown }).interruptMode === true) out.disable_mappable_bar0 = true;
   return out;
 }
 
@@ -285,6 +287,7 @@ export function registerNvmfMethods(m: RpcMethods, ctx: RpcContext): void {
         numSharedBuffers: p.num_shared_buffers,
         c2hSuccess: p.c2h_success,
         busyPollUs: p.busy_poll_us,
+        disableMappableBar0: p.disable_mappable_bar0,
       });
       await target.addTransport(t);
     } catch (e) {

@@ -110,7 +110,8 @@ export class VfioUserTargetTransport implements TargetTransport {
   private readonly hostnqn: string;
   private readonly hostid: Uint8Array;
   private readonly poller: PollerOptions | undefined;
-  private readonly interruptMode: boolean;
+  /** Whether controllers run in interrupt mode (doorbells trapped, no timers while idle). */
+  readonly interruptMode: boolean;
   private readonly serverFactory: DeviceServerFactory;
 
   constructor(opts: VfioUserTargetTransportOptions = {}) {
