@@ -26,7 +26,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runGuest, type GuestResult } from '../src/guest.js';
 import { interopSkipped } from '../src/host.js';
 import { pciNvmeFlow, type PciNvmeFlowReport } from '../src/pci-nvme.js';
@@ -116,6 +116,31 @@ class TargetProcess {
   }
 }
 
+/**
+ * A target child for the tests of one describe: started in a new temporary folder before them,
+ * stopped (and the folder removed) after them. `get()` is the running TargetProcess.
+ */
+function targetPerDescribe(prefix: string, extraArgs: readonly string[] = []): { get: () => TargetProcess } {
+  let dir = '';
+  let t: TargetProcess | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    t = new TargetProcess(join(dir, 'sock'), join(dir, 'ns1.img'), extraArgs);
+    mkdirSync(t.socketDir, { recursive: true });
+    await t.start();
+  }, 90_000);
+  afterAll(async () => {
+    await t?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get: () => {
+      if (t === undefined) throw new Error('the target did not start');
+      return t;
+    },
+  };
+}
+
 /** id-ns: nsze × the in-use LBA format's data size is the namespace's size in bytes. */
 function namespaceBytes(f: PciNvmeFlowReport): number {
   const inUse = Object.entries(f.idNs).find(([k, v]) => k.startsWith('lbaf ') && v.includes('(in use)'));
@@ -124,20 +149,12 @@ function namespaceBytes(f: PciNvmeFlowReport): number {
 }
 
 describe.skipIf(skip)('Linux guest (nvme driver) → nvmu vfio-user target', () => {
-  let dir = '';
+  const served = targetPerDescribe('nvmu-vfu-interop-');
   let t: TargetProcess;
   let written: string | undefined;
   const why = (r: GuestResult): string => `--- target log (tail) ---\n${t.tail()}\n${report(r)}`;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nvmu-vfu-interop-'));
-    t = new TargetProcess(join(dir, 'sock'), join(dir, 'ns1.img'));
-    mkdirSync(t.socketDir, { recursive: true });
-    await t.start();
-  }, 90_000);
-  afterAll(async () => {
-    await t.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  beforeEach(() => {
+    t = served.get();
   });
 
   it('shared guest RAM: binds, identifies, MSI-X counts up, dd and fio verify pass; reboots and finds its data', async () => {
@@ -198,21 +215,10 @@ function detachedStats(log: readonly string[]): Record<string, number>[] {
 
 // Interrupt mode is an option of the workspace's own target (serve-file --interrupt-mode).
 describe.skipIf(skip || target !== DEFAULT_TARGET)('Linux guest (nvme driver) → nvmu vfio-user target in interrupt mode', () => {
-  let dir = '';
-  let t: TargetProcess;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nvmu-vfu-intr-'));
-    t = new TargetProcess(join(dir, 'sock'), join(dir, 'ns1.img'), ['--interrupt-mode']);
-    mkdirSync(t.socketDir, { recursive: true });
-    await t.start();
-  }, 90_000);
-  afterAll(async () => {
-    await t.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
-  });
+  const served = targetPerDescribe('nvmu-vfu-intr-', ['--interrupt-mode']);
 
   it('trapped doorbells: binds, identifies, dd and fio verify pass; idle 3 s, then I/O again', async () => {
+    const t = served.get();
     const r = await runGuest({
       vfioUser: [t.socketPath],
       sharedMemory: true,

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BAR0, type PollerOptions } from '../../src/target.js';
-import { setU64, setup, type Guest, type Setup } from './harness.js';
+import { setup, type Guest, type Setup } from './harness.js';
 
 let env: Setup | undefined;
 afterEach(async () => {
@@ -34,14 +34,8 @@ async function interruptSetup(poller: PollerOptions = {}): Promise<Setup> {
 
 /** Doorbell Buffer Config; returns the shadow and EventIdx pages' addresses. */
 async function shadowDoorbells(guest: Guest): Promise<{ shadow: number; eventIdx: number }> {
-  const shadow = guest.alloc(4096);
-  const eventIdx = guest.alloc(4096);
-  const r = await guest.cmd(0, (s) => {
-    s.setUint8(0, 0x7c);
-    setU64(s, 24, shadow);
-    setU64(s, 32, eventIdx);
-  });
-  expect(r.status).toBe(0);
+  const { cqe, shadow, eventIdx } = await guest.doorbellBufferConfig();
+  expect(cqe.status).toBe(0);
   return { shadow, eventIdx };
 }
 

@@ -2,6 +2,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AdaptivePoller, type PollerOptions } from '../../src/nvme/poller.js';
 
+/** Fake timers and immediates for a test; a file-wide afterEach puts the real ones back. */
+function useFakeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 const until = async (cond: () => boolean): Promise<void> => {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
 };
@@ -52,13 +61,9 @@ describe('AdaptivePoller', () => {
 });
 
 describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   /** Passes an idle poller runs over `seconds` of fake time after `wake()`. */
   function idlePasses(seconds: number, opts: PollerOptions): number {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     const p = new AdaptivePoller(
       () => false,
       () => undefined,
@@ -82,7 +87,7 @@ describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
   });
 
   it('wake() during a deep sleep polls at once and starts the back-off over', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     let work = 0;
     const p = new AdaptivePoller(
       () => work-- > 0,
@@ -106,12 +111,8 @@ describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
 });
 
 describe('AdaptivePoller spin window (spinMs)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('keeps spinning for spinMs after the last work however many idle passes that takes, then backs off', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     let clock = 0;
     let work = 1;
     const p = new AdaptivePoller(
@@ -143,12 +144,8 @@ describe('AdaptivePoller spin window (spinMs)', () => {
 });
 
 describe('AdaptivePoller interrupt mode (arm)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it("stops with no timer once arm() says 'armed': no pass in a minute, and wake() polls at once", () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     let arms = 0;
     const p = new AdaptivePoller(
       () => false,
@@ -177,7 +174,7 @@ describe('AdaptivePoller interrupt mode (arm)', () => {
   });
 
   it("polls again at once on 'work' (the re-check found a command) and backs off on timers on 'later'", () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     const results: ('work' | 'later' | 'armed')[] = ['work', 'later', 'armed'];
     let work = 0;
     const p = new AdaptivePoller(
