@@ -189,6 +189,19 @@ describe('Get Log Page', () => {
     expect(log.readUInt32LE(64 + 24)).toBe(1); // NSID
   });
 
+  it('Error Information before any error: ELPE + 1 zeroed entries, at any offset inside', async () => {
+    // spdk_nvme_identify reads (ELPE + 1) × 64 bytes right after bring-up; an empty log once
+    // made the handler throw (a zero-length view) and the host saw Internal Error.
+    const f = await up();
+    const log = await f.host.getLog(0x01, 1024);
+    expect(log.status).toBe(0);
+    expect(log.data.length).toBe(1024);
+    expect(log.data.every((x) => x === 0)).toBe(true);
+    const tail = await f.host.getLog(0x01, 64, 960); // the last of the 16 entries
+    expect(tail.status).toBe(0);
+    expect((await f.host.getLog(0x01, 64, 1088)).sc).toBe(0x02); // past the 1024-byte log
+  });
+
   it('SMART counts reads and writes; Firmware Slot shows the revision; Commands Effects lists Read', async () => {
     const f = await up({ firmwareRevision: 'FW9' });
     await f.host.write(1, 1, 0, Buffer.alloc(4096, 1), 512);

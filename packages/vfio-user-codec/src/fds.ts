@@ -11,6 +11,8 @@ const ONE: readonly number[] = Object.freeze([1]);
  * collected when receiving (fdCountAllowed).
  *
  * - DMA_MAP request: 0 or 1 (the fd when the region is mappable; vfio-user §VFIO_USER_DMA_MAP).
+ * - DMA_UNMAP request: 0, or 1 as SPDK's vfio-user host sends it (vfio_user_dev_dma_map_unmap()
+ *   attaches the region's fd to the unmap too); the spec names none, libvfio-user closes any.
  * - DEVICE_SET_IRQS request with DATA_EVENTFD: `count`, or 0 for a run of -1 (de-assign;
  *   QEMU's client sends -1 runs without fds).
  * - DEVICE_GET_REGION_INFO reply with MMAP: 1 (the region's fd).
@@ -25,6 +27,7 @@ export function expectedFdCounts(msg: VfioUserMessage): readonly number[] {
   const body = msg.body;
   switch (body.kind) {
     case 'dma-map':
+    case 'dma-unmap':
       return NONE_OR_ONE;
     case 'set-irqs':
       if ((body.flags & IrqSetFlags.DATA_EVENTFD) === 0 || body.count === 0) return NONE;

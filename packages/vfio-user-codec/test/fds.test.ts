@@ -23,6 +23,12 @@ describe('file descriptors per message', () => {
     expect(fdCountAllowed(m, 2)).toBe(false);
   });
 
+  it("DMA_UNMAP request carries none, or the region's fd as SPDK's host sends it", () => {
+    const m = makeRequest(1, Command.DMA_UNMAP, { kind: 'dma-unmap', argsz: 24, flags: 0, address: 0n, size: 4096n, bitmap: null });
+    expect(expectedFdCounts(m)).toEqual([0, 1]);
+    expect(fdCountAllowed(m, 2)).toBe(false);
+  });
+
   it('SET_IRQS with DATA_EVENTFD carries count fds, or none for a run of -1', () => {
     const m = makeRequest(1, Command.DEVICE_SET_IRQS, {
       kind: 'set-irqs',

@@ -21,14 +21,19 @@ import {
   type AnaGroupDescriptor,
 } from '@nvmu/nvme-spec';
 import { type Controller, requireController } from '../qpair-controller.js';
+import { CTRLR_LIMITS } from '../controller.js';
 import { buildDiscoveryLog } from '../discovery.js';
 import type { CommandEnv } from '../command-env.js';
 import type { CoreQPair, CoreRequest } from '../qpair.js';
 import { CommandStatus } from '../status.js';
 import { returnData } from './data.js';
 
+/**
+ * Error Information (NVMe Base 2.0 §5.16.1.2): the log is ELPE + 1 entries long whatever has
+ * happened; entries past the recorded errors read as zeros (Error Count 0: not valid).
+ */
 function errorLog(c: Controller): Buffer {
-  const b = Buffer.alloc(64 * c.errorLog.length);
+  const b = Buffer.alloc(64 * (CTRLR_LIMITS.elpe + 1));
   const v = new ErrorInformationEntryView(b);
   c.errorLog.forEach((e, i) => {
     v.attach(b, i * 64);

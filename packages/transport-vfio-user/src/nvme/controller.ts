@@ -34,7 +34,7 @@ import {
   type VfuReq,
 } from './core-link.js';
 import { GuestMemory, PAGE_SIZE, overlaps } from './guest-memory.js';
-import { BAR0, MAX_QUEUE_PAIRS, doorbellIndex, nvmePciDeviceSpec } from './pci-device.js';
+import { BAR0, MAX_QUEUE_PAIRS, NVME_PCI_IDS, doorbellIndex, nvmePciDeviceSpec } from './pci-device.js';
 import { AdaptivePoller, type ArmResult, type PollerOptions } from './poller.js';
 
 /**
@@ -920,6 +920,11 @@ export class NvmeController {
       // Identify Controller OACS bit 8: Doorbell Buffer Config is supported (a PCIe-only
       // command the transport implements, as SPDK's cdata_init sets it).
       orDataByte(req, 257, 0x01);
+      // VID and SSVID (bytes 1:0 and 3:2) are the PCI function's vendor and subsystem vendor
+      // ids (NVMe Base 2.0 §5.17.2.1), as SPDK's vfio-user cdata_init sets them: hosts such as
+      // spdk_nvme_identify print them and match quirks on them.
+      setDataU16(req, 0, NVME_PCI_IDS.vendorId);
+      setDataU16(req, 2, NVME_PCI_IDS.subsystemVendorId);
     } else if (opcode === AdminOpcode.GetLogPage && (cdw10 & 0xff) === 0x01) {
       this.errorEventMasked = false; // reading the Error Information log unmasks error events
     } else if (opcode === AdminOpcode.AsyncEventRequest) {
@@ -1377,12 +1382,23 @@ function readU64(dv: DataView, off: number): number {
 
 /** OR `mask` into the data byte at logical offset `at` of the request's iov. */
 function orDataByte(req: VfuReq, at: number, mask: number): void {
+  patchDataByte(req, at, (b) => b | mask);
+}
+
+/** Write a little-endian u16 at byte `at` of the command's data, across an iov boundary if need be. */
+function setDataU16(req: VfuReq, at: number, value: number): void {
+  patchDataByte(req, at, () => value & 0xff);
+  patchDataByte(req, at + 1, () => value >>> 8);
+}
+
+/** Replace byte `at` of the command's data (admin completions only: not on the I/O path). */
+function patchDataByte(req: VfuReq, at: number, f: (b: number) => number): void {
   let off = at;
   for (let i = 0; i < req.iovcnt; i++) {
     const v = req.iov[i];
     if (v === undefined) return;
     if (off < v.byteLength) {
-      v[off] = (v[off] ?? 0) | mask;
+      v[off] = f(v[off] ?? 0);
       return;
     }
     off -= v.byteLength;

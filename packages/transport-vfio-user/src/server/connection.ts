@@ -325,7 +325,10 @@ export class Connection implements DmaTransfer {
       errno = Errno.EIO;
       this.#log('error', `command ${command} failed: ${describe(err)}`);
     }
-    this.#log('debug', `message ${msgId} command ${command}: ${describe(err)}`);
+    // A refused DMA_MAP / DMA_UNMAP is a client set-up problem the operator must see (the
+    // client only gets an errno); other refusals are the client's business.
+    const level = command === Command.DMA_MAP || command === Command.DMA_UNMAP ? 'warn' : 'debug';
+    this.#log(level, `message ${msgId} command ${command}: ${describe(err)}`);
     this.#replyError(msgId, command, flags, errno);
   }
 

@@ -4,6 +4,7 @@
  * and written in place; one without is reached through DMA_READ / DMA_WRITE messages to the
  * client (vfio-user §VFIO_USER_DMA_READ). libvfio-user's lib/dma.c plays this role.
  */
+import { fstatSync } from 'node:fs';
 import { mmap, munmap, closeFd, NativeError } from '@nvmu/native';
 import { DmaMapFlags, Errno } from '@nvmu/vfio-user-codec';
 
@@ -84,6 +85,17 @@ export class DmaTable implements DmaSpace {
       if (this.#maps.length >= this.maxMaps) throw new VfioUserErrnoError(Errno.ENOSPC, `max_dma_maps (${this.maxMaps}) reached`);
       let bytes: Uint8Array | undefined;
       if (fd >= 0) {
+        // A mapping that runs past the end of its file would not fail here but later: touching
+        // a page past EOF of a memfd or regular file raises SIGBUS and kills the whole target,
+        // and a hugetlbfs file silently grows new pages the client never sees (SPDK's host
+        // without single-file segments maps a multi-page range with one page's fd). Refuse it.
+        const file = fstatSync(fd, { bigint: true });
+        if (file.isFile() && fileOffset + size > file.size) {
+          throw new VfioUserErrnoError(
+            Errno.EINVAL,
+            `DMA_MAP [0x${iova.toString(16)}, +0x${size.toString(16)}) at file offset 0x${fileOffset.toString(16)} runs past the end of its ${file.size}-byte file`,
+          );
+        }
         try {
           bytes = new Uint8Array(mmap(fd, Number(fileOffset), length, { writable }));
         } catch (err) {

@@ -85,6 +85,9 @@ describe('admin queue', () => {
     expect(cqe.sqhd).toBe(1);
     expect(data.readUInt32LE(536)).toBe(0); // SGLS
     expect(data.readUInt16LE(256) & 0x100).toBe(0x100); // OACS DBBUF
+    // VID / SSVID are the PCI function's ids (config space offsets 0 and 2Ch), not zeros.
+    expect(data.readUInt16LE(0)).toBe(0x4e58); // Nutanix, as SPDK's vfio-user target
+    expect(data.readUInt16LE(2)).toBe(0x4e58);
     expect(data.readUInt16LE(78)).toBe(env?.dev.controllerId); // CNTLID
     expect(ctx.irqs).toContain(0);
   });

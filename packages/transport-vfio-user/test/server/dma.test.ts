@@ -6,7 +6,7 @@ import { Command, DmaMapFlags, DmaUnmapFlags, Errno, type DmaDataLayout } from '
 
 import { VfioUserErrnoError } from '../../src/server.js';
 import type { TestClient } from './helpers.js';
-import { mappedMemfds, turn } from './helpers.js';
+import { mappedMemfds, ourFds, turn } from './helpers.js';
 import { harness } from './setup.js';
 
 const RW = DmaMapFlags.READ | DmaMapFlags.WRITE;
@@ -83,6 +83,27 @@ describe('DMA with an fd (shared guest RAM)', () => {
     const small = memfdCreate('vfu-test-small');
     expect((await dmaMap(client, 0x1000000, 0x1000, [small], 0x1_0000_0000_0000)).msg.errno).not.toBe(0);
     closeFd(small);
+  });
+});
+
+describe('DMA_MAP past the end of its file', () => {
+  it('is refused with EINVAL before anything is mapped, and the server keeps serving', async () => {
+    // Touching a page of a memfd mapping past EOF is SIGBUS (the whole target dies); SPDK's host
+    // without single-file segments maps a multi-page range with the fd of its first hugepage.
+    const { client, dev } = await harness();
+    const ram = memfdCreate('vfu-test-past-eof');
+    ftruncate(ram, 0x2000);
+    expect((await dmaMap(client, 0x100000, 0x3000, [ram])).msg.errno).toBe(Errno.EINVAL); // longer than the file
+    expect((await dmaMap(client, 0x100000, 0x2000, [ram], 0x1000)).msg.errno).toBe(Errno.EINVAL); // offset + size past EOF
+    expect(dev.context.current!.dma.ranges()).toEqual([]);
+    expect(mappedMemfds('vfu-test-past-eof')).toHaveLength(0);
+    // Exactly the file, and a tail of it, are fine; DMA still works through them.
+    expect((await dmaMap(client, 0x100000, 0x2000, [ram])).msg.errno).toBe(0);
+    expect((await dmaMap(client, 0x200000, 0x1000, [ram], 0x1000)).msg.errno).toBe(0);
+    closeFd(ram);
+    const ctx = dev.context.current!;
+    await ctx.dma.write(0x100000 + 0x1ff8, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect([...ctx.dma.view(0x200ff8, 8)!]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
 
@@ -174,6 +195,27 @@ describe('DMA_UNMAP', () => {
     expect((await client.next()).msg.msgId).toBe(infoId);
     expect(dev.context.current!.dma.view(0x8000, 8)).toBeUndefined();
     expect(mappedMemfds('vfu-test-unmap')).toEqual([]);
+  });
+
+  it("takes the region's fd attached to DMA_UNMAP, as SPDK's vfio-user host sends it, and closes it", async () => {
+    const { client, dev } = await harness();
+    const ram = memfdCreate('vfu-test-spdk-unmap');
+    ftruncate(ram, 0x2000);
+    await dmaMap(client, 0x8000, 0x2000, [ram]);
+    // lib/vfio_user/host/vfio_user.c vfio_user_dev_dma_map_unmap(): the unmap carries &mr->fd too.
+    const reply = await client.request(Command.DMA_UNMAP, unmapBody(0x8000, 0x2000), [ram]);
+    closeFd(ram);
+    expect(reply.msg.errno).toBe(0);
+    expect(dev.context.current!.dma.view(0x8000, 8)).toBeUndefined();
+    // Neither the mapping nor the descriptor that came with the unmap stays open in the server.
+    expect(mappedMemfds('vfu-test-spdk-unmap')).toEqual([]);
+    expect(ourFds().filter((l) => l.includes('vfu-test-spdk-unmap'))).toEqual([]);
+    // Two fds are still refused.
+    const ram2 = memfdCreate('vfu-test-spdk-unmap2');
+    ftruncate(ram2, 0x1000);
+    await dmaMap(client, 0x20000, 0x1000, [ram2]);
+    expect((await client.request(Command.DMA_UNMAP, unmapBody(0x20000, 0x1000), [ram2, ram2])).msg.errno).toBe(Errno.EINVAL);
+    closeFd(ram2);
   });
 
   it('ALL removes every mapping; partial, absent, dirty-bitmap and ALL-with-range requests are refused', async () => {
