@@ -113,7 +113,8 @@ export interface NvmeControllerConfig {
   readonly hostnqn: string;
   readonly hostid: Uint8Array;
   readonly msixVectors: number;
-  readonly poller?: PollerOptions;
+  /** Poller tuning; `arm` is the controller's own (interrupt mode), not taken from here. */
+  readonly poller?: Omit<PollerOptions, 'arm'>;
   /**
    * Interrupt mode (SPDK's vfio-user `interrupt_mode`): BAR0's doorbells are not offered as mmap,
    * so a doorbell write is a REGION_WRITE message that wakes the target; with shadow doorbells
@@ -226,6 +227,9 @@ export class NvmeController {
       cfg.msixVectors,
       { mmapDoorbells: !this.interruptMode },
     );
+    // Only the controller arms (interrupt mode): an `arm` given from outside would let the
+    // poller sleep on mmapped doorbells that raise no message.
+    const { arm: _ownArm, ...pollerOpts }: PollerOptions = cfg.poller ?? {};
     this.poller = new AdaptivePoller(
       () => this.pass(),
       (err) => {
@@ -234,7 +238,7 @@ export class NvmeController {
       // Spin 1 ms after the last work (not only 64 passes): see PollerOptions.spinMs.
       {
         spinMs: CONTROLLER_SPIN_MS,
-        ...cfg.poller,
+        ...pollerOpts,
         ...(this.interruptMode ? { arm: () => this.arm() } : {}),
       },
     );

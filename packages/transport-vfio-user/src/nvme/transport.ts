@@ -80,8 +80,8 @@ export interface VfioUserTargetTransportOptions {
   readonly maxIoSize?: number;
   /** Host NQN the transport connects to the subsystem with. Default a uuid NQN, new per transport. */
   readonly hostnqn?: string;
-  /** Adaptive doorbell polling. */
-  readonly poller?: PollerOptions;
+  /** Adaptive doorbell polling (interrupt mode is `interruptMode`, not a poller option). */
+  readonly poller?: Omit<PollerOptions, 'arm'>;
   /**
    * Interrupt mode (SPDK: the app's `--interrupt-mode` with vfio-user, which implies
    * `disable_mappable_bar0`): BAR0's doorbells are not mmap-able, so each doorbell write the
@@ -109,7 +109,7 @@ export class VfioUserTargetTransport implements TargetTransport {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly hostnqn: string;
   private readonly hostid: Uint8Array;
-  private readonly poller: PollerOptions | undefined;
+  private readonly poller: Omit<PollerOptions, 'arm'> | undefined;
   /** Whether controllers run in interrupt mode (doorbells trapped, no timers while idle). */
   readonly interruptMode: boolean;
   private readonly serverFactory: DeviceServerFactory;

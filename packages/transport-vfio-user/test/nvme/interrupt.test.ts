@@ -194,3 +194,19 @@ describe('interrupt mode with shadow doorbells (Doorbell Buffer Config)', () => 
     expect((await guest.wait(1, cid)).status).toBe(0);
   });
 });
+
+describe('polling mode', () => {
+  it('ignores an arm() in the poller options: doorbells rung in the mmapped page are still found', async () => {
+    // What a JavaScript caller could pass; only interrupt mode may sleep until a message.
+    const poller: PollerOptions = { spinMs: 0, spinPasses: 1, arm: () => 'armed' };
+    env = await setup({ transport: { poller } });
+    const { guest, dev } = env;
+    expect(guest.enable() & 1).toBe(1);
+    expect((await guest.setNumQueues(1)).status).toBe(0);
+    expect(await guest.createIoQueue(1, 16)).toEqual([0, 0]);
+    for (let i = 0; i < 20; i++) await tick();
+    expect(dev.waitingForMessage).toBe(false);
+    const buf = guest.alloc(4096);
+    expect((await guest.wait(1, guest.rw(1, false, 0, 8, buf))).status).toBe(0);
+  });
+});
