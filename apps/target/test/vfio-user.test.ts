@@ -206,9 +206,11 @@ describe('VFIOUSER by RPC, as SPDK users add it', () => {
     let saved: unknown;
     try {
       expect(await call(sock, 'nvmf_get_transports', {})).toMatchObject([{ trtype: 'TCP' }]);
-      await call(sock, 'nvmf_create_transport', { trtype: 'VFIOUSER', max_queue_depth: 64, max_qpairs_per_ctrlr: 5, max_io_size: 262144, disable_mappable_bar0: false });
+      // disable_mappable_bar0 (SPDK's name) runs the transport in nvmu's interrupt mode: the
+      // writeVerify below goes through trapped doorbells, and the option survives save_config.
+      await call(sock, 'nvmf_create_transport', { trtype: 'VFIOUSER', max_queue_depth: 64, max_qpairs_per_ctrlr: 5, max_io_size: 262144, disable_mappable_bar0: true });
       expect(await call(sock, 'nvmf_get_transports', { trtype: 'VFIOUSER' })).toEqual([
-        { trtype: 'VFIOUSER', max_queue_depth: 64, max_io_qpairs_per_ctrlr: 4, in_capsule_data_size: 0, max_io_size: 262144, io_unit_size: 262144, max_aq_depth: 32 },
+        { trtype: 'VFIOUSER', max_queue_depth: 64, max_io_qpairs_per_ctrlr: 4, in_capsule_data_size: 0, max_io_size: 262144, io_unit_size: 262144, max_aq_depth: 32, disable_mappable_bar0: true },
       ]);
       await call(sock, 'bdev_aio_create', { name: 'Disk0', filename: img, block_size: 512 });
       await call(sock, 'nvmf_create_subsystem', { nqn, allow_any_host: true, serial_number: 'VMRT0001' });

@@ -6,6 +6,7 @@
 //
 //   node dist/bin/serve-file.js --socket-dir /tmp/nvmu-vfu --file /tmp/ns0.img --size-mib 256
 //
+// --interrupt-mode: doorbells trapped (no mmap), the target sleeps on messages when idle.
 // The file is created at the given size when missing and kept as it is otherwise. Prints one
 // line `READY <socket path>` on stdout once the socket listens, then serves until SIGINT or
 // SIGTERM, which close the target (the file is flushed) and exit 0. QEMU then uses
@@ -27,13 +28,14 @@ const { values } = parseArgs({
     serial: { type: 'string', default: 'NVMUVFU0001' },
     nqn: { type: 'string', default: 'nqn.2026-12.io.nvmu:vfio-user' },
     'max-io-queues': { type: 'string', default: '127' },
+    'interrupt-mode': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
 });
 const dir = values['socket-dir'] ?? values.dir;
 if (dir === undefined || values.file === undefined) {
   process.stderr.write(
-    'usage: serve-file.js --socket-dir <dir> --file <image> [--size-mib 256 | --size 256M] [--block-size 512] [--serial SN] [--nqn NQN] [--verbose]\n',
+    'usage: serve-file.js --socket-dir <dir> --file <image> [--size-mib 256 | --size 256M] [--block-size 512] [--serial SN] [--nqn NQN] [--interrupt-mode] [--verbose]\n',
   );
   process.exit(2);
 }
@@ -52,7 +54,7 @@ const log = (level) => (msg, fields) => {
 const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
 const target = new Target({ logger });
-await target.addTransport(new VfioUserTargetTransport({ maxIoQueues: Number(values['max-io-queues']) }));
+await target.addTransport(new VfioUserTargetTransport({ maxIoQueues: Number(values['max-io-queues']), interruptMode: values['interrupt-mode'] }));
 const sub = target.createSubsystem({ nqn: values.nqn, allowAnyHost: true, model: 'nvmu vfio-user', serial: values.serial });
 const bdev = await FileBdev.open({
   name: 'ns0',

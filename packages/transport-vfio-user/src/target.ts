@@ -10,5 +10,5 @@ export {
 export type { VfioUserTargetTransportOptions, DeviceServerFactory, DeviceEndpoint, ServedDevice } from './nvme/transport.js';
 export { NvmeController } from './nvme/controller.js';
 export type { NvmeControllerConfig, NvmeControllerStats } from './nvme/controller.js';
-export { NVME_PCI_IDS, BAR0, DSTRD, MAX_QUEUE_PAIRS, MSIX, nvmePciDeviceSpec, msixVectorsFor } from './nvme/pci-device.js';
-export type { PollerOptions } from './nvme/poller.js';
+export { NVME_PCI_IDS, BAR0, DSTRD, MAX_QUEUE_PAIRS, MSIX, nvmePciDeviceSpec, msixVectorsFor, type NvmePciOptions } from './nvme/pci-device.js';
+export type { ArmResult, PollerOptions } from './nvme/poller.js';

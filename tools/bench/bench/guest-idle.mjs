@@ -9,6 +9,7 @@
  *
  * Needs tools/interop and tools/bench built (`pnpm build`) and a guest kernel (as the interop
  * tests). Run from tools/bench: `node bench/guest-idle.mjs`. Prints one line of text and one JSON line.
+ * NVMU_BENCH_VFU_INTERRUPT=1: the target in interrupt mode (doorbells trapped, no timers while idle).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,6 +38,7 @@ echo "done $line"
 `;
 
 const load = loadavg()[0] ?? 0;
+const mode = process.env.NVMU_BENCH_VFU_INTERRUPT === '1' ? 'interrupt' : 'poll';
 const pinning = detectPinning();
 const tmp = await mkdtemp(join(tmpdir(), 'nvmu-guest-idle-'));
 const dir = join(tmp, 'vfu0');
@@ -53,8 +55,8 @@ try {
     const wall = (performance.now() - t0) / 1000;
     const pct = (100 * (procCpuSeconds(pid) - c0)) / wall;
     guest.send('bye\n');
-    process.stdout.write(`target CPU with an idle Linux guest (nvme bound, accel ${guest.accel}): ${pct.toFixed(3)} % of a core over ${wall.toFixed(1)} s (load average at start ${load.toFixed(2)})\n`);
-    process.stdout.write(`${JSON.stringify({ tool: 'nvmu-bench-guest-idle', accel: guest.accel, seconds: wall, targetPercent: pct, loadAverage1m: load })}\n`);
+    process.stdout.write(`target CPU (${mode} mode) with an idle Linux guest (nvme bound, accel ${guest.accel}): ${pct.toFixed(3)} % of a core over ${wall.toFixed(1)} s (load average at start ${load.toFixed(2)})\n`);
+    process.stdout.write(`${JSON.stringify({ tool: 'nvmu-bench-guest-idle', mode, accel: guest.accel, seconds: wall, targetPercent: pct, loadAverage1m: load })}\n`);
   } finally {
     await guest.stop();
   }

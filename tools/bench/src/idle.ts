@@ -12,7 +12,6 @@
  * Run: `node dist/idle.js` in tools/bench after `pnpm build` (`pnpm run bench:idle`).
  * Prints a Markdown table and one JSON line.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 import { connect } from '@nvmu/client';
@@ -20,20 +19,10 @@ import '@nvmu/transport-vfio-user/host';
 
 import { detectPinning } from './child.js';
 import { withVfioUserTarget } from './bench.js';
+import { procCpuSeconds } from './stats.js';
 
 const SECONDS = Number(process.env.NVMU_IDLE_SECONDS ?? 60);
-/** USER_HZ: the unit of /proc/<pid>/stat's utime and stime (100 on every Linux architecture nvmu runs on). */
-const CLOCK_TICKS_PER_S = 100;
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** utime + stime of `pid`, seconds (proc(5): fields 14 and 15, counted after the command name's closing parenthesis). */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): field n is fields[n - 3].
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-}
 
 interface IdleFigures {
   readonly seconds: number;

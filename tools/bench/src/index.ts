@@ -41,5 +41,5 @@ export { topSelfTime } from './profile.js';
 export type { CpuProfile, SelfTimeRow } from './profile.js';
 export { BENCH_NQN } from './protocol.js';
 export type { ChildStats } from './protocol.js';
-export { AllocationWindow, machineInfo, median, slope } from './stats.js';
+export { AllocationWindow, machineInfo, median, procCpuSeconds, slope } from './stats.js';
 export type { MachineInfo } from './stats.js';

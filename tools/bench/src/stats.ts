@@ -3,6 +3,17 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
 import { GCProfiler } from 'node:v8';
 
+/** USER_HZ: the unit of /proc/<pid>/stat's utime and stime (100 on every Linux architecture nvmu runs on). */
+const CLOCK_TICKS_PER_S = 100;
+
+/** utime + stime of `pid`, seconds (proc(5): fields 14 and 15, counted after the command name's closing parenthesis). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): field n is fields[n - 3].
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
 /** Median of the values (mean of the middle two for an even count); NaN for none. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;

@@ -51,7 +51,9 @@ const tcp = new TcpTargetTransport({
   releaseMemory: process.env.NVMU_TCP_RELEASE_MEMORY !== '0',
 });
 await target.addTransport(tcp);
-if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8 }));
+// NVMU_BENCH_VFU_INTERRUPT=1: the vfio-user transport in interrupt mode (doorbells trapped, no timers while idle).
+const interruptMode = process.env.NVMU_BENCH_VFU_INTERRUPT === '1';
+if (vfioUserDir !== undefined) await target.addTransport(new VfioUserTargetTransport({ maxQueueDepth: 256, maxIoQueues: 8, interruptMode }));
 const sub = target.createSubsystem({ nqn, allowAnyHost: true, serial: 'NVMUBENCH', model: 'nvmu bench' });
 const bdev = new NullBdev({ name: 'Null0', blockSize: 512, numBlocks: 1 << 21 });
 target.addBdev(bdev);

@@ -29,6 +29,12 @@ export interface PciNvmeFlowOptions {
   readonly persistOffsetMiB?: number;
   /** Seconds to wait for the driver to bind and the namespace to appear (default 30). */
   readonly waitS?: number;
+  /**
+   * After the I/O flow, stay idle this many seconds, then write and read back the dd pattern
+   * again (`AFTER-IDLE-IO-PASSED`): a target that sleeps while idle must wake for the guest.
+   * Default 0 (no idle step). Only with persist `none` or `write`.
+   */
+  readonly idleS?: number;
 }
 
 /** The end line of a flow that passed. */
@@ -59,6 +65,9 @@ export function pciNvmeFlow(o: PciNvmeFlowOptions = {}): string {
     g.fioVerify({ dev: '"$dev"', name: 'seq128k', rw: 'write', bs: '128k', size, runtimeS, iodepth: 8, numjobs: '"$nvmu_nq"', verifyBacklog: 16 }),
     'echo "--- end"\n',
     g.irqCounts('"$ctrl"', 'after'),
+    (o.idleS ?? 0) > 0
+      ? `echo "--- idle ${o.idleS ?? 0}s"\nsleep ${o.idleS ?? 0}\necho "--- after-idle"\n` + g.ddPatternCheck('"$dev"', 1) + 'echo AFTER-IDLE-IO-PASSED\n'
+      : '',
   ].join('');
   const parts = [g.prelude(), g.pciNvmeController({ waitS: o.waitS ?? 30 })];
   switch (persist) {
@@ -100,6 +109,8 @@ export interface PciNvmeFlowReport {
   /** Number of I/O queue vectors (the fio jobs). */
   readonly ioQueues?: number;
   readonly ddPassed: boolean;
+  /** The dd pattern check after the idle step passed (`idleS`). */
+  readonly afterIdlePassed: boolean;
   /** fio jobs that passed their verification, by name (`rand4k`, `seq128k`). */
   readonly fioPassed: readonly string[];
   /** `err=` values fio printed (all must be 0). */
@@ -165,6 +176,7 @@ export function parsePciNvmeFlow(text: string): PciNvmeFlowReport {
     irqs,
     ...(ioQueues === undefined ? {} : { ioQueues }),
     ddPassed: /^dd pattern check passed$/m.test(text),
+    afterIdlePassed: /^AFTER-IDLE-IO-PASSED$/m.test(text),
     fioPassed,
     fioErrors,
     ...(persistWritten === undefined ? {} : { persistWritten }),

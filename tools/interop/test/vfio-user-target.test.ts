@@ -9,7 +9,10 @@
  *    queue); then the guest reboots and finds its data;
  * 2. plain guest RAM (no fd: every transfer is DMA_READ / DMA_WRITE): the same flow against the
  *    same running target, writing data last;
- * 3. the target is stopped and started again; a new guest finds that data.
+ * 3. the target is stopped and started again; a new guest finds that data;
+ * 4. interrupt mode (`--interrupt-mode` of the workspace's target): the doorbells are trapped,
+ *    the guest runs the I/O flow, stays idle 3 s, then writes and reads back again; the target
+ *    logs that it slept on messages and took doorbells as messages.
  *
  * The target: NVMU_VFIO_USER_TARGET, or DEFAULT_TARGET in the workspace once the vfio-user
  * transport provides it. It is run as
@@ -23,7 +26,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runGuest, type GuestResult } from '../src/guest.js';
 import { interopSkipped } from '../src/host.js';
 import { pciNvmeFlow, type PciNvmeFlowReport } from '../src/pci-nvme.js';
@@ -59,6 +62,7 @@ class TargetProcess {
   constructor(
     readonly socketDir: string,
     readonly file: string,
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   get socketPath(): string {
@@ -67,7 +71,7 @@ class TargetProcess {
 
   async start(): Promise<void> {
     const cmd = target!;
-    const args = ['--socket-dir', this.socketDir, '--file', this.file, '--size-mib', String(SIZE_MIB), '--serial', SERIAL];
+    const args = ['--socket-dir', this.socketDir, '--file', this.file, '--size-mib', String(SIZE_MIB), '--serial', SERIAL, ...this.extraArgs];
     const [bin, argv] = /\.[cm]?js$/.test(cmd) ? [process.execPath, [cmd, ...args]] : [cmd, args];
     const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -112,6 +116,31 @@ class TargetProcess {
   }
 }
 
+/**
+ * A target child for the tests of one describe: started in a new temporary folder before them,
+ * stopped (and the folder removed) after them. `get()` is the running TargetProcess.
+ */
+function targetPerDescribe(prefix: string, extraArgs: readonly string[] = []): { get: () => TargetProcess } {
+  let dir = '';
+  let t: TargetProcess | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    t = new TargetProcess(join(dir, 'sock'), join(dir, 'ns1.img'), extraArgs);
+    mkdirSync(t.socketDir, { recursive: true });
+    await t.start();
+  }, 90_000);
+  afterAll(async () => {
+    await t?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get: () => {
+      if (t === undefined) throw new Error('the target did not start');
+      return t;
+    },
+  };
+}
+
 /** id-ns: nsze × the in-use LBA format's data size is the namespace's size in bytes. */
 function namespaceBytes(f: PciNvmeFlowReport): number {
   const inUse = Object.entries(f.idNs).find(([k, v]) => k.startsWith('lbaf ') && v.includes('(in use)'));
@@ -120,20 +149,12 @@ function namespaceBytes(f: PciNvmeFlowReport): number {
 }
 
 describe.skipIf(skip)('Linux guest (nvme driver) → nvmu vfio-user target', () => {
-  let dir = '';
+  const served = targetPerDescribe('nvmu-vfu-interop-');
   let t: TargetProcess;
   let written: string | undefined;
   const why = (r: GuestResult): string => `--- target log (tail) ---\n${t.tail()}\n${report(r)}`;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nvmu-vfu-interop-'));
-    t = new TargetProcess(join(dir, 'sock'), join(dir, 'ns1.img'));
-    mkdirSync(t.socketDir, { recursive: true });
-    await t.start();
-  }, 90_000);
-  afterAll(async () => {
-    await t.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  beforeEach(() => {
+    t = served.get();
   });
 
   it('shared guest RAM: binds, identifies, MSI-X counts up, dd and fio verify pass; reboots and finds its data', async () => {
@@ -180,4 +201,44 @@ describe.skipIf(skip)('Linux guest (nvme driver) → nvmu vfio-user target', () 
     expect(f.persistRead, why(r)).toBe(written);
     expect(f.persistPassed, why(r)).toBe(true);
   }, 400_000);
+});
+
+/** The counters the workspace target logs when its client goes ('vfio-user nvme: detached {...}'). */
+function detachedStats(log: readonly string[]): Record<string, number>[] {
+  const out: Record<string, number>[] = [];
+  for (const line of log) {
+    const m = /vfio-user nvme: detached (\{.*\})$/.exec(line);
+    if (m !== null) out.push(JSON.parse(m[1] ?? '{}') as Record<string, number>);
+  }
+  return out;
+}
+
+// Interrupt mode is an option of the workspace's own target (serve-file --interrupt-mode).
+describe.skipIf(skip || target !== DEFAULT_TARGET)('Linux guest (nvme driver) → nvmu vfio-user target in interrupt mode', () => {
+  const served = targetPerDescribe('nvmu-vfu-intr-', ['--interrupt-mode']);
+
+  it('trapped doorbells: binds, identifies, dd and fio verify pass; idle 3 s, then I/O again', async () => {
+    const t = served.get();
+    const r = await runGuest({
+      vfioUser: [t.socketPath],
+      sharedMemory: true,
+      script: pciNvmeFlow({ idleS: 3 }),
+      timeoutMs: 600_000,
+    });
+    console.log(`[interop] nvmu vfio-user, interrupt mode: total ${r.durationMs} ms`);
+    const why = `--- target log (tail) ---\n${t.tail()}\n${report(r)}`;
+    const f = expectFlow(r, { idCtrl: { sn: SERIAL } });
+    expect(f.afterIdlePassed, why).toBe(true);
+    // QEMU is gone: the target logged the controller's counters when it detached.
+    const code = await t.stop();
+    expect(code, why).toBe(0);
+    const stats = detachedStats(t.log);
+    expect(stats.length, why).toBeGreaterThanOrEqual(1);
+    const last = stats[stats.length - 1] ?? {};
+    console.log(`[interop] interrupt-mode target counters at detach: ${JSON.stringify(last)}`);
+    // Doorbells came as REGION_WRITE messages (none could be mmapped) and the target slept on them.
+    expect(last.doorbellMessages, why).toBeGreaterThan(0);
+    expect(last.interruptSleeps, why).toBeGreaterThan(0);
+    expect(last.commands, why).toBeGreaterThan(1000);
+  }, 620_000);
 });

@@ -42,7 +42,6 @@ const CREATE_TRANSPORT = {
   abort_timeout_sec: { type: 'uint' },
   no_wr_batching: { type: 'boolean' },
   control_msg_num: { type: 'uint' },
-  disable_mappable_bar0: { type: 'boolean' },
   disable_adaptive_irq: { type: 'boolean' },
   disable_shadow_doorbells: { type: 'boolean' },
   acceptor_poll_rate: { type: 'uint' },

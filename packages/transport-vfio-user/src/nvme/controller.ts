@@ -35,7 +35,7 @@ import {
 } from './core-link.js';
 import { GuestMemory, PAGE_SIZE, overlaps } from './guest-memory.js';
 import { BAR0, MAX_QUEUE_PAIRS, NVME_PCI_IDS, doorbellIndex, nvmePciDeviceSpec } from './pci-device.js';
-import { AdaptivePoller, type PollerOptions } from './poller.js';
+import { AdaptivePoller, type ArmResult, type PollerOptions } from './poller.js';
 
 /**
  * How long the doorbell poller keeps spinning after the last command it found (ms): long enough
@@ -113,7 +113,15 @@ export interface NvmeControllerConfig {
   readonly hostnqn: string;
   readonly hostid: Uint8Array;
   readonly msixVectors: number;
-  readonly poller?: PollerOptions;
+  /** Poller tuning; `arm` is the controller's own (interrupt mode), not taken from here. */
+  readonly poller?: Omit<PollerOptions, 'arm'>;
+  /**
+   * Interrupt mode (SPDK's vfio-user `interrupt_mode`): BAR0's doorbells are not offered as mmap,
+   * so a doorbell write is a REGION_WRITE message that wakes the target; with shadow doorbells
+   * the target arms each SQ's EventIdx before it sleeps, and the poller sleeps without timers
+   * until a message comes. Default false (the adaptive poller over mmapped doorbells).
+   */
+  readonly interruptMode?: boolean;
   readonly logger: TransportLogger;
 }
 
@@ -128,6 +136,10 @@ export interface NvmeControllerStats {
   invalidDoorbells: number;
   slowCommands: number;
   cqFullStalls: number;
+  /** Interrupt mode: times the EventIdx re-check found a tail written while arming (the race). */
+  armRaces: number;
+  /** Interrupt mode: times the controller armed its doorbells and slept until a message. */
+  interruptSleeps: number;
 }
 
 export class NvmeController {
@@ -142,6 +154,8 @@ export class NvmeController {
     invalidDoorbells: 0,
     slowCommands: 0,
     cqFullStalls: 0,
+    armRaces: 0,
+    interruptSleeps: 0,
   };
   private readonly cfg: NvmeControllerConfig;
   private readonly log: TransportLogger;
@@ -150,6 +164,10 @@ export class NvmeController {
   private readonly poller: AdaptivePoller;
   /** Largest transfer of one command (MDTS × 4 KiB, as the core advertises). */
   private readonly maxTransfer: number;
+  /** Interrupt mode: doorbells trapped, EventIdx written only when arming (see `arm`). */
+  private readonly interruptMode: boolean;
+  /** The barrier between arming and the re-check (a field so a test can act as a racing host there). */
+  private readonly fence: () => void = fullFence;
 
   // ---- the core controller ----
   private adminQp: VfuQPair | undefined;
@@ -201,19 +219,28 @@ export class NvmeController {
     this.log = cfg.logger;
     this.maxTransfer = 4096 * 2 ** mdtsFor(cfg.options.maxIoSize);
     this.firedStamp = new Uint32Array(cfg.msixVectors);
+    this.interruptMode = cfg.interruptMode ?? false;
     this.spec = nvmePciDeviceSpec(
       (offset, data, isWrite) => {
         this.bar0Access(offset, data, isWrite);
       },
       cfg.msixVectors,
+      { mmapDoorbells: !this.interruptMode },
     );
+    // Only the controller arms (interrupt mode): an `arm` given from outside would let the
+    // poller sleep on mmapped doorbells that raise no message.
+    const { arm: _ownArm, ...pollerOpts }: PollerOptions = cfg.poller ?? {};
     this.poller = new AdaptivePoller(
       () => this.pass(),
       (err) => {
         this.log.error('vfio-user nvme: polling pass failed', { err: String(err) });
       },
       // Spin 1 ms after the last work (not only 64 passes): see PollerOptions.spinMs.
-      { spinMs: CONTROLLER_SPIN_MS, ...cfg.poller },
+      {
+        spinMs: CONTROLLER_SPIN_MS,
+        ...pollerOpts,
+        ...(this.interruptMode ? { arm: () => this.arm() } : {}),
+      },
     );
     this.adminOps = {
       complete: this.onCompleteBound,
@@ -247,6 +274,11 @@ export class NvmeController {
   bind(ctx: DeviceContext): void {
     this.ctx = ctx;
     this.mem = new GuestMemory(ctx.dma);
+  }
+
+  /** Interrupt mode: whether the poller sleeps until a message (armed), running no pass and no timer. */
+  get waitingForMessage(): boolean {
+    return this.poller.waitingForMessage;
   }
 
   /** The core controller's id, or -1 while there is none. */
@@ -538,7 +570,9 @@ export class NvmeController {
       return;
     }
     cq.lastHead = h;
-    if (cq.eventIdx !== undefined) cq.eventIdx.words[cq.eventIdx.index] = h;
+    // Interrupt mode leaves the EventIdx where it was: the host then writes only the shadow
+    // head, not the trapped doorbell (a message) each time it catches up with a polling target.
+    if (cq.eventIdx !== undefined && !this.interruptMode) cq.eventIdx.words[cq.eventIdx.index] = h;
   }
 
   /** Fetch and start up to `budget` new commands of `sq`; how many (1 while a slow-way fetch is in flight). */
@@ -556,8 +590,55 @@ export class NvmeController {
     if (sq.head === sq.tail) return 0;
     if (sq.dv === undefined) return this.fetchSlow(sq) ? 1 : 0;
     const n = this.consume(sq, sq.dv, budget);
-    if (sq.eventIdx !== undefined) sq.eventIdx.words[sq.eventIdx.index] = sq.head;
+    // Interrupt mode writes the EventIdx only before it sleeps (arm): while the target polls, the
+    // host's tail stays ahead of it and rings the trapped doorbell about once per queue wrap.
+    if (sq.eventIdx !== undefined && !this.interruptMode) sq.eventIdx.words[sq.eventIdx.index] = sq.head;
     return n;
+  }
+
+  /**
+   * Interrupt mode, before the poller sleeps (SPDK vfio_user_sq_rearm / set_sq_eventidx): every
+   * doorbell that is not a message must become one. Doorbells in BAR0 always are (not mmapped
+   * in this mode). For each SQ on a shadow doorbell, the EventIdx becomes the tail the target
+   * has caught up to, so the host's next submission finds it in its window and writes the real
+   * doorbell (Linux nvme_dbbuf_need_event); then, after a full fence, the shadow tail is read
+   * again: a host that wrote it after the first read but checked the EventIdx before the write
+   * would otherwise not ring, and its command would wait for the next message.
+   */
+  private arm(): ArmResult {
+    if (this.ctx === undefined || this.sqs[0] === undefined) return 'armed'; // disabled: CC.EN is a message
+    if (this.active > 0 || this.unmapWaiters.length > 0) return 'later';
+    const limit = this.qidLimit;
+    let shadowArmed = false;
+    for (let qid = 0; qid < limit; qid++) {
+      const sq = this.sqs[qid];
+      if (sq?.state !== 'live') continue; // an unmapped queue resumes on DMA_MAP, a message
+      const t = sq.tailDb.words[sq.tailDb.index] ?? 0;
+      if (t !== sq.tail && t !== sq.badTail) return 'work'; // an invalid tail was reported once: not work
+      // Commands left behind (CQ full, or no request free): the host frees CQ room without a
+      // message, so poll on the timer back-off.
+      if (sq.head !== sq.tail) return 'later';
+      if (sq.eventIdx !== undefined) {
+        sq.eventIdx.words[sq.eventIdx.index] = sq.tail;
+        shadowArmed = true;
+      }
+    }
+    if (!shadowArmed) {
+      this.stats.interruptSleeps++;
+      return 'armed';
+    }
+    this.fence();
+    for (let qid = 1; qid < limit; qid++) {
+      const sq = this.sqs[qid];
+      if (sq?.state !== 'live' || sq.eventIdx === undefined) continue;
+      const t = sq.tailDb.words[sq.tailDb.index] ?? 0;
+      if (t !== sq.tail && t !== sq.badTail) {
+        this.stats.armRaces++;
+        return 'work';
+      }
+    }
+    this.stats.interruptSleeps++;
+    return 'armed';
   }
 
   /** Room for one more command: a free request and a CQ slot for its completion. */
@@ -1275,6 +1356,19 @@ export class NvmeController {
     for (const resolve of w) resolve();
     if (this.sqs[0] !== undefined) this.poller.wake();
   }
+}
+
+/** Any Atomics read-modify-write is a locked instruction: a full fence for all memory on x86-64 and arm64. */
+const fenceCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A full memory barrier between the EventIdx store and the shadow tail load (SPDK: spdk_mb() in
+ * set_sq_eventidx). The shadow pages are mmapped guest memory, not a SharedArrayBuffer, so
+ * Atomics cannot be used on them directly; a store followed by a load may otherwise be
+ * reordered by the CPU (x86 store buffer).
+ */
+function fullFence(): void {
+  Atomics.add(fenceCell, 0, 0);
 }
 
 /**

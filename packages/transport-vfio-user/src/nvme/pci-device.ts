@@ -9,7 +9,9 @@
  * - BAR0 (64-bit, MLBAR/MUBAR per NVMe Base 2.0 §2.1.10): controller registers at 0h-FFFh,
  *   doorbells from 1000h with CAP.DSTRD = 0 (4-byte stride, two a queue pair). The doorbell
  *   page is a sparse-mmap area, so the guest's doorbell writes land in memory shared with the
- *   target and never become messages; the registers stay trapped (REGION_READ/WRITE).
+ *   target and never become messages; the registers stay trapped (REGION_READ/WRITE). In
+ *   interrupt mode the page is not offered (SPDK's disable_mappable_bar0): doorbells are
+ *   messages too, which is what wakes a sleeping target.
  *   16 KiB as SPDK (NVME_REG_BAR0_MIN_SIZE).
  * - MSI-X table in BAR4 and PBA in BAR5 (SPDK's NVMF_VFIO_USER_MSIX_TABLE_BIR / _PBA_BIR), INTx
  *   as the fallback; power management and PCI Express capabilities.
@@ -66,11 +68,19 @@ const emptyBarAccess: RegionAccessHandler = (_offset, data, isWrite) => {
   if (!isWrite) data.fill(0);
 };
 
+export interface NvmePciOptions {
+  /**
+   * Offer BAR0's doorbell page as a sparse-mmap area. Default true; false in interrupt mode
+   * (SPDK's `disable_mappable_bar0`): every doorbell write is then a REGION_WRITE message.
+   */
+  readonly mmapDoorbells?: boolean;
+}
+
 /**
  * The NVMe function as a `PciDeviceSpec`: `bar0` handles register accesses (and doorbell
  * writes that arrive as messages when the client did not mmap the doorbell page).
  */
-export function nvmePciDeviceSpec(bar0: RegionAccessHandler, msixVectors: number): PciDeviceSpec {
+export function nvmePciDeviceSpec(bar0: RegionAccessHandler, msixVectors: number, opts: NvmePciOptions = {}): PciDeviceSpec {
   const tableBytes = msixVectors * 16;
   const pbaBytes = Math.ceil(msixVectors / 64) * 8;
   const bars: BarSpec[] = [
@@ -79,7 +89,7 @@ export function nvmePciDeviceSpec(bar0: RegionAccessHandler, msixVectors: number
       size: BAR0.size,
       is64Bit: true,
       access: bar0,
-      mmapAreas: [{ offset: BAR0.doorbellsOffset, size: BAR0.doorbellsSize }],
+      ...((opts.mmapDoorbells ?? true) ? { mmapAreas: [{ offset: BAR0.doorbellsOffset, size: BAR0.doorbellsSize }] } : {}),
     },
     { index: MSIX.tableBar, size: pow2AtLeast(tableBytes, 0x1000), access: emptyBarAccess },
     { index: MSIX.pbaBar, size: pow2AtLeast(pbaBytes, 0x1000), access: emptyBarAccess },

@@ -11,7 +11,18 @@
  * a DMA map, an IRQ change; a completion from a block device; a queue created) calls `wake()`,
  * which ends any sleep at once. A doorbell written into the mmapped page raises no event: the
  * first command after a deep sleep waits up to `deepDelayMs` for the next pass.
+ *
+ * Interrupt mode (SPDK's vfio-user `interrupt_mode`; the owner passes `arm`): where the poller
+ * would back off to a timer it asks `arm()` instead. `'armed'` means every doorbell the owner
+ * does not see by message is armed to become one (the target wrote each SQ's shadow EventIdx and
+ * re-checked the tail), so the poller stops without any timer until the next `wake()`: an idle
+ * device costs nothing. `'work'` means the re-check found a command: poll again now. `'later'`
+ * means it cannot sleep on messages alone (a command waits for CQ room the host frees without
+ * telling): the timer back-off runs as without `arm`.
  */
+
+/** What `arm()` found: see the interrupt mode in the module comment. */
+export type ArmResult = 'armed' | 'work' | 'later';
 
 export interface PollerOptions {
   /** Idle passes on setImmediate before backing off to timers. Default 64. */
@@ -33,6 +44,11 @@ export interface PollerOptions {
   readonly spinMs?: number;
   /** The clock `spinMs` is measured with (ms). Default `performance.now`; tests pass their own. */
   readonly now?: () => number;
+  /**
+   * Interrupt mode: called where the poller would sleep on a timer; see the module comment.
+   * Default none (polling mode: timers and the deep sleep).
+   */
+  readonly arm?: () => ArmResult;
 }
 
 export class AdaptivePoller {
@@ -43,6 +59,9 @@ export class AdaptivePoller {
   private readonly deepDelayMs: number;
   private readonly spinMs: number;
   private readonly now: () => number;
+  private readonly arm: (() => ArmResult) | undefined;
+  /** Stopped in interrupt mode after `arm()` said 'armed': only `wake()` runs the next pass. */
+  private armed = false;
   /** When a pass last found work (or wake() was called), by `now`; read only when `spinMs` > 0. */
   private lastWork = 0;
   private idle = 0;
@@ -62,6 +81,8 @@ export class AdaptivePoller {
   };
   /** Passes run (statistics, tests). */
   passes = 0;
+  /** Times `arm()` let the poller sleep until a message (statistics, tests). */
+  sleeps = 0;
 
   private readonly onError: (err: unknown) => void;
 
@@ -75,11 +96,13 @@ export class AdaptivePoller {
     this.deepDelayMs = opts.deepDelayMs ?? 50;
     this.spinMs = opts.spinMs ?? 0;
     this.now = opts.now ?? (() => performance.now());
+    this.arm = opts.arm;
   }
 
   /** Start (or keep) polling and poll soon. */
   wake(): void {
     this.running = true;
+    this.armed = false;
     this.idle = 0;
     this.delay = 0;
     this.slept = 0;
@@ -95,6 +118,7 @@ export class AdaptivePoller {
   /** Stop polling until the next `wake()`. */
   stop(): void {
     this.running = false;
+    this.armed = false;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.immediate = undefined;
@@ -104,6 +128,11 @@ export class AdaptivePoller {
   /** Whether it is sleeping on a timer (backed off). */
   get sleeping(): boolean {
     return this.timer !== undefined;
+  }
+
+  /** Whether it waits for `wake()` alone (interrupt mode, armed): no pass and no timer until then. */
+  get waitingForMessage(): boolean {
+    return this.armed;
   }
 
   private run(): void {
@@ -132,6 +161,27 @@ export class AdaptivePoller {
     if (this.idle < this.spinPasses || (this.spinMs > 0 && this.now() - this.lastWork < this.spinMs)) {
       this.immediate = setImmediate(this.onImmediate);
       return;
+    }
+    if (this.arm !== undefined) {
+      let r: ArmResult;
+      try {
+        r = this.arm();
+      } catch (err) {
+        r = 'later';
+        this.onError(err);
+      }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- arm() may wake() or stop()
+      if (!this.running || this.immediate !== undefined) return;
+      if (r === 'armed') {
+        this.armed = true;
+        this.sleeps++;
+        return;
+      }
+      if (r === 'work') {
+        this.idle = 0;
+        this.immediate = setImmediate(this.onImmediate);
+        return;
+      }
     }
     if (this.deepDelayMs > 0 && this.slept >= this.deepAfterMs) this.delay = this.deepDelayMs;
     else this.delay = this.delay === 0 ? 1 : Math.min(this.delay * 2, this.maxDelayMs);

@@ -81,8 +81,18 @@ export interface VfioUserTargetTransportOptions {
   readonly maxIoSize?: number;
   /** Host NQN the transport connects to the subsystem with. Default a uuid NQN, new per transport. */
   readonly hostnqn?: string;
-  /** Adaptive doorbell polling. */
-  readonly poller?: PollerOptions;
+  /** Adaptive doorbell polling (interrupt mode is `interruptMode`, not a poller option). */
+  readonly poller?: Omit<PollerOptions, 'arm'>;
+  /**
+   * Interrupt mode (SPDK: the app's `--interrupt-mode` with vfio-user, which implies
+   * `disable_mappable_bar0`): BAR0's doorbells are not mmap-able, so each doorbell write the
+   * host makes is a message that wakes the target; with shadow doorbells (Doorbell Buffer
+   * Config) the target arms the EventIdx before it sleeps, so while it polls the host writes
+   * only the shadow page. An idle controller costs no CPU and the first command after an idle
+   * period is served at once; a host without shadow doorbells pays one message per doorbell.
+   * Default false (doorbells mmapped, adaptive polling with a deep sleep).
+   */
+  readonly interruptMode?: boolean;
   /** The server layer. Default: the package's `VfioUserServer` (tests pass an in-process fake). */
   readonly serverFactory?: DeviceServerFactory;
 }
@@ -95,11 +105,14 @@ interface Endpoint {
 
 export class VfioUserTargetTransport implements TargetTransport {
   /**
-   * The vfio-user transport's own `nvmf_create_transport` parameters (none yet): one entry each,
-   * `{ type, option, default, value: (t) => ... }` (see @nvmu/nvmf's `TransportParams`); the
-   * daemon takes them on create and writes them back in `save_config`.
+   * The vfio-user transport's own `nvmf_create_transport` parameters (see @nvmu/nvmf's
+   * `TransportParams`); the daemon takes them on create and writes them back in `save_config`.
+   * `disable_mappable_bar0` is SPDK's name: BAR0's doorbells not mmap-able, which nvmu runs as
+   * its interrupt mode.
    */
-  static readonly params: TransportParams<VfioUserTargetTransportOptions, VfioUserTargetTransport> = {};
+  static readonly params: TransportParams<VfioUserTargetTransportOptions, VfioUserTargetTransport> = {
+    disable_mappable_bar0: { type: 'boolean', option: 'interruptMode', default: false, value: (t) => t.interruptMode },
+  };
   readonly trtype = VFIO_USER_TRTYPE;
   readonly options: TransportOptions;
   readonly params = VfioUserTargetTransport.params;
@@ -107,7 +120,9 @@ export class VfioUserTargetTransport implements TargetTransport {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly hostnqn: string;
   private readonly hostid: Uint8Array;
-  private readonly poller: PollerOptions | undefined;
+  private readonly poller: Omit<PollerOptions, 'arm'> | undefined;
+  /** Whether controllers run in interrupt mode (doorbells trapped, no timers while idle). */
+  readonly interruptMode: boolean;
   private readonly serverFactory: DeviceServerFactory;
 
   constructor(opts: VfioUserTargetTransportOptions = {}) {
@@ -128,6 +143,7 @@ export class VfioUserTargetTransport implements TargetTransport {
     this.hostnqn = opts.hostnqn ?? hostNqnFromUuid(uuid);
     this.hostid = parseUuid(uuid);
     this.poller = opts.poller;
+    this.interruptMode = opts.interruptMode ?? false;
     this.serverFactory = opts.serverFactory ?? vfioUserServerFactory;
   }
 
@@ -149,6 +165,7 @@ export class VfioUserTargetTransport implements TargetTransport {
       hostid: this.hostid,
       msixVectors: msixVectorsFor(this.options.maxIoQueues),
       logger: core.logger,
+      interruptMode: this.interruptMode,
       ...(this.poller === undefined ? {} : { poller: this.poller }),
     });
     const log: VfioUserLogger = (level, message) => {

@@ -288,6 +288,18 @@ export class Guest {
     return [cq.status, sq.status];
   }
 
+  /** Doorbell Buffer Config (opcode 7Ch) with fresh shadow and EventIdx pages; returns the CQE and both pages' addresses. */
+  async doorbellBufferConfig(): Promise<{ cqe: Cqe; shadow: number; eventIdx: number }> {
+    const shadow = this.alloc(4096);
+    const eventIdx = this.alloc(4096);
+    const cqe = await this.cmd(0, (s) => {
+      s.setUint8(0, 0x7c);
+      setU64(s, 24, shadow);
+      setU64(s, 32, eventIdx);
+    });
+    return { cqe, shadow, eventIdx };
+  }
+
   /** Read or write `nlb` 512-byte blocks at `slba` with the given PRPs. */
   rw(qid: number, write: boolean, slba: number, nlb: number, prp1: number, prp2 = 0, ring = true): number {
     return this.submit(

@@ -2,6 +2,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AdaptivePoller, type PollerOptions } from '../../src/nvme/poller.js';
 
+/** Fake timers and immediates for a test; a file-wide afterEach puts the real ones back. */
+function useFakeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 const until = async (cond: () => boolean): Promise<void> => {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
 };
@@ -52,13 +61,9 @@ describe('AdaptivePoller', () => {
 });
 
 describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   /** Passes an idle poller runs over `seconds` of fake time after `wake()`. */
   function idlePasses(seconds: number, opts: PollerOptions): number {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     const p = new AdaptivePoller(
       () => false,
       () => undefined,
@@ -82,7 +87,7 @@ describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
   });
 
   it('wake() during a deep sleep polls at once and starts the back-off over', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     let work = 0;
     const p = new AdaptivePoller(
       () => work-- > 0,
@@ -106,12 +111,8 @@ describe('AdaptivePoller idle cost (issue 14: below 1 % of a core)', () => {
 });
 
 describe('AdaptivePoller spin window (spinMs)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('keeps spinning for spinMs after the last work however many idle passes that takes, then backs off', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    useFakeTimers();
     let clock = 0;
     let work = 1;
     const p = new AdaptivePoller(
@@ -139,5 +140,70 @@ describe('AdaptivePoller spin window (spinMs)', () => {
     expect(q.sleeping).toBe(true);
     p.stop();
     q.stop();
+  });
+});
+
+describe('AdaptivePoller interrupt mode (arm)', () => {
+  it("stops with no timer once arm() says 'armed': no pass in a minute, and wake() polls at once", () => {
+    useFakeTimers();
+    let arms = 0;
+    const p = new AdaptivePoller(
+      () => false,
+      () => undefined,
+      {
+        spinPasses: 4,
+        arm: () => {
+          arms++;
+          return 'armed';
+        },
+      },
+    );
+    p.wake();
+    vi.advanceTimersByTime(60_000);
+    // 4 spinning passes, then armed: the polling mode runs ~1,300 passes in the same minute.
+    expect(p.passes).toBe(4);
+    expect(arms).toBe(1);
+    expect(p.waitingForMessage).toBe(true);
+    expect(p.sleeping).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    p.wake();
+    expect(p.waitingForMessage).toBe(false);
+    vi.advanceTimersByTime(0);
+    expect(p.passes).toBe(5);
+    p.stop();
+  });
+
+  it("polls again at once on 'work' (the re-check found a command) and backs off on timers on 'later'", () => {
+    useFakeTimers();
+    const results: ('work' | 'later' | 'armed')[] = ['work', 'later', 'armed'];
+    let work = 0;
+    const p = new AdaptivePoller(
+      () => work-- > 0,
+      () => undefined,
+      {
+        spinPasses: 1,
+        arm: () => {
+          const r = results.shift() ?? 'armed';
+          if (r === 'work') work = 1;
+          return r;
+        },
+      },
+    );
+    p.wake();
+    vi.advanceTimersToNextTimer(); // pass 1: idle -> arm: 'work' -> pass 2 on setImmediate
+    expect(p.passes).toBe(1);
+    expect(p.sleeping).toBe(false);
+    vi.advanceTimersToNextTimer(); // pass 2 finds the work
+    expect(p.passes).toBe(2);
+    expect(work).toBe(0);
+    // The next idle pass arms: 'later' -> a timer, as the polling mode.
+    vi.advanceTimersToNextTimer();
+    expect(p.passes).toBe(3);
+    expect(p.sleeping).toBe(true);
+    expect(p.waitingForMessage).toBe(false);
+    // After the timer, the idle pass arms again: 'armed'.
+    vi.advanceTimersByTime(10);
+    expect(p.waitingForMessage).toBe(true);
+    p.stop();
   });
 });

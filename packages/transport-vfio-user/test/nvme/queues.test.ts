@@ -223,13 +223,7 @@ describe('resets and shutdown', () => {
 describe('Doorbell Buffer Config', () => {
   it('takes I/O doorbells from the shadow page and writes event indexes', async () => {
     const { guest, dma, ctx } = await withIoQueue();
-    const shadow = guest.alloc(4096);
-    const eventIdx = guest.alloc(4096);
-    const r = await guest.cmd(0, (s) => {
-      s.setUint8(0, 0x7c);
-      setU64(s, 24, shadow);
-      setU64(s, 32, eventIdx);
-    });
+    const { cqe: r, shadow, eventIdx } = await guest.doorbellBufferConfig();
     expect(r.status).toBe(0);
     const q = guest.queues.get(1);
     if (q === undefined) throw new Error('no queue');
