@@ -100,7 +100,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/test/**/*.ts', '**/bench/**/*.ts', 'packages/test-kit/src/**/*.ts'],
+    files: ['**/test/**/*.ts', '**/bench/**/*.ts', 'tools/interop/spdk/**/*.ts', 'packages/test-kit/src/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
     },

@@ -87,8 +87,8 @@ export class PcieQueues {
         c.qid = qp.qid;
         c.qsize = qp.queueSize - 1;
         c.pc = true;
-        c.ien = true;
-        c.iv = qp.qid;
+        c.ien = this.transport.ioInterrupts?.(qp.qid) ?? true;
+        c.iv = c.ien ? qp.qid : 0;
       });
       await admin.execute((sqe) => {
         const c = new CreateIoSqCommandView(sqe.buf, sqe.offset).init(0);

@@ -163,6 +163,12 @@ export interface HostTransport {
    * `align` is a power of two in bytes (queues: the memory page size, CAP.MPSMIN).
    */
   allocDmaMemory?(bytes: number, align: number): Promise<HostDmaMemory>;
+  /**
+   * pcie: whether I/O completion queue `qid` is created with interrupts enabled (Create I/O CQ
+   * IEN, NVMe Base 2.0 §5.4). False for a queue the transport polls, as Linux's poll queues are
+   * created, so the controller signals no vector nobody listens to. Absent: true.
+   */
+  ioInterrupts?(qid: number): boolean;
 }
 
 /** pcie: a piece of DMA-reachable memory: the bytes, and the address the controller uses. */

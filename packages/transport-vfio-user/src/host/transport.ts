@@ -403,11 +403,22 @@ export class VfioUserHostTransport implements HostTransport {
     });
     this.#qpairs.set(opts.qid, qp);
     this.#resources.set(qp, res);
-    const interrupt = !io || this.options.completions === 'interrupt';
+    const interrupt = !io || this.ioInterrupts(opts.qid);
     if (interrupt && opts.qid < this.#msixCount) res.irq = await this.attachVector(opts.qid, qp);
-    if (!io || this.options.completions === 'poll') this.#polled.push(qp);
+    // The admin queue is polled while commands are outstanding too; an I/O queue without a
+    // vector of its own (polling asked for, or more queues than MSI-X vectors) is polled only.
+    if (!io || !interrupt) this.#polled.push(qp);
     if (!io && this.options.shadowDoorbells) await this.configureShadowDoorbells(qp);
     return qp;
+  }
+
+  /**
+   * Whether I/O CQ `qid` is created with IEN (the client asks before Create I/O CQ): with
+   * `completions: 'interrupt'` and an MSI-X vector for it; otherwise the queue is polled and the
+   * controller must not try to signal it (SPDK's target logs every completion it cannot).
+   */
+  ioInterrupts(qid: number): boolean {
+    return this.options.completions === 'interrupt' && qid < this.#msixCount;
   }
 
   /** One eventfd for MSI-X vector `vector` (= qid, as the client's Create I/O CQ asks), watched. */
