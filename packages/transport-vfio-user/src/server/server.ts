@@ -59,6 +59,7 @@ export class VfioUserServer {
   #conn: Connection | undefined;
   /** Set while the device detaches from a client that went away: no one else connects until done. */
   #detaching: Promise<void> | undefined;
+  #adopted = 0;
   #closed = false;
 
   constructor(options: VfioUserServerOptions) {
@@ -93,6 +94,11 @@ export class VfioUserServer {
   /** The socket path, once listening. */
   get socketPath(): string | undefined {
     return this.#socketPath;
+  }
+
+  /** Clients adopted so far (accepted and served, not refused). */
+  get clientsAdopted(): number {
+    return this.#adopted;
   }
 
   /** A client is connected (or its device is still detaching). */
@@ -138,6 +144,7 @@ export class VfioUserServer {
     this.#conn = new Connection(fd, this.#device, this.#limits, this.#log, (conn) => {
       this.#onClosed(conn);
     });
+    this.#adopted++;
     this.#log('info', 'vfio-user client connected');
     return true;
   }

@@ -39,7 +39,11 @@ describe('random bytes on the socket', () => {
     try {
       await fc.assert(
         fc.asyncProperty(fc.boolean(), chunks, async (negotiateFirst, parts) => {
+          const adopted = server.clientsAdopted;
           const client = TestClient.connect(server.socketPath!);
+          // Wait for the server to take this client: a connection still in the listen backlog
+          // when the probe below connects would be adopted first, and the probe refused.
+          await until(() => server.clientsAdopted > adopted);
           if (negotiateFirst) await client.negotiate();
           for (const part of parts) {
             try {
