@@ -13,28 +13,26 @@
  */
 import { expect, it } from 'vitest';
 import type { HostQPairHandler } from '@nvmu/client';
-import { VfioUserHostQPair } from '../../src/host/qpair.js';
+import type { VfioUserHostQPair } from '../../src/host/qpair.js';
+import { plainHostQPair } from './helpers.js';
 
 const QSIZE = 8;
 
 function setup(shadow: boolean) {
-  const region = (bytes: number, iova: number) => ({ iova, bytes: new Uint8Array(bytes), mapping: undefined });
-  const sq = region(QSIZE * 64, 0x10000);
-  const cq = region(QSIZE * 16, 0x20000);
-  const cq32 = new Uint32Array(cq.bytes.buffer);
+  const mem: { sq: Uint8Array; cq32: Uint32Array } = { sq: new Uint8Array(0), cq32: new Uint32Array(0) }; // set once the qpair exists
   const ctrl = { sqHead: 0, cqTail: 0, cqHead: 0, phase: 1, overflows: 0, posted: 0, rings: [] as string[] };
   const cqFull = () => (ctrl.cqTail + 1) % QSIZE === ctrl.cqHead;
   const execute = (sqTail: number) => {
     while (ctrl.sqHead !== sqTail) {
-      const cid = (sq.bytes[ctrl.sqHead * 64 + 2] ?? 0) | ((sq.bytes[ctrl.sqHead * 64 + 3] ?? 0) << 8);
+      const cid = (mem.sq[ctrl.sqHead * 64 + 2] ?? 0) | ((mem.sq[ctrl.sqHead * 64 + 3] ?? 0) << 8);
       ctrl.sqHead = (ctrl.sqHead + 1) % QSIZE;
       if (cqFull()) {
         ctrl.overflows++; // SPDK: post_completion "cqid:1 full", the CQE is dropped
         continue;
       }
       const at = ctrl.cqTail * 4;
-      cq32[at + 2] = ctrl.sqHead;
-      cq32[at + 3] = (cid | (ctrl.phase << 16)) >>> 0;
+      mem.cq32[at + 2] = ctrl.sqHead;
+      mem.cq32[at + 3] = (cid | (ctrl.phase << 16)) >>> 0;
       ctrl.cqTail = (ctrl.cqTail + 1) % QSIZE;
       if (ctrl.cqTail === 0) ctrl.phase ^= 1;
       ctrl.posted++;
@@ -63,13 +61,8 @@ function setup(shadow: boolean) {
     },
   };
   const shadowPages = shadow ? { shadow: new Uint32Array(64), eventIdx: new Uint32Array(64) } : undefined;
-  const qp = new VfioUserHostQPair({
-    qid: 1,
+  const { qp, sq, cq } = plainHostQPair({
     queueSize: QSIZE,
-    sq: { buffer: sq.bytes, iova: 0x10000n, free: () => undefined },
-    cq: { buffer: cq.bytes, iova: 0x20000n, free: () => undefined },
-    bounce: region(QSIZE * 4096, 0x100000),
-    prpLists: region(QSIZE * 4096, 0x1000000),
     maxTransferSize: 4096,
     handler,
     doorbells: {
@@ -83,9 +76,9 @@ function setup(shadow: boolean) {
       },
     },
     shadow: shadowPages,
-    kick: () => undefined,
-    onClose: () => Promise.resolve(),
   });
+  mem.sq = sq;
+  mem.cq32 = new Uint32Array(cq.buffer, cq.byteOffset, cq.byteLength / 4);
   holder.qp = qp;
   return {
     qp,

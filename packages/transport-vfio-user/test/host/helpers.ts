@@ -1,5 +1,6 @@
 /** Shared by the host transport tests: I/O at a queue depth with verification, stats access. */
-import type { Controller, Namespace, QPair } from '@nvmu/client';
+import type { Controller, HostQPairHandler, Namespace, QPair } from '@nvmu/client';
+import { VfioUserHostQPair, type DoorbellSink, type ShadowDoorbells } from '../../src/host/qpair.js';
 import type { VfioUserHostStats, VfioUserHostTransport } from '../../src/host.js';
 
 /** The transport behind a controller (a private field of the client, read for tests only). */
@@ -69,4 +70,37 @@ export async function rwVerify(ns: Namespace, qp: QPair, o: { qd: number; ios: n
     }, undefined);
   });
   if (bad >= 0) throw new Error(`data mismatch at lba ${bad} (qd ${o.qd})`);
+}
+
+/**
+ * A host qpair over plain memory for tests that play the controller themselves: SQ at iova
+ * 10000h, CQ at 20000h, bounce slots and PRP list pages after them. Returns the qpair and the
+ * SQ / CQ bytes the fake controller reads and writes.
+ */
+export function plainHostQPair(opts: {
+  queueSize: number;
+  maxTransferSize: number;
+  handler: HostQPairHandler;
+  doorbells: DoorbellSink;
+  shadow: ShadowDoorbells | undefined;
+}): { qp: VfioUserHostQPair; sq: Uint8Array; cq: Uint8Array } {
+  const region = (bytes: number, iova: number) => ({ iova, bytes: new Uint8Array(bytes) });
+  const sq = region(opts.queueSize * 64, 0x10000);
+  const cq = region(opts.queueSize * 16, 0x20000);
+  const slot = Math.ceil(opts.maxTransferSize / 4096) * 4096;
+  const qp = new VfioUserHostQPair({
+    qid: 1,
+    queueSize: opts.queueSize,
+    sq: { buffer: sq.bytes, iova: 0x10000n, free: () => undefined },
+    cq: { buffer: cq.bytes, iova: 0x20000n, free: () => undefined },
+    bounce: region(opts.queueSize * slot, 0x100000),
+    prpLists: region(opts.queueSize * 4096, 0x100000 + opts.queueSize * slot + 0x1000),
+    maxTransferSize: opts.maxTransferSize,
+    handler: opts.handler,
+    doorbells: opts.doorbells,
+    shadow: opts.shadow,
+    kick: () => undefined,
+    onClose: () => Promise.resolve(),
+  });
+  return { qp, sq: sq.bytes, cq: cq.bytes };
 }

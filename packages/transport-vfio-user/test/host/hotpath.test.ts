@@ -9,16 +9,13 @@
 import { grewBy } from '../../../../scripts/allocation.js';
 import { expect, it } from 'vitest';
 import type { HostQPairHandler } from '@nvmu/client';
-import { VfioUserHostQPair } from '../../src/host/qpair.js';
+import { plainHostQPair } from './helpers.js';
 
 const QSIZE = 128;
 const ROUNDS = 150; // 150 × 127 ≈ 19 000 I/O a batch
 const IO = 8192; // two pages: PRP1 + PRP2; one in four I/O is 16 KiB (a PRP list)
 
 it('submit and completion of reads and writes allocate nothing per I/O', async () => {
-  const region = (bytes: number, iova: number) => ({ iova, bytes: new Uint8Array(bytes), mapping: undefined });
-  const sq = region(QSIZE * 64, 0x10000);
-  const cq = region(QSIZE * 16, 0x20000);
   let completed = 0;
   const handler: HostQPairHandler = {
     completion() {
@@ -29,13 +26,8 @@ it('submit and completion of reads and writes allocate nothing per I/O', async (
     },
   };
   let rings = 0;
-  const qp = new VfioUserHostQPair({
-    qid: 1,
+  const { qp, sq: sqBytes, cq: cqBytes } = plainHostQPair({
     queueSize: QSIZE,
-    sq: { buffer: sq.bytes, iova: 0x10000n, free: () => undefined },
-    cq: { buffer: cq.bytes, iova: 0x20000n, free: () => undefined },
-    bounce: region(QSIZE * 16384, 0x100000),
-    prpLists: region(QSIZE * 4096, 0x1000000),
     maxTransferSize: 16384,
     handler,
     doorbells: {
@@ -44,9 +36,9 @@ it('submit and completion of reads and writes allocate nothing per I/O', async (
       },
     },
     shadow: { shadow: new Uint32Array(1024), eventIdx: new Uint32Array(1024) },
-    kick: () => undefined,
-    onClose: () => Promise.resolve(),
   });
+  const sq = { bytes: sqBytes };
+  const cq = { bytes: cqBytes };
   const sqes = Array.from({ length: QSIZE }, (_, cid) => {
     const s = new Uint8Array(64);
     s[0] = cid % 2 === 0 ? 0x02 : 0x01;
