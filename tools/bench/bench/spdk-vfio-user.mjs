@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // nvmu and SPDK over vfio-user, crossed in one run: each initiator (spdk_nvme_perf, nvmu-perf)
 // against each target (SPDK's nvmf_tgt with VFIOUSER, the nvmu daemon's vfio-user endpoint),
-// a null namespace, the target on CPU 0 and the initiator on CPU 1 (taskset), repetitions
-// interleaved so the machine's drift hits every pair alike. Prints IOPS, mean latency and
+// a null namespace, the target on CPU 0 and the initiator on CPU 1 (taskset), one target alive
+// at a time, repetitions interleaved so the machine's drift hits every pair alike. Prints IOPS, mean latency and
 // each side's CPU per I/O (utime + stime from /proc over the run).
 //
 // Needs an SPDK tree built by hand with --with-vfio-user (nothing of SPDK is in this repo), 2 MiB
@@ -127,12 +127,15 @@ async function runOne(target, initiator, wl) {
   return { iops, latUs, targetUsPerIo: (tCpu / ios) * 1e6, initiatorUsPerIo: (pCpu / ios) * 1e6 };
 }
 
-const targets = [await startSpdkTarget(), await startNvmuTarget()];
+// One target alive at a time: SPDK's reactor polls its core at 100 % even when idle, so a
+// target started beside it would run on half a core.
 const results = new Map();
-try {
-  for (let rep = 0; rep < REPS; rep++) {
-    for (const wl of WORKLOADS) {
-      for (const t of targets) {
+for (let rep = 0; rep < REPS; rep++) {
+  const order = rep % 2 === 0 ? [startSpdkTarget, startNvmuTarget] : [startNvmuTarget, startSpdkTarget];
+  for (const startTarget of order) {
+    const t = await startTarget();
+    try {
+      for (const wl of WORKLOADS) {
         for (const i of Object.keys(INITIATORS)) {
           const r = await runOne(t, i, wl);
           const key = `${wl.name}|${i}|${t.name}`;
@@ -140,10 +143,14 @@ try {
           process.stderr.write(`${key}: ${Math.round(r.iops)} IOPS\n`);
         }
       }
+    } finally {
+      t.child.kill('SIGKILL');
+      await new Promise((r) => t.child.once('exit', r));
+      rmSync(t.dir, { recursive: true, force: true });
+      rmSync(join(work, t.name === 'SPDK nvmf_tgt' ? 'spdk.sock' : 'nvmu.sock'), { force: true });
+      rmSync(join(work, 'data'), { recursive: true, force: true });
     }
   }
-} finally {
-  for (const t of targets) t.child.kill('SIGKILL');
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`| workload | initiator | target | IOPS (median of ${REPS}) | mean latency µs | target CPU µs/IO | initiator CPU µs/IO |`);
