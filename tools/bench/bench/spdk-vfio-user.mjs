@@ -10,7 +10,7 @@
 //   NVMU_SPDK_DIR=/path/to/spdk node bench/spdk-vfio-user.mjs      (from tools/bench)
 // NVMU_BENCH_SECONDS (default 5) and NVMU_BENCH_REPS (default 2) set the length.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,7 @@ function startPinned(cpu, cmd, args, name) {
 async function startSpdkTarget() {
   const sock = join(work, 'spdk.sock');
   const dir = join(work, 'spdk-vfu');
-  spawnSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   const child = startPinned(0, join(SPDK, 'build/bin/nvmf_tgt'), ['-m', '0x1', '-s', '512', '-r', sock], 'nvmf_tgt');
   await waitFor(sock);
   await sleep(500);

@@ -17,7 +17,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,7 +209,7 @@ describe("nvmu's host against SPDK's nvmf_tgt (VFIOUSER)", () => {
   async function startTarget(): Promise<void> {
     rmSync(vfu, { recursive: true, force: true });
     rmSync(rpcSock, { force: true });
-    run('mkdir', ['-p', vfu]);
+    mkdirSync(vfu, { recursive: true });
     tgt = start(spdkBin('bin/nvmf_tgt'), ['-m', '0x1', '-s', '512', '-r', rpcSock]);
     await until(() => existsSync(rpcSock), 'nvmf_tgt');
     await until(() => {
